@@ -1,0 +1,63 @@
+"""`suite plan | run | report | reproduce PAPER [--profile P] [--experiments a,b]`."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from pipelines.config import ConfigError, load
+from pipelines.plan import describe, make_plan
+from trainers.assets import AssetError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="suite", description="Reproduce BERT fine-tuning studies end to end.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, about in (("plan", "print trial counts and estimated GPU-hours; runs nothing"),
+                        ("run", "run the planned trials that have no finished MLflow run"),
+                        ("report", "analyse finished runs and write the report; trains nothing"),
+                        ("reproduce", "run, then report")):
+        cmd = sub.add_parser(name, help=about, description=about)
+        cmd.add_argument("paper", help="a paper in suite.yaml, e.g. revisiting")
+        cmd.add_argument("--profile", help="smoke, cpu (default) or paper; see suite.yaml")
+        cmd.add_argument("--experiments", help="comma-separated subset of the paper's experiments")
+        cmd.add_argument("--config", help="path to suite.yaml (default: the repository's)")
+        if name in ("run", "reproduce"):
+            cmd.add_argument("--ray-address", help="HOST:PORT of an existing Ray cluster (or set RAY_ADDRESS)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    args = _parser().parse_args(argv)
+    try:
+        config = load(args.config)
+        chosen = [e.strip() for e in args.experiments.split(",") if e.strip()] if args.experiments else None
+        plan = make_plan(config, args.paper, args.profile, chosen)
+        if args.command == "plan":
+            print(describe(plan, config.profile(plan.profile)[1]))
+            return 0
+        start = time.monotonic()
+        if args.command in ("run", "reproduce"):
+            from pipelines.driver import fmt_seconds, run_study
+            outcome = run_study(config, plan, getattr(args, "ray_address", None))
+            print(f"trials: {outcome.ran} ran, {outcome.reused} reused, {len(outcome.failed)} failed "
+                  f"({fmt_seconds(time.monotonic() - start)})")
+            if outcome.failed:
+                print(f"suite: {len(outcome.failed)} trial(s) failed: {', '.join(outcome.failed)}", file=sys.stderr)
+        if args.command in ("report", "reproduce"):
+            from reports.build import build_report
+            path = build_report(config, plan)
+            print(f"report written: {path}")
+        return 0
+    except (ConfigError, AssetError) as exc:
+        print(f"suite: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("suite: interrupted; finished trials are kept in MLflow and rerunning resumes", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""MLflow: one experiment per (paper, profile), one run per trial. Nothing else in the suite talks to MLflow."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pandas as pd
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.tracking import MlflowClient
+
+LOG_CHUNK = 900  # MLflow accepts at most 1000 metrics per log_batch
+
+
+def tracking_uri(runs_dir: Path) -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{runs_dir / 'mlflow.db'}"
+
+
+def experiment_name(paper: str, profile: str) -> str:
+    return f"{paper}-{profile}"
+
+
+def ensure_experiment(client: MlflowClient, name: str, artifact_root: Path) -> str:
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    return client.create_experiment(name, artifact_location=(artifact_root / name).as_uri())
+
+
+def _all_runs(client: MlflowClient, experiment_id: str, filter_string: str = ""):
+    token = None
+    while True:
+        page = client.search_runs([experiment_id], filter_string=filter_string, max_results=1000, page_token=token)
+        yield from page
+        token = page.token
+        if not token:
+            return
+
+
+def finished_trial_ids(client: MlflowClient, experiment_id: str) -> set[str]:
+    runs = _all_runs(client, experiment_id, "attributes.status = 'FINISHED'")
+    return {r.data.tags["trial_id"] for r in runs if "trial_id" in r.data.tags}
+
+
+def start_run(client: MlflowClient, experiment_id: str, run_name: str, tags: dict, params: dict) -> str:
+    run = client.create_run(experiment_id, run_name=run_name, tags=tags)
+    client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in sorted(params.items())])
+    return run.info.run_id
+
+
+def finish_run(client: MlflowClient, run_id: str, result: dict) -> None:
+    """Curves and final metrics in batches, the outcome tag, then FINISHED (diverged runs are results too)."""
+    now = int(time.time() * 1000)
+    metrics = [Metric(name, float(value), now, int(step))
+               for name, points in result["curves"].items() for step, value in points]
+    metrics += [Metric(k, float(v), now, 0) for k, v in result["metrics"].items()]
+    for start in range(0, len(metrics), LOG_CHUNK):
+        client.log_batch(run_id, metrics=metrics[start:start + LOG_CHUNK])
+    client.log_batch(run_id, tags=[RunTag("outcome", result["outcome"])])
+    client.set_terminated(run_id, "FINISHED")
+
+
+def fail_run(client: MlflowClient, run_id: str, error: str) -> None:
+    client.log_batch(run_id, tags=[RunTag("outcome", "failed"), RunTag("error", error[:4000])])
+    client.set_terminated(run_id, "FAILED")
+
+
+def runs_frame(client: MlflowClient, experiment_id: str) -> pd.DataFrame:
+    """Finished runs as one row each (the latest per trial id): tags, params (p.*) and final metrics."""
+    rows = []
+    for run in _all_runs(client, experiment_id, "attributes.status = 'FINISHED'"):
+        row = {"run_id": run.info.run_id, "end_time": run.info.end_time, **run.data.tags}
+        row.update({f"p.{k}": v for k, v in run.data.params.items()})
+        row.update(run.data.metrics)
+        rows.append(row)
+    if not rows:
+        return pd.DataFrame(columns=["trial_id", "run_id"])
+    frame = pd.DataFrame(rows).sort_values(["trial_id", "end_time"])
+    return frame.drop_duplicates("trial_id", keep="last").reset_index(drop=True)

@@ -1,0 +1,73 @@
+"""The report stage: finished MLflow runs + the plan -> a per-paper report. Trains nothing."""
+from __future__ import annotations
+
+import importlib
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from pipelines import tracking
+from pipelines.config import SuiteConfig
+from pipelines.plan import Plan
+
+PUBLISHED = Path(__file__).with_name("published")
+
+
+@dataclass
+class ReportContext:
+    """What a paper's report module gets: the plan, its profile, the finished runs, and where to write."""
+    plan: Plan
+    profile: dict
+    paper: dict
+    runs: pd.DataFrame  # one row per finished trial id
+    out_dir: Path
+    published: dict
+
+    def trials(self, experiment: str) -> pd.DataFrame:
+        """The experiment's planned trials (task, method, seed from the plan) with their final metrics."""
+        rows = []
+        for trial_id in self.plan.experiments.get(experiment, []):
+            spec = self.plan.specs[trial_id]
+            rows.append({"trial_id": trial_id, "task": spec.config.task, "method": spec.method, "seed": spec.seed})
+        planned = pd.DataFrame(rows, columns=["trial_id", "task", "method", "seed"])
+        metrics = ["outcome", "best_val", "test_at_best_val", "val_last", "test_last", "train_seconds"]
+        runs = self.runs.reindex(columns=["trial_id", *metrics])
+        frame = planned.merge(runs, on="trial_id", how="left")
+        frame["finished"] = frame["outcome"].notna()
+        return frame
+
+
+def load_runs(config: SuiteConfig, plan: Plan) -> pd.DataFrame:
+    from mlflow.tracking import MlflowClient
+    client = MlflowClient(tracking.tracking_uri(config.runs_dir))
+    experiment = client.get_experiment_by_name(tracking.experiment_name(plan.paper, plan.profile))
+    if experiment is None:
+        return pd.DataFrame(columns=["trial_id", "run_id"])
+    return tracking.runs_frame(client, experiment.experiment_id)
+
+
+def build_report(config: SuiteConfig, plan: Plan) -> Path:
+    """Write report.md, tables/*.tex and figures/* into runs/reports/<paper>-<profile>/, replacing it whole."""
+    paper = config.paper(plan.paper)
+    _, profile = config.profile(plan.profile)
+    published_file = PUBLISHED / f"{paper['report']}.yaml"
+    with open(published_file, encoding="utf-8") as fh:
+        published = yaml.safe_load(fh)
+    final_dir = config.runs_dir / "reports" / f"{plan.paper}-{plan.profile}"
+    final_dir.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".building-", dir=final_dir.parent))
+    try:
+        ctx = ReportContext(plan, profile, paper, load_runs(config, plan), work, published)
+        module = importlib.import_module(f"reports.{paper['report']}")
+        (work / "report.md").write_text(module.render(ctx), encoding="utf-8")
+        if final_dir.exists():
+            shutil.rmtree(final_dir)
+        work.rename(final_dir)  # nothing half-written: the old report stays until the new one is complete
+    finally:
+        if work.exists():
+            shutil.rmtree(work)
+    return final_dir / "report.md"

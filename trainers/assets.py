@@ -1,0 +1,97 @@
+"""Locate offline assets (GLUE files, checkpoints) and verify them against a checksum manifest.
+
+The assets root is ``SUITE_ASSETS`` when set, else ``../shared`` beside the checkout when it exists.
+Names not found locally fall back to the Hugging Face hub only when it is reachable.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import socket
+from pathlib import Path
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = Path(__file__).with_name("manifest.yaml")
+
+
+class AssetError(RuntimeError):
+    """A missing or corrupted asset: the message names the file and what was expected."""
+
+
+def assets_root() -> Path | None:
+    env = os.environ.get("SUITE_ASSETS")
+    if env:
+        return Path(env).expanduser().resolve()
+    default = REPO_ROOT.parent / "shared"
+    return default if default.is_dir() else None
+
+
+@functools.lru_cache(maxsize=1)
+def manifest() -> dict[str, str]:
+    with open(MANIFEST, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)["sha256"]
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def asset_path(relative: str) -> Path:
+    """Absolute path of an asset under the root, e.g. ``data/glue/RTE/train.tsv``."""
+    root = assets_root()
+    if root is None:
+        raise AssetError(f"{relative}: no assets root (set SUITE_ASSETS or place ../shared beside the checkout)")
+    path = root / relative
+    if not path.is_file():
+        raise AssetError(f"{path}: missing (expected sha256 {manifest().get(relative, 'unknown')})")
+    return path
+
+
+def verify(relative: str) -> Path:
+    """Check one asset against the manifest; raise AssetError naming the file and the expected checksum."""
+    path = asset_path(relative)
+    expected = manifest().get(relative)
+    if expected is None:
+        raise AssetError(f"{relative}: not in the checksum manifest {MANIFEST.name}")
+    actual = sha256_of(path)
+    if actual != expected:
+        raise AssetError(f"{path}: checksum mismatch (expected sha256 {expected}, found {actual})")
+    return path
+
+
+def hub_reachable(timeout: float = 2.0) -> bool:
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
+        return False
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def model_source(name: str) -> str:
+    """A local checkpoint folder for ``name``, or the hub id when the hub is reachable."""
+    root = assets_root()
+    local = root / "models" / name if root else None
+    if local is not None and local.is_dir():
+        if not (local / "model.safetensors").is_file():
+            raise AssetError(f"{local}: checkpoint folder without model.safetensors")
+        return str(local)
+    if hub_reachable():
+        return name
+    raise AssetError(
+        f"model {name!r} is not under {root / 'models' if root else '(no assets root)'} and the hub is unreachable"
+    )
+
+
+def model_files(name: str) -> list[str]:
+    """Manifest entries of a local checkpoint (empty for hub models)."""
+    prefix = f"models/{name}/"
+    return [key for key in manifest() if key.startswith(prefix)]

@@ -1,0 +1,166 @@
+"""GLUE readers and the split recipes of Zhang et al. (2021), Sec. 3 and Appendix A (Table 3).
+
+* Small tasks (RTE, MRPC, STS-B, CoLA): the original dev set is shuffled per class with a fixed seed that
+  does not depend on the run seed; the first half of each class is validation, the second half test.
+* Large tasks (SST-2, QNLI, QQP, MNLI): train is downsampled to 1k (stratified), another disjoint 1k from
+  train is validation, and the original dev set is test.
+
+Files are read with ``csv.QUOTE_NONE`` (several fields start with ``"``); MRPC files carry a UTF-8 BOM.
+"""
+from __future__ import annotations
+
+import csv
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from trainers.assets import AssetError, asset_path
+
+SPLIT_SEED = 12345  # fixed, independent of every run seed (Sec. 3)
+
+
+@dataclass(frozen=True)
+class Examples:
+    text_a: tuple[str, ...]
+    text_b: tuple[str, ...] | None
+    labels: tuple[float, ...]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def take(self, indices) -> "Examples":
+        idx = [int(i) for i in indices]
+        return Examples(
+            tuple(self.text_a[i] for i in idx),
+            None if self.text_b is None else tuple(self.text_b[i] for i in idx),
+            tuple(self.labels[i] for i in idx),
+        )
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    metric: str  # accuracy | f1 | spearman | mcc
+    num_labels: int  # 1 = regression
+    recipe: str  # small | large
+    train_file: str
+    dev_file: str
+    columns: tuple  # (text_a column, text_b column or None, label column)
+    header: bool = True
+    encoding: str = "utf-8"
+    label_names: tuple[str, ...] = ()
+
+    @property
+    def is_regression(self) -> bool:
+        return self.num_labels == 1
+
+
+def _glue(name: str, split: str) -> str:
+    return f"data/glue/{name}/{split}.tsv"
+
+
+TASKS: dict[str, Task] = {
+    "RTE": Task("RTE", "accuracy", 2, "small", _glue("RTE", "train"), _glue("RTE", "dev"), (1, 2, 3),
+                label_names=("entailment", "not_entailment")),
+    "MRPC": Task("MRPC", "f1", 2, "small", _glue("MRPC", "train"), _glue("MRPC", "dev"), (3, 4, 0),
+                 encoding="utf-8-sig"),
+    "STS-B": Task("STS-B", "spearman", 1, "small", _glue("STS-B", "train"), _glue("STS-B", "dev"), (7, 8, 9)),
+    "CoLA": Task("CoLA", "mcc", 2, "small", _glue("CoLA", "train"), _glue("CoLA", "dev"), (3, None, 1),
+                 header=False),
+    "SST-2": Task("SST-2", "accuracy", 2, "large", _glue("SST-2", "train"), _glue("SST-2", "dev"), (0, None, 1)),
+    "QNLI": Task("QNLI", "accuracy", 2, "large", _glue("QNLI", "train"), _glue("QNLI", "dev"), (1, 2, 3),
+                 label_names=("entailment", "not_entailment")),
+    "QQP": Task("QQP", "accuracy", 2, "large", _glue("QQP", "train"), _glue("QQP", "dev"), (3, 4, 5)),
+    "MNLI": Task("MNLI", "accuracy", 3, "large", _glue("MNLI", "train"), _glue("MNLI", "dev_matched"), (8, 9, 11),
+                 label_names=("contradiction", "entailment", "neutral")),
+}
+
+
+def get_task(name: str) -> Task:
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise KeyError(f"unknown task {name!r} (valid: {', '.join(TASKS)})") from None
+
+
+def read_tsv(task: Task, relative: str) -> Examples:
+    path = asset_path(relative)
+    a, b, y = task.columns
+    texts_a, texts_b, labels = [], [], []
+    with open(path, encoding=task.encoding, newline="") as fh:
+        rows = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
+        if task.header:
+            next(rows)
+        for line, row in enumerate(rows, start=2 if task.header else 1):
+            if not row:
+                continue
+            try:
+                raw = row[y]
+                label = float(raw) if task.is_regression else (
+                    task.label_names.index(raw) if task.label_names else int(raw))
+                texts_a.append(row[a])
+                texts_b.append(row[b] if b is not None else "")
+                labels.append(label)
+            except (IndexError, ValueError) as exc:
+                raise AssetError(f"{path}:{line}: malformed row ({exc})") from None
+    return Examples(tuple(texts_a), tuple(texts_b) if b is not None else None, tuple(labels))
+
+
+def strata(task: Task, labels) -> np.ndarray:
+    """Class of each example; STS-B scores are binned to their integer part so 'per class' is defined."""
+    arr = np.asarray(labels, dtype=float)
+    return np.floor(arr).astype(int) if task.is_regression else arr.astype(int)
+
+
+def stratified_sample(classes: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of a size-n sample whose class proportions match ``classes`` (largest remainder quotas)."""
+    if n >= len(classes):
+        return rng.permutation(len(classes))
+    values, counts = np.unique(classes, return_counts=True)
+    exact = counts * n / counts.sum()
+    quota = np.floor(exact).astype(int)
+    for j in np.argsort(-(exact - quota), kind="stable")[: n - quota.sum()]:
+        quota[j] += 1
+    picked = [rng.permutation(np.flatnonzero(classes == v))[:q] for v, q in zip(values, quota)]
+    return rng.permutation(np.concatenate(picked))
+
+
+def halve_per_class(classes: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Shuffle each class; the first half (rounded up) is validation, the rest test."""
+    first, second = [], []
+    for v in np.unique(classes):
+        members = rng.permutation(np.flatnonzero(classes == v))
+        cut = (len(members) + 1) // 2
+        first.append(members[:cut])
+        second.append(members[cut:])
+    return np.sort(np.concatenate(first)), np.sort(np.concatenate(second))
+
+
+@functools.lru_cache(maxsize=32)
+def load_splits(task_name: str, train_examples: int | None = None, eval_examples: int | None = None,
+                large_train: int = 1000, large_validation: int = 1000) -> dict[str, Examples]:
+    """Train/validation/test by the paper's recipe, optionally subsampled (stratified, fixed seed) for small profiles."""
+    task = get_task(task_name)
+    train, dev = read_tsv(task, task.train_file), read_tsv(task, task.dev_file)
+    rng = np.random.default_rng(SPLIT_SEED)
+    if task.recipe == "small":
+        val_idx, test_idx = halve_per_class(strata(task, dev.labels), rng)
+        splits = {"train": train, "validation": dev.take(val_idx), "test": dev.take(test_idx)}
+    else:
+        classes = strata(task, train.labels)
+        picked = stratified_sample(classes, large_train + large_validation, rng)
+        train_idx = stratified_sample(classes[picked], large_train, rng)
+        val_idx = np.setdiff1d(np.arange(len(picked)), train_idx)
+        splits = {"train": train.take(picked[train_idx]), "validation": train.take(picked[val_idx]), "test": dev}
+    sub_rng = np.random.default_rng(SPLIT_SEED + 1)
+    for name, cap in (("train", train_examples), ("validation", eval_examples), ("test", eval_examples)):
+        if cap is not None and cap < len(splits[name]):
+            data = splits[name]
+            splits[name] = data.take(np.sort(stratified_sample(strata(task, data.labels), cap, sub_rng)))
+    return splits
+
+
+def files_for(task_name: str) -> list[str]:
+    task = get_task(task_name)
+    return [task.train_file, task.dev_file]

@@ -1,0 +1,36 @@
+"""Re-init (Zhang et al. 2021, Sec. 5): re-initialise the pooler and the top L Transformer blocks.
+
+As in the official code: pooler dense weight N(0, 0.02) and bias 0; in the top L blocks every Linear and
+Embedding weight N(0, 0.02), Linear bias 0, LayerNorm weight 1 and bias 0.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def init_module(module: nn.Module, std: float, generator: torch.Generator) -> None:
+    with torch.no_grad():
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            module.weight.copy_(torch.randn(module.weight.shape, generator=generator) * std)
+            if isinstance(module, nn.Linear) and module.bias is not None:
+                module.bias.zero_()
+        elif isinstance(module, nn.LayerNorm):
+            module.weight.fill_(1.0)
+            module.bias.zero_()
+
+
+def reinit(model: nn.Module, layers: int, pooler: bool, generator: torch.Generator) -> None:
+    """Re-initialise the pooler (if ``pooler``) and the top ``layers`` encoder blocks in place."""
+    base = model.base_model
+    std = model.config.initializer_range
+    blocks = base.encoder.layer
+    if not 0 <= layers <= len(blocks):
+        raise ValueError(f"cannot re-initialise {layers} blocks of a {len(blocks)}-block model")
+    if pooler or layers:
+        if getattr(base, "pooler", None) is None:
+            raise ValueError("this model has no pooler to re-initialise")
+        init_module(base.pooler.dense, std, generator)
+    for block in list(blocks)[len(blocks) - layers:]:
+        for module in block.modules():
+            init_module(module, std, generator)
