@@ -1,5 +1,6 @@
 # Two commands for a new user: `make reproduce PAPER=revisiting` and `make test`.
-PYTHON ?= python3.11
+# python3.11 when present, else python3 (checked to be 3.11+ below).
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PAPER ?= revisiting

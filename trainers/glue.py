@@ -137,22 +137,29 @@ def halve_per_class(classes: np.ndarray, rng: np.random.Generator) -> tuple[np.n
     return np.sort(np.concatenate(first)), np.sort(np.concatenate(second))
 
 
-@functools.lru_cache(maxsize=32)
-def load_splits(task_name: str, train_examples: int | None = None, eval_examples: int | None = None,
-                large_train: int = 1000, large_validation: int = 1000) -> dict[str, Examples]:
-    """Train/validation/test by the paper's recipe, optionally subsampled (stratified, fixed seed) for small profiles."""
-    task = get_task(task_name)
-    train, dev = read_tsv(task, task.train_file), read_tsv(task, task.dev_file)
+def split_indices(task: Task, train_labels, dev_labels, large_train: int = 1000,
+                  large_validation: int = 1000) -> dict[str, tuple[str, np.ndarray]]:
+    """Which rows of which file form each split: {split: (file kind 'train' | 'dev', row indices)}."""
     rng = np.random.default_rng(SPLIT_SEED)
     if task.recipe == "small":
-        val_idx, test_idx = halve_per_class(strata(task, dev.labels), rng)
-        splits = {"train": train, "validation": dev.take(val_idx), "test": dev.take(test_idx)}
-    else:
-        classes = strata(task, train.labels)
-        picked = stratified_sample(classes, large_train + large_validation, rng)
-        train_idx = stratified_sample(classes[picked], large_train, rng)
-        val_idx = np.setdiff1d(np.arange(len(picked)), train_idx)
-        splits = {"train": train.take(picked[train_idx]), "validation": train.take(picked[val_idx]), "test": dev}
+        val_idx, test_idx = halve_per_class(strata(task, dev_labels), rng)
+        return {"train": ("train", np.arange(len(train_labels))), "validation": ("dev", val_idx),
+                "test": ("dev", test_idx)}
+    classes = strata(task, train_labels)
+    picked = stratified_sample(classes, large_train + large_validation, rng)
+    train_pos = stratified_sample(classes[picked], large_train, rng)
+    val_pos = np.setdiff1d(np.arange(len(picked)), train_pos)
+    return {"train": ("train", picked[train_pos]), "validation": ("train", picked[val_pos]),
+            "test": ("dev", np.arange(len(dev_labels)))}
+
+
+@functools.lru_cache(maxsize=32)
+def load_splits(task_name: str, train_examples: int | None = None, eval_examples: int | None = None) -> dict[str, Examples]:
+    """Train/validation/test by the paper's recipe, optionally subsampled (stratified, fixed seed) for small profiles."""
+    task = get_task(task_name)
+    files = {"train": read_tsv(task, task.train_file), "dev": read_tsv(task, task.dev_file)}
+    recipe = split_indices(task, files["train"].labels, files["dev"].labels)
+    splits = {name: files[kind].take(idx) for name, (kind, idx) in recipe.items()}
     sub_rng = np.random.default_rng(SPLIT_SEED + 1)
     for name, cap in (("train", train_examples), ("validation", eval_examples), ("test", eval_examples)):
         if cap is not None and cap < len(splits[name]):

@@ -6,42 +6,34 @@ from torch.optim import Optimizer
 
 OPTIMIZERS = ("adamw", "bertadam")
 
+# beta ** step underflows to exactly 0 here, so both bias terms (1 - beta ** step) of Algorithm 1 are exactly 1.
+PINNED_STEP = 1e30
 
-class BertAdam(Optimizer):
+
+class BertAdam(torch.optim.AdamW):
     """Adam without lines 9-10 of Algorithm 1: the biased moments m_t, v_t are used directly in line 11.
 
-    Weight decay is decoupled as in BERT's AdamWeightDecayOptimizer: update = m/(sqrt(v)+eps) + wd * p.
-    transformers no longer ships an optimizer with a ``correct_bias`` switch, hence this class.
+    Implemented as torch's AdamW (fused kernel: ~10x faster on CPU than a Python loop) whose step counter is
+    pinned where the bias corrections equal 1, which is exactly BERTAdam. Weight decay is decoupled, as in
+    BERT's AdamWeightDecayOptimizer (p -= lr * wd * p). transformers no longer ships a ``correct_bias`` switch.
     """
 
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-6, weight_decay: float = 0.0):
-        if lr < 0 or eps < 0 or not (0 <= betas[0] < 1 and 0 <= betas[1] < 1):
-            raise ValueError(f"invalid BertAdam hyperparameters lr={lr} betas={betas} eps={eps}")
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-6, weight_decay: float = 0.0,
+                 fused: bool | None = None):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, fused=fused)
 
     @torch.no_grad()
     def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
         for group in self.param_groups:
-            beta1, beta2 = group["betas"]
             for p in group["params"]:
-                if p.grad is None:
-                    continue
                 state = self.state[p]
-                if not state:
-                    state["exp_avg"] = torch.zeros_like(p)
-                    state["exp_avg_sq"] = torch.zeros_like(p)
-                m, v = state["exp_avg"], state["exp_avg_sq"]
-                m.mul_(beta1).add_(p.grad, alpha=1 - beta1)  # line 7
-                v.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)  # line 8
-                update = m / (v.sqrt() + group["eps"])  # line 11 on the biased estimates
-                if group["weight_decay"]:
-                    update.add_(p, alpha=group["weight_decay"])
-                p.add_(update, alpha=-group["lr"])
-        return loss
+                if p.grad is not None and not state:
+                    dtype = torch.float32 if group["fused"] or group["capturable"] else torch.get_default_dtype()
+                    state["step"] = torch.tensor(PINNED_STEP, dtype=dtype,
+                                                 device=p.device if group["fused"] or group["capturable"] else "cpu")
+                    state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                    state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        return super().step(closure)
 
 
 def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
@@ -56,9 +48,15 @@ def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
 
 def build_optimizer(model: torch.nn.Module, name: str, lr: float, weight_decay: float = 0.0,
                     eps: float = 1e-6, betas=(0.9, 0.999)) -> Optimizer:
+    """``adamw`` is the debiased Adam the paper uses (PyTorch AdamW, footnote 9); ``bertadam`` omits the
+    bias correction. Both run on torch's fused kernel."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r} (valid: {', '.join(OPTIMIZERS)})")
     groups = parameter_groups(model, weight_decay)
-    if name == "bertadam":
-        return BertAdam(groups, lr=lr, betas=betas, eps=eps)
-    if name == "adamw":  # debiased Adam: the PyTorch AdamW the paper uses (footnote 9)
-        return torch.optim.AdamW(groups, lr=lr, betas=betas, eps=eps)
-    raise ValueError(f"unknown optimizer {name!r} (valid: {', '.join(OPTIMIZERS)})")
+    cls = BertAdam if name == "bertadam" else torch.optim.AdamW
+    return cls(groups, lr=lr, betas=betas, eps=eps, fused=_fusable(groups))
+
+
+def _fusable(groups) -> bool:
+    params = [p for g in groups for p in g["params"]]
+    return bool(params) and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
