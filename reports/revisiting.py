@@ -96,7 +96,7 @@ def section_figure2(ctx: ReportContext) -> str:
     tasks = _tasks(frame)
     if not tasks:
         return "## Figure 2: bias correction\n\nNot run: no finished trials of `bias_correction`."
-    fig, axes = plt.subplots(1, len(tasks), figsize=(3.2 * len(tasks), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(tasks), figsize=(3.2 * len(tasks), 3.4), squeeze=False, layout="constrained", sharey=False)
     header = ["Task", "Optimizer", "mean ± std", "min", "max", "degenerate runs", "seeds"]
     rows = []
     for ax, task in zip(axes[0], tasks):
@@ -116,7 +116,7 @@ def section_figure2(ctx: ReportContext) -> str:
             patch.set_alpha(0.5)
         ax.axhline(threshold, color="grey", linestyle=":", linewidth=1)
         ax.set_title(f"{task} ({METRIC_NAMES[get_task(task).metric]})")
-        ax.set_ylabel("Test performance (x100)")
+    axes[0][0].set_ylabel("Test performance (x100)")
     fig.suptitle(f"Figure 2: performance distribution with and without bias correction ({ctx.plan.profile})")
     save_figure(fig, ctx.out_dir / "figures", "figure2")
     (ctx.out_dir / "tables" / "figure2.tex").write_text(
@@ -142,7 +142,7 @@ def section_figure4(ctx: ReportContext) -> str:
              f"Bootstrap as in Sec. 4: draw n trials with replacement, select on validation, record test and "
              f"validation; {BOOTSTRAP_REPS} repetitions, seed {BOOTSTRAP_SEED}. Shaded: ± one standard deviation."]
     for split, number in (("test", 4), ("val", 12)):
-        fig, axes = plt.subplots(1, len(tasks), figsize=(3.2 * len(tasks), 3.0), squeeze=False)
+        fig, axes = plt.subplots(1, len(tasks), figsize=(3.2 * len(tasks), 3.0), squeeze=False, layout="constrained", sharey=False)
         for ax, task in zip(axes[0], tasks):
             for optimizer in ("adamw", "bertadam"):
                 runs = _runs(frame, task, f"{optimizer}/standard")
@@ -156,8 +156,8 @@ def section_figure4(ctx: ReportContext) -> str:
                 ax.fill_between(trials, mean - std, mean + std, color=COLORS[optimizer], alpha=0.2)
             ax.set_title(task)
             ax.set_xlabel("# of random trials")
-            ax.set_ylabel(f"Expected {'test' if split == 'test' else 'validation'} perf. (x100)")
         axes[0][0].legend(fontsize=7)
+        axes[0][0].set_ylabel(f"Expected {'test' if split == 'test' else 'validation'} perf. (x100)")
         kind = "test" if split == "test" else "validation"
         fig.suptitle(f"Figure {number}: expected {kind} performance vs trials ({ctx.plan.profile})")
         save_figure(fig, ctx.out_dir / "figures", f"figure{number}")
@@ -195,7 +195,7 @@ def section_figure5(ctx: ReportContext) -> str:
     methods = [m for m in dict.fromkeys(frame["method"]) if m.startswith("adamw/")]
     names = {m: m.split("/")[1].replace("reinit-", "").replace("standard", "Std").replace("pooler", "Pooler")
              for m in methods}
-    fig, axes = plt.subplots(1, len(tasks), figsize=(3.4 * len(tasks), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(tasks), figsize=(3.4 * len(tasks), 3.4), squeeze=False, layout="constrained", sharey=False)
     header = ["Task", *[names[m] for m in methods], "chosen L"]
     rows = []
     for ax, task in zip(axes[0], tasks):
@@ -203,15 +203,28 @@ def section_figure5(ctx: ReportContext) -> str:
         ax.boxplot(data, tick_labels=[names[m] for m in methods])
         ax.set_title(task)
         ax.set_xlabel("Re-initialised blocks")
-        ax.set_ylabel("Validation performance (x100)")
         depth, _ = _reinit_choice(frame, task)
         rows.append([task, *[fmt_ms(*mean_std(d)[:2]) for d in data], str(depth)])
+    axes[0][0].set_ylabel("Validation performance (x100)")
     fig.suptitle(f"Figure 5: validation performance vs Re-init depth ({ctx.plan.profile})")
     save_figure(fig, ctx.out_dir / "figures", "figure5")
     return "\n\n".join(["## Figure 5: validation performance distribution vs number of re-initialised blocks",
                         "![Figure 5](figures/figure5.png)", markdown_table(header, rows),
                         "Paper (Sec. 5): re-initialising the pooler already helps, more blocks help more, then "
                         "performance plateaus or drops; the worst case improves more than the best case."])
+
+
+def scale_caveat(ctx: ReportContext) -> str:
+    """Name the tasks where no finished run beats the majority-class baseline: at that scale they carry no signal."""
+    frame = pd.concat([ctx.trials(e) for e in ctx.plan.experiments])
+    flat = [t for t in _tasks(frame)
+            if (_pct(frame.loc[(frame["task"] == t) & frame["finished"], "test_at_best_val"])
+                <= _degenerate_threshold(ctx, t) + 1e-9).all()]
+    if not flat:
+        return ""
+    return (f"**Scale caveat:** at profile {ctx.plan.profile}, no run beats the majority-class baseline on "
+            f"{', '.join(flat)}; comparisons on {'that task' if len(flat) == 1 else 'those tasks'} carry no signal "
+            f"here. Use a larger profile (more data, steps and layers) for them.")
 
 
 def render(ctx: ReportContext) -> str:
@@ -230,6 +243,9 @@ def render(ctx: ReportContext) -> str:
         "The paper's numbers are for BERT-large on the full splits; at a reduced profile compare directions "
         "and spreads, not levels.",
     ])
+    caveat = scale_caveat(ctx)
+    if caveat:
+        header += "\n\n" + caveat
     sections = [section_table1(ctx), section_figure2(ctx), section_figure4(ctx), section_figure5(ctx),
                 section_expected_max(ctx)]
     return header + "\n\n" + "\n\n".join(sections) + "\n"
