@@ -110,8 +110,9 @@ def trial_seconds(cfg: TrainConfig, cost: dict) -> float:
 
 def describe(plan: Plan, profile: dict) -> str:
     """The table `suite plan` prints: trials per experiment, unique total, estimated GPU-hours."""
+    unit = "GPU-hours" if profile["resources"]["gpus_per_trial"] else "CPU-hours"
     lines = [f"Plan for {plan.paper} at profile {plan.profile} ({profile['description']})",
-             f"{'experiment':<20} {'trials':>7} {'GPU-hours':>10}"]
+             f"{'experiment':<20} {'trials':>7} {unit:>10}"]
     for name, ids in plan.experiments.items():
         hours = sum(trial_seconds(plan.specs[i].config, profile["cost"]) for i in ids) / 3600
         lines.append(f"{name:<20} {len(ids):>7} {hours:>10.1f}")
