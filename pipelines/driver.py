@@ -92,6 +92,7 @@ def _progress_callback(total: int, out):
 
 
 def run_study(config: SuiteConfig, plan: Plan, ray_address: str | None = None, out=print) -> StudyOutcome:
+    checksums = preflight(plan.unique())  # before anything is written: a bad asset stops the study here
     runs_dir = config.runs_dir
     runs_dir.mkdir(parents=True, exist_ok=True)
     _, profile = config.profile(plan.profile)
@@ -106,7 +107,6 @@ def run_study(config: SuiteConfig, plan: Plan, ray_address: str | None = None, o
         f"{len(plan.specs) - len(todo)} already finished in MLflow, {len(todo)} to run")
     if not todo:
         return StudyOutcome(len(plan.specs), len(plan.specs), 0, [])
-    checksums = preflight(todo)
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -8,6 +8,7 @@ import yaml
 
 from pipelines.config import DEFAULT_CONFIG, ConfigError, load
 from pipelines.cli import main
+from trainers import assets
 
 
 def _write(tmp_path: Path, mutate) -> Path:
@@ -41,12 +42,15 @@ def test_bad_config_is_one_clear_error(tmp_path, mutate, message):
     (["run", "revisiting", "--profile", "gpu"], "unknown profile 'gpu' (valid: smoke, cpu, paper)"),
     (["reproduce", "revisiting", "--experiments", "reinit,longer"],
      "unknown experiment 'longer' for paper 'revisiting' (valid: bias_correction, reinit)"),
+    (["run", "revisiting", "--profile", "paper"],
+     "model 'bert-large-uncased' is not under {models} and the hub is unreachable"),
 ])
 def test_cli_errors_exit_2_without_launching(tmp_path, capsys, argv, message):
     config = _write(tmp_path, lambda d: None)
     assert main([*argv, "--config", str(config)]) == 2
     err = capsys.readouterr().err
-    assert err == f"suite: error: {message}\n"
+    models = assets.assets_root() / "models"
+    assert err == f"suite: error: {message.format(models=models)}\n"
     assert not (tmp_path / "runs").exists()  # nothing launched, nothing written
 
 
