@@ -76,3 +76,25 @@ def bootstrap_selection(val, test, trials: list[int], reps: int = 1000, seed: in
         out["val_mean"][j], out["val_std"][j] = val[chosen].mean(), val[chosen].std()
         out["test_mean"][j], out["test_std"][j] = test[chosen].mean(), test[chosen].std()
     return out
+
+
+def adam_bias_ratio(steps, beta1: float = 0.9, beta2: float = 0.999) -> np.ndarray:
+    """Size of BERTAdam's update relative to Adam's at step t: (1 - beta1^t) / sqrt(1 - beta2^t) (Sec. 4, Fig. 1)."""
+    t = np.asarray(steps, dtype=float)
+    return (1 - beta1 ** t) / np.sqrt(1 - beta2 ** t)
+
+
+def band(curves: dict[str, list[tuple[int, float]]]) -> dict[str, np.ndarray]:
+    """Mean, min and max across runs at each step (runs that stopped early just drop out of later steps)."""
+    steps = sorted({s for points in curves.values() for s, _ in points})
+    if not steps:
+        return {"step": np.array([]), "mean": np.array([]), "min": np.array([]), "max": np.array([])}
+    index = {s: i for i, s in enumerate(steps)}
+    grid = np.full((len(curves), len(steps)), np.nan)
+    for row, points in enumerate(curves.values()):
+        for s, v in points:
+            grid[row, index[s]] = v
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return {"step": np.array(steps), "mean": np.nanmean(grid, 0), "min": np.nanmin(grid, 0),
+                "max": np.nanmax(grid, 0)}

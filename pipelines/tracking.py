@@ -77,3 +77,9 @@ def runs_frame(client: MlflowClient, experiment_id: str) -> pd.DataFrame:
         return pd.DataFrame(columns=["trial_id", "run_id"])
     frame = pd.DataFrame(rows).sort_values(["trial_id", "end_time"])
     return frame.drop_duplicates("trial_id", keep="last").reset_index(drop=True)
+
+
+def metric_histories(client: MlflowClient, run_ids: dict[str, str], key: str) -> dict[str, list[tuple[int, float]]]:
+    """{trial id: [(step, value), ...]} for one metric of the given runs ({trial id: run id})."""
+    return {trial: sorted((m.step, m.value) for m in client.get_metric_history(run_id, key))
+            for trial, run_id in run_ids.items()}

@@ -4,8 +4,9 @@ from __future__ import annotations
 import importlib
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 import yaml
@@ -26,6 +27,16 @@ class ReportContext:
     runs: pd.DataFrame  # one row per finished trial id
     out_dir: Path
     published: dict
+    load_curves: Callable[[dict[str, str], str], dict] = lambda run_ids, key: {}
+    _curves: dict = field(default_factory=dict)
+
+    def curves(self, experiment: str, key: str) -> dict[str, list[tuple[int, float]]]:
+        """{trial id: [(step, value)]} of one logged curve for the experiment's finished trials."""
+        ids = set(self.plan.experiments.get(experiment, []))
+        if key not in self._curves:
+            finished = self.runs[self.runs["trial_id"].isin(set(self.plan.specs))]
+            self._curves[key] = self.load_curves(dict(zip(finished["trial_id"], finished["run_id"])), key)
+        return {t: v for t, v in self._curves[key].items() if t in ids}
 
     def trials(self, experiment: str) -> pd.DataFrame:
         """The experiment's planned trials (task, method, seed from the plan) with their final metrics."""
@@ -41,13 +52,14 @@ class ReportContext:
         return frame
 
 
-def load_runs(config: SuiteConfig, plan: Plan) -> pd.DataFrame:
+def load_runs(config: SuiteConfig, plan: Plan):
+    """The finished-runs frame and a curve loader bound to the same MLflow store."""
     from mlflow.tracking import MlflowClient
     client = MlflowClient(tracking.tracking_uri(config.runs_dir))
     experiment = client.get_experiment_by_name(tracking.experiment_name(plan.paper, plan.profile))
-    if experiment is None:
-        return pd.DataFrame(columns=["trial_id", "run_id"])
-    return tracking.runs_frame(client, experiment.experiment_id)
+    frame = (pd.DataFrame(columns=["trial_id", "run_id"]) if experiment is None
+             else tracking.runs_frame(client, experiment.experiment_id))
+    return frame, lambda run_ids, key: tracking.metric_histories(client, run_ids, key)
 
 
 def build_report(config: SuiteConfig, plan: Plan) -> Path:
@@ -61,7 +73,8 @@ def build_report(config: SuiteConfig, plan: Plan) -> Path:
     final_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".building-", dir=final_dir.parent))
     try:
-        ctx = ReportContext(plan, profile, paper, load_runs(config, plan), work, published)
+        runs, load_curves = load_runs(config, plan)
+        ctx = ReportContext(plan, profile, paper, runs, work, published, load_curves)
         module = importlib.import_module(f"reports.{paper['report']}")
         (work / "report.md").write_text(module.render(ctx), encoding="utf-8")
         if final_dir.exists():

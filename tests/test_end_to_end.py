@@ -60,11 +60,14 @@ def test_report_has_tables_and_figures(study):
     report = runs / "reports" / "revisiting-smoke" / "report.md"
     assert f"report written: {report}" in first.stdout
     text = report.read_text()
-    for heading in ("## Table 1", "## Figure 2", "## Figures 4 and 12", "## Figure 5", "Expected maximum"):
+    for heading in ("## Table 1", "## Figure 1", "## Figure 2", "## Figures 3 and 11", "## Figures 4 and 12",
+                    "## Figure 5", "Expected maximum", "## Table 3"):
         assert heading in text
     assert "Trials: 16 of 16 planned have a finished MLflow run" in text
     assert "| RTE | Standard |" in text and "69.5 ± 2.5" in text  # ours beside the published number
-    for name in ("figure2", "figure4", "figure12", "figure5"):
+    assert "| SST-2 | accuracy (Acc.) | 67,349 (61.3k) | 1,000 (1k) | 872 (1.8k) | 50.0 (50.0)" in text
+    assert "not available offline (data/glue/QNLI/train.tsv missing)" in text
+    for name in ("figure1", "figure2", "figure3", "figure4", "figure12", "figure5"):
         assert (report.parent / "figures" / f"{name}.png").stat().st_size > 5000
     assert "\\toprule" in (report.parent / "tables" / "table1.tex").read_text()
 

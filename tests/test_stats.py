@@ -39,3 +39,18 @@ def test_best_and_equivalent_follows_the_one_tailed_rule():
     close = best_and_equivalent({"a": [70, 72, 68, 70], "b": [69, 71, 70, 68]})
     assert set(close) == {"a", "b"} and 0.05 <= close["b"] < 1
     assert mean_std([1.0, 3.0, np.nan]) == (2.0, pytest.approx(np.sqrt(2)), 2)
+
+
+def test_adam_bias_ratio_matches_the_optimizers():
+    from analysis.stats import adam_bias_ratio
+    assert adam_bias_ratio(1) == pytest.approx(0.1 / np.sqrt(0.001))  # the first BERTAdam step is 3.16x Adam's
+    peak = np.argmax(adam_bias_ratio(np.arange(1, 100))) + 1
+    assert peak == 12 and adam_bias_ratio(peak) > 6.5  # Fig. 1's maximum above 6
+    assert adam_bias_ratio(36816) == pytest.approx(1.0, abs=1e-6)  # MNLI's 3 epochs: converged to 1
+
+
+def test_band_across_runs_of_unequal_length():
+    from analysis.stats import band
+    out = band({"a": [(1, 1.0), (2, 3.0)], "b": [(1, 3.0)]})
+    assert out["step"].tolist() == [1, 2]
+    assert out["mean"].tolist() == [2.0, 3.0] and out["min"].tolist() == [1.0, 3.0] and out["max"].tolist() == [3.0, 3.0]

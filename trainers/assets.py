@@ -95,3 +95,9 @@ def model_files(name: str) -> list[str]:
     """Manifest entries of a local checkpoint (empty for hub models)."""
     prefix = f"models/{name}/"
     return [key for key in manifest() if key.startswith(prefix)]
+
+
+def missing(relatives: list[str]) -> list[str]:
+    """The assets among ``relatives`` that are not on disk."""
+    root = assets_root()
+    return [r for r in relatives if root is None or not (root / r).is_file()]

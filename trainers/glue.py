@@ -2,8 +2,9 @@
 
 * Small tasks (RTE, MRPC, STS-B, CoLA): the original dev set is shuffled per class with a fixed seed that
   does not depend on the run seed; the first half of each class is validation, the second half test.
-* Large tasks (SST-2, QNLI, QQP, MNLI): train is downsampled to 1k (stratified), another disjoint 1k from
-  train is validation, and the original dev set is test.
+* Large tasks (SST-2, QNLI, QQP, MNLI): train is downsampled to 1k, another disjoint 1k from train is
+  validation, and the original dev set is test. Both 1k samples are class-balanced: Table 3's majority
+  baselines on them are exactly 50.0 (SST-2, QNLI, QQP) and 33.3 (MNLI), whatever the natural class ratio.
 
 Files are read with ``csv.QUOTE_NONE`` (several fields start with ``"``); MRPC files carry a UTF-8 BOM.
 """
@@ -126,6 +127,20 @@ def stratified_sample(classes: np.ndarray, n: int, rng: np.random.Generator) -> 
     return rng.permutation(np.concatenate(picked))
 
 
+def balanced_sample(classes: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of a size-n sample with (as near as possible) equally many examples of each class."""
+    values = np.unique(classes)
+    quota = np.full(len(values), n // len(values))
+    quota[: n - quota.sum()] += 1
+    picked = []
+    for v, q in zip(values, quota):
+        members = np.flatnonzero(classes == v)
+        if q > len(members):
+            raise ValueError(f"class {v} has {len(members)} examples, fewer than the {q} a balanced sample needs")
+        picked.append(rng.permutation(members)[:q])
+    return rng.permutation(np.concatenate(picked))
+
+
 def halve_per_class(classes: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Shuffle each class; the first half (rounded up) is validation, the rest test."""
     first, second = [], []
@@ -146,8 +161,8 @@ def split_indices(task: Task, train_labels, dev_labels, large_train: int = 1000,
         return {"train": ("train", np.arange(len(train_labels))), "validation": ("dev", val_idx),
                 "test": ("dev", test_idx)}
     classes = strata(task, train_labels)
-    picked = stratified_sample(classes, large_train + large_validation, rng)
-    train_pos = stratified_sample(classes[picked], large_train, rng)
+    picked = balanced_sample(classes, large_train + large_validation, rng)
+    train_pos = balanced_sample(classes[picked], large_train, rng)
     val_pos = np.setdiff1d(np.arange(len(picked)), train_pos)
     return {"train": ("train", picked[train_pos]), "validation": ("train", picked[val_pos]),
             "test": ("dev", np.arange(len(dev_labels)))}
