@@ -38,19 +38,20 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "plan":
             print(describe(plan, config.profile(plan.profile)[1]))
             return 0
-        start = time.monotonic()
+        start, status = time.monotonic(), 0
         if args.command in ("run", "reproduce"):
             from pipelines.driver import fmt_seconds, run_study
             outcome = run_study(config, plan, getattr(args, "ray_address", None))
             print(f"trials: {outcome.ran} ran, {outcome.reused} reused, {len(outcome.failed)} failed "
                   f"({fmt_seconds(time.monotonic() - start)})")
-            if outcome.failed:
+            if outcome.failed:  # the report is still written; a rerun retries only these
                 print(f"suite: {len(outcome.failed)} trial(s) failed: {', '.join(outcome.failed)}", file=sys.stderr)
+                status = 1
         if args.command in ("report", "reproduce"):
             from reports.build import build_report
             path = build_report(config, plan)
             print(f"report written: {path}")
-        return 0
+        return status
     except (ConfigError, AssetError) as exc:
         print(f"suite: error: {exc}", file=sys.stderr)
         return 2
