@@ -95,7 +95,8 @@ def _check_profile(name: str, profile) -> None:
             raise ConfigError(f"{where}.reinit_depths: depth {depth} exceeds num_layers {profile['num_layers']}")
     _check_keys(f"{where}.resources", profile["resources"], RESOURCE_KEYS)
     _positive(f"{where}.resources.cpus_per_trial", profile["resources"]["cpus_per_trial"])
-    if not isinstance(profile["resources"]["gpus_per_trial"], (int, float)) or profile["resources"]["gpus_per_trial"] < 0:
+    gpus = profile["resources"]["gpus_per_trial"]
+    if isinstance(gpus, bool) or not isinstance(gpus, (int, float)) or gpus < 0:
         raise ConfigError(f"{where}.resources.gpus_per_trial: expected a number >= 0")
     _check_keys(f"{where}.cost", profile["cost"], COST_KEYS)
     for key, value in profile["cost"].items():

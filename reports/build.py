@@ -33,10 +33,10 @@ class ReportContext:
     def curves(self, experiment: str, key: str) -> dict[str, list[tuple[int, float]]]:
         """{trial id: [(step, value)]} of one logged curve for the experiment's finished trials."""
         ids = set(self.plan.experiments.get(experiment, []))
-        if key not in self._curves:
-            finished = self.runs[self.runs["trial_id"].isin(set(self.plan.specs))]
-            self._curves[key] = self.load_curves(dict(zip(finished["trial_id"], finished["run_id"])), key)
-        return {t: v for t, v in self._curves[key].items() if t in ids}
+        cache = self._curves.setdefault(key, {})
+        wanted = self.runs[self.runs["trial_id"].isin(ids - set(cache))]
+        cache.update(self.load_curves(dict(zip(wanted["trial_id"], wanted["run_id"])), key))
+        return {t: v for t, v in cache.items() if t in ids}
 
     def trials(self, experiment: str) -> pd.DataFrame:
         """The experiment's planned trials (task, method, seed from the plan) with their final metrics."""

@@ -5,12 +5,13 @@ and shows the published numbers (reports/published/revisiting.yaml) beside ours.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
-import math
-
 from analysis.stats import adam_bias_ratio, band, best_and_equivalent, bootstrap_selection, expected_max, mean_std
+from pipelines.plan import FULL_TRAIN
 from reports.build import ReportContext
 from reports.render import fmt_ms, latex_table, markdown_table, plt, save_figure
 from trainers import assets
@@ -99,7 +100,8 @@ def section_figure2(ctx: ReportContext) -> str:
     tasks = _tasks(frame)
     if not tasks:
         return "## Figure 2: bias correction\n\nNot run: no finished trials of `bias_correction`."
-    fig, axes = plt.subplots(1, len(tasks), figsize=(3.2 * len(tasks), 3.4), squeeze=False, layout="constrained", sharey=False)
+    fig, axes = plt.subplots(1, len(tasks), figsize=(3.2 * len(tasks), 3.4), squeeze=False,
+                             layout="constrained")
     header = ["Task", "Optimizer", "mean ± std", "min", "max", "degenerate runs", "seeds"]
     rows = []
     for ax, task in zip(axes[0], tasks):
@@ -145,7 +147,8 @@ def section_figure4(ctx: ReportContext) -> str:
              f"Bootstrap as in Sec. 4: draw n trials with replacement, select on validation, record test and "
              f"validation; {BOOTSTRAP_REPS} repetitions, seed {BOOTSTRAP_SEED}. Shaded: ± one standard deviation."]
     for split, number in (("test", 4), ("val", 12)):
-        fig, axes = plt.subplots(1, len(tasks), figsize=(3.2 * len(tasks), 3.0), squeeze=False, layout="constrained", sharey=False)
+        fig, axes = plt.subplots(1, len(tasks), figsize=(3.2 * len(tasks), 3.0), squeeze=False,
+                             layout="constrained")
         for ax, task in zip(axes[0], tasks):
             for optimizer in ("adamw", "bertadam"):
                 runs = _runs(frame, task, f"{optimizer}/standard")
@@ -198,7 +201,8 @@ def section_figure5(ctx: ReportContext) -> str:
     methods = [m for m in dict.fromkeys(frame["method"]) if m.startswith("adamw/")]
     names = {m: m.split("/")[1].replace("reinit-", "").replace("standard", "Std").replace("pooler", "Pooler")
              for m in methods}
-    fig, axes = plt.subplots(1, len(tasks), figsize=(3.4 * len(tasks), 3.4), squeeze=False, layout="constrained", sharey=False)
+    fig, axes = plt.subplots(1, len(tasks), figsize=(3.4 * len(tasks), 3.4), squeeze=False,
+                             layout="constrained")
     header = ["Task", *[names[m] for m in methods], "chosen L"]
     rows = []
     for ax, task in zip(axes[0], tasks):
@@ -264,8 +268,8 @@ def section_table3(ctx: ReportContext) -> str:
 
 
 def section_figure1(ctx: ReportContext) -> str:
-    sizes = ctx.published["figure1"]["train_sizes"]
-    marks = {task: 3 * math.ceil(n / 32) for task, n in sizes.items()}  # 3 epochs at batch 32 (Sec. 3)
+    marks = {task: 3 * math.ceil(FULL_TRAIN[task] / 32)  # 3 epochs at batch 32 (Sec. 3)
+             for task in ctx.published["figure1"]["tasks"]}
     steps = np.unique(np.logspace(0, 6, 400).astype(int))
     fig, ax = plt.subplots(figsize=(5.5, 3.4), layout="constrained")
     ax.plot(steps, adam_bias_ratio(steps), color="black", label="Bias")

@@ -53,4 +53,5 @@ def test_band_across_runs_of_unequal_length():
     from analysis.stats import band
     out = band({"a": [(1, 1.0), (2, 3.0)], "b": [(1, 3.0)]})
     assert out["step"].tolist() == [1, 2]
-    assert out["mean"].tolist() == [2.0, 3.0] and out["min"].tolist() == [1.0, 3.0] and out["max"].tolist() == [3.0, 3.0]
+    assert out["mean"].tolist() == [2.0, 3.0]
+    assert out["min"].tolist() == [1.0, 3.0] and out["max"].tolist() == [3.0, 3.0]

@@ -169,8 +169,10 @@ def split_indices(task: Task, train_labels, dev_labels, large_train: int = 1000,
 
 
 @functools.lru_cache(maxsize=32)
-def load_splits(task_name: str, train_examples: int | None = None, eval_examples: int | None = None) -> dict[str, Examples]:
-    """Train/validation/test by the paper's recipe, optionally subsampled (stratified, fixed seed) for small profiles."""
+def load_splits(task_name: str, train_examples: int | None = None,
+                eval_examples: int | None = None) -> dict[str, Examples]:
+    """Train/validation/test by the paper's recipe, optionally subsampled (stratified, fixed seed) for small
+    profiles."""
     task = get_task(task_name)
     files = {"train": read_tsv(task, task.train_file), "dev": read_tsv(task, task.dev_file)}
     recipe = split_indices(task, files["train"].labels, files["dev"].labels)

@@ -28,9 +28,10 @@ class BertAdam(torch.optim.AdamW):
             for p in group["params"]:
                 state = self.state[p]
                 if p.grad is not None and not state:
-                    dtype = torch.float32 if group["fused"] or group["capturable"] else torch.get_default_dtype()
-                    state["step"] = torch.tensor(PINNED_STEP, dtype=dtype,
-                                                 device=p.device if group["fused"] or group["capturable"] else "cpu")
+                    # Where AdamW keeps its step: float32 beside the parameter for fused/capturable, else on CPU.
+                    on_device = group["fused"] or group["capturable"]
+                    state["step"] = torch.tensor(PINNED_STEP, device=p.device if on_device else "cpu",
+                                                 dtype=torch.float32 if on_device else torch.get_default_dtype())
                     state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                     state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
         return super().step(closure)
