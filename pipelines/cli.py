@@ -7,7 +7,8 @@ import sys
 import time
 
 from pipelines.config import ConfigError, load
-from pipelines.plan import describe, make_plan
+from pipelines.plan import describe
+from pipelines.selection import resolved_plan
 from trainers.assets import AssetError
 
 
@@ -34,14 +35,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load(args.config)
         chosen = [e.strip() for e in args.experiments.split(",") if e.strip()] if args.experiments else None
-        plan = make_plan(config, args.paper, args.profile, chosen)
         if args.command == "plan":
+            plan = resolved_plan(config, args.paper, args.profile, chosen)
             print(describe(plan, config.profile(plan.profile)[1]))
             return 0
         start, status = time.monotonic(), 0
         if args.command in ("run", "reproduce"):
             from pipelines.driver import fmt_seconds, run_study
-            outcome = run_study(config, plan, getattr(args, "ray_address", None))
+            _, outcome = run_study(config, args.paper, args.profile, chosen, getattr(args, "ray_address", None))
             print(f"trials: {outcome.ran} ran, {outcome.reused} reused, {len(outcome.failed)} failed "
                   f"({fmt_seconds(time.monotonic() - start)})")
             if outcome.failed:  # the report is still written; a rerun retries only these
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
                 status = 1
         if args.command in ("report", "reproduce"):
             from reports.build import build_report
-            path = build_report(config, plan)
+            path = build_report(config, resolved_plan(config, args.paper, args.profile, chosen))
             print(f"report written: {path}")
         return status
     except (ConfigError, AssetError) as exc:

@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from trainers.glue import TASKS
+from trainers.loop import PRECISIONS
 from trainers.optim import OPTIMIZERS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -16,14 +17,44 @@ TOP_KEYS = {"default_profile", "runs_dir", "profiles", "papers"}
 PROFILE_KEYS = {
     "description", "model", "num_layers", "max_seq_len", "batch_size", "lr", "epochs", "warmup_ratio",
     "max_grad_norm", "weight_decay", "adam_epsilon", "evaluations", "train_examples", "eval_examples", "tasks",
-    "seeds", "reinit_depths", "resources", "cost",
+    "seeds", "grids", "skip", "resources", "cost",
 }
-SEED_KEYS = {"table", "many"}
+SEED_KEYS = {"table", "many", "search", "controlled"}
 RESOURCE_KEYS = {"cpus_per_trial", "gpus_per_trial"}
 COST_KEYS = {"seconds_per_step", "seconds_per_eval_example"}
 PAPER_KEYS = {"title", "source", "report", "experiments"}
-EXPERIMENT_KEYS = {"about", "tasks", "seeds", "grid"}
-GRID_KEYS = {"optimizer", "reinit"}
+PAPER_OPTIONAL = {"recipes"}
+EXPERIMENT_KEYS = {"about", "covers", "tasks", "seeds", "arms"}
+EXPERIMENT_OPTIONAL = {"select", "settings", "cross_seeds"}
+RECIPE_KEYS = {"lr", "max_steps", "epochs", "batch_size", "warmup_steps", "warmup_ratio", "llrd"}
+
+
+def _number(low=None, high=None, integer=False, allow_none=False):
+    def check(value):
+        if value is None:
+            return allow_none
+        if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+            return False
+        return (low is None or value > low) and (high is None or value < high)
+    return check
+
+
+# Arm settings and what each accepts (a list of them is a grid; {selected: EXP} a later-stage choice).
+SETTINGS = {
+    "optimizer": (lambda v: v in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
+    "reinit": (lambda v: v == "pooler" or _number(0, integer=True)(v), "pooler or an integer L >= 1"),
+    "lr_scale": (_number(0), "a positive number"),
+    "llrd": (_number(0, 1.0000001), "a number in (0, 1]"),
+    "mixout": (_number(0, 1), "a number in (0, 1)"),
+    "pretrained_wd": (_number(0), "a positive number"),
+    "weight_decay": (_number(-1e-12, 1), "a number in [0, 1)"),
+    "max_steps": (_number(0, integer=True, allow_none=True), "null (the profile's epochs) or a positive integer"),
+    "precision": (lambda v: v in PRECISIONS, f"one of {', '.join(PRECISIONS)}"),
+    "intermediate": (lambda v: v in TASKS, f"a task ({', '.join(TASKS)})"),
+    "recipe": (lambda v: isinstance(v, str), "a recipe name under the paper's recipes"),
+    "train_examples": (_number(0, integer=True), "a positive integer"),
+    "full_train": (lambda v: isinstance(v, bool), "true or false"),
+}
 
 
 class ConfigError(ValueError):
@@ -34,23 +65,16 @@ def _choices(valid) -> str:
     return ", ".join(str(v) for v in valid)
 
 
-def _check_keys(where: str, mapping, allowed: set[str], required: bool = True) -> None:
+def _check_keys(where: str, mapping, allowed: set[str], required: bool = True, optional=frozenset()) -> None:
     if not isinstance(mapping, dict):
         raise ConfigError(f"{where}: expected a mapping, got {type(mapping).__name__}")
-    unknown = sorted(set(mapping) - allowed)
+    unknown = sorted(set(mapping) - allowed - set(optional))
     if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (valid: {_choices(sorted(allowed))})")
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (valid: {_choices(sorted(allowed | set(optional)))})")
     if required:
         missing = sorted(allowed - set(mapping))
         if missing:
             raise ConfigError(f"{where}: missing key {missing[0]!r}")
-
-
-def parse_depth(where: str, value):
-    """A Re-init depth: 'none' (standard), 'pooler' (pooler only) or L >= 1 (pooler and the top L blocks)."""
-    if value in ("none", "pooler") or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
-        return value
-    raise ConfigError(f"{where}: bad Re-init depth {value!r} (valid: none, pooler, or an integer >= 1)")
 
 
 def _check_tasks(where: str, tasks) -> None:
@@ -87,12 +111,12 @@ def _check_profile(name: str, profile) -> None:
     _check_keys(f"{where}.seeds", profile["seeds"], SEED_KEYS)
     for key, value in profile["seeds"].items():
         _positive(f"{where}.seeds.{key}", value, int)
-    if not isinstance(profile["reinit_depths"], list) or not profile["reinit_depths"]:
-        raise ConfigError(f"{where}.reinit_depths: expected a non-empty list")
-    for depth in profile["reinit_depths"]:
-        parse_depth(f"{where}.reinit_depths", depth)
-        if isinstance(depth, int) and profile["num_layers"] and depth > profile["num_layers"]:
-            raise ConfigError(f"{where}.reinit_depths: depth {depth} exceeds num_layers {profile['num_layers']}")
+    for key in ("grids", "skip"):
+        if not isinstance(profile[key], dict):
+            raise ConfigError(f"{where}.{key}: expected a mapping")
+    for key, reason in profile["skip"].items():
+        if not isinstance(reason, str) or not reason.strip():
+            raise ConfigError(f"{where}.skip.{key}: expected the reason as text")
     _check_keys(f"{where}.resources", profile["resources"], RESOURCE_KEYS)
     _positive(f"{where}.resources.cpus_per_trial", profile["resources"]["cpus_per_trial"])
     gpus = profile["resources"]["gpus_per_trial"]
@@ -103,21 +127,90 @@ def _check_profile(name: str, profile) -> None:
         _positive(f"{where}.cost.{key}", value)
 
 
-def _check_experiment(where: str, exp) -> None:
-    _check_keys(where, exp, EXPERIMENT_KEYS)
+def _check_value(where: str, key: str, value, selectable: bool = True) -> None:
+    if key not in SETTINGS:
+        raise ConfigError(f"{where}: unknown setting {key!r} (valid: {_choices(sorted(SETTINGS))})")
+    valid, expected = SETTINGS[key]
+    if isinstance(value, dict) and selectable:
+        _check_keys(where, value, {"selected", "arm"}, required=False)
+        if "selected" not in value:
+            raise ConfigError(f"{where}: missing key 'selected'")
+        return
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, (list, dict)) or not valid(item):
+            raise ConfigError(f"{where}: bad value {item!r} (expected {expected})")
+    if isinstance(value, list) and not value:
+        raise ConfigError(f"{where}: expected a non-empty list")
+
+
+def _check_experiment(where: str, exp, experiments: dict, recipes: dict) -> None:
+    _check_keys(where, exp, EXPERIMENT_KEYS, optional=EXPERIMENT_OPTIONAL)
     _check_tasks(f"{where}.tasks", exp["tasks"])
-    if exp["seeds"] not in SEED_KEYS:
-        raise ConfigError(f"{where}.seeds: unknown seed set {exp['seeds']!r} (valid: {_choices(sorted(SEED_KEYS))})")
-    _check_keys(f"{where}.grid", exp["grid"], GRID_KEYS, required=False)
-    for method in exp["grid"].get("optimizer", ["adamw"]):
-        if method not in OPTIMIZERS:
-            raise ConfigError(f"{where}.grid.optimizer: unknown method {method!r} (valid: {_choices(OPTIMIZERS)})")
-    reinit = exp["grid"].get("reinit", ["none"])
-    if reinit != "profile":
-        if not isinstance(reinit, list):
-            raise ConfigError(f"{where}.grid.reinit: expected a list of depths or 'profile'")
-        for depth in reinit:
-            parse_depth(f"{where}.grid.reinit", depth)
+    if exp["seeds"] not in SEED_KEYS and not _number(0, integer=True)(exp["seeds"]):
+        raise ConfigError(f"{where}.seeds: unknown seed set {exp['seeds']!r} "
+                          f"(valid: {_choices(sorted(SEED_KEYS))} or a fixed count)")
+    for key, value in (exp.get("settings") or {}).items():
+        _check_value(f"{where}.settings.{key}", key, value, selectable=False)
+    if not isinstance(exp["arms"], dict) or not exp["arms"]:
+        raise ConfigError(f"{where}.arms: expected at least one arm")
+    for arm, settings in exp["arms"].items():
+        if not isinstance(settings, dict):
+            raise ConfigError(f"{where}.arms.{arm}: expected a mapping of settings")
+        for key, value in settings.items():
+            _check_value(f"{where}.arms.{arm}.{key}", key, value)
+            if isinstance(value, dict):
+                source = value["selected"]
+                if source not in experiments or source == where.rsplit(".", 1)[-1]:
+                    raise ConfigError(f"{where}.arms.{arm}.{key}: selected from unknown experiment {source!r} "
+                                      f"(valid: {_choices(experiments)})")
+                src = experiments[source]
+                if value.get("arm", arm) not in src.get("arms", {}) or key not in (src.get("select") or []):
+                    raise ConfigError(f"{where}.arms.{arm}.{key}: experiment {source!r} does not select {key!r} "
+                                      f"in arm {value.get('arm', arm)!r}")
+            for recipe in (value if isinstance(value, list) else [value]) if key == "recipe" else []:
+                if recipe not in recipes:
+                    raise ConfigError(f"{where}.arms.{arm}.recipe: unknown recipe {recipe!r} "
+                                      f"(valid: {_choices(recipes)})")
+    for key in exp.get("select") or []:
+        if key not in SETTINGS:
+            raise ConfigError(f"{where}.select: unknown setting {key!r} (valid: {_choices(sorted(SETTINGS))})")
+
+
+def _check_recipes(where: str, recipes) -> None:
+    if not isinstance(recipes, dict):
+        raise ConfigError(f"{where}: expected a mapping of recipes")
+    for name, recipe in recipes.items():
+        _check_keys(f"{where}.{name}", recipe, {"model", "tasks"})
+        for task, hp in recipe["tasks"].items():
+            _check_tasks(f"{where}.{name}.tasks", [task])
+            _check_keys(f"{where}.{name}.tasks.{task}", hp, RECIPE_KEYS, required=False)
+
+
+def _check_profile_targets(where: str, profile: dict, papers: dict) -> None:
+    """grids keys (experiment.arm.setting, arm may be *) and skip keys must name declared experiments."""
+    experiments = {n: e for paper in papers.values() for n, e in paper["experiments"].items()}
+    for path, values in profile["grids"].items():
+        parts = str(path).split(".")
+        if len(parts) != 3 or parts[0] not in experiments:
+            raise ConfigError(f"{where}.grids: {path!r} is not experiment.arm.setting of a declared experiment")
+        exp_name, arm, key = parts
+        arms = experiments[exp_name]["arms"]
+        if arm != "*" and (arm not in arms or key not in arms[arm]):
+            raise ConfigError(f"{where}.grids: {path!r}: experiment {exp_name!r} has no arm {arm!r} with "
+                              f"setting {key!r}")
+        _check_value(f"{where}.grids.{path}", key, values, selectable=False)
+    for name in profile["skip"]:
+        if name not in experiments:
+            raise ConfigError(f"{where}.skip: unknown experiment {name!r} (valid: {_choices(experiments)})")
+
+
+def stage_depth(experiments: dict, name: str, seen: tuple = ()) -> int:
+    """0 for an experiment planned from the config alone; 1 + its sources' depth when it selects from others."""
+    if name in seen:
+        raise ConfigError(f"experiments {' -> '.join(seen + (name,))}: selections form a cycle")
+    sources = {v["selected"] for arm in experiments[name]["arms"].values() for v in arm.values()
+               if isinstance(v, dict)}
+    return max((1 + stage_depth(experiments, s, seen + (name,)) for s in sources), default=0)
 
 
 @dataclass(frozen=True)
@@ -143,11 +236,18 @@ class SuiteConfig:
         return name, profiles[name]
 
     def experiments(self, paper: str, chosen: list[str] | None) -> list[str]:
-        names = list(self.paper(paper)["experiments"])
+        """The chosen experiments (all by default) plus the earlier stages they select from."""
+        declared = self.paper(paper)["experiments"]
         for name in chosen or []:
-            if name not in names:
-                raise ConfigError(f"unknown experiment {name!r} for paper {paper!r} (valid: {_choices(names)})")
-        return [n for n in names if not chosen or n in chosen]
+            if name not in declared:
+                raise ConfigError(f"unknown experiment {name!r} for paper {paper!r} (valid: {_choices(declared)})")
+        wanted = set(chosen or declared)
+        while True:
+            sources = {v["selected"] for n in wanted for arm in declared[n]["arms"].values() for v in arm.values()
+                       if isinstance(v, dict)}
+            if sources <= wanted:
+                return [n for n in declared if n in wanted]
+            wanted |= sources
 
 
 def validate(data, path: Path) -> None:
@@ -167,11 +267,20 @@ def validate(data, path: Path) -> None:
         raise ConfigError(f"{where}: papers: expected at least one paper")
     for name, paper in data["papers"].items():
         try:
-            _check_keys(f"papers.{name}", paper, PAPER_KEYS)
+            _check_keys(f"papers.{name}", paper, PAPER_KEYS, optional=PAPER_OPTIONAL)
             if not isinstance(paper["experiments"], dict) or not paper["experiments"]:
                 raise ConfigError(f"papers.{name}.experiments: expected at least one experiment")
+            recipes = paper.get("recipes") or {}
+            _check_recipes(f"papers.{name}.recipes", recipes)
             for exp_name, exp in paper["experiments"].items():
-                _check_experiment(f"papers.{name}.experiments.{exp_name}", exp)
+                _check_experiment(f"papers.{name}.experiments.{exp_name}", exp, paper["experiments"], recipes)
+            for exp_name in paper["experiments"]:
+                stage_depth(paper["experiments"], exp_name)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    for name, profile in data["profiles"].items():
+        try:
+            _check_profile_targets(f"profiles.{name}", profile, data["papers"])
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
 

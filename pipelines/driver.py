@@ -10,6 +10,7 @@ from pathlib import Path
 from pipelines import tracking
 from pipelines.config import REPO_ROOT, SuiteConfig
 from pipelines.plan import Plan, TrialSpec
+from pipelines.availability import reason
 from trainers import assets
 from trainers.glue import files_for
 
@@ -41,12 +42,14 @@ def git_commit() -> str:
 
 
 def preflight(specs: list[TrialSpec]) -> dict[str, str]:
-    """Check every data file and checkpoint the trials need before any trial starts; returns data checksums."""
+    """Check every shipped data file and local checkpoint the runnable trials need before any trial starts;
+    returns data checksums per task ('hub' for files fetched from the hub)."""
     checksums = {}
-    for task in sorted({s.config.task for s in specs}):
+    for task in sorted({t for s in specs for t in (s.config.task, s.config.intermediate) if t}):
         for relative in files_for(task):
-            assets.verify(relative)
-        checksums[task] = ",".join(assets.manifest()[r][:16] for r in files_for(task))
+            if assets.shipped(relative):
+                assets.verify(relative)
+        checksums[task] = ",".join(assets.manifest()[r][:16] if assets.shipped(r) else "hub" for r in files_for(task))
     for model in sorted({s.config.model for s in specs}):
         assets.model_source(model)
         for relative in assets.model_files(model):
@@ -93,46 +96,94 @@ def _progress_callback(total: int, out):
     return Progress()
 
 
-def run_study(config: SuiteConfig, plan: Plan, ray_address: str | None = None, out=print) -> StudyOutcome:
-    checksums = preflight(plan.unique())  # before anything is written: a bad asset stops the study here
+def run_study(config: SuiteConfig, paper: str, profile_name: str | None, experiments: list[str] | None,
+              ray_address: str | None = None, out=print) -> tuple[Plan, StudyOutcome]:
+    """Run every stage: plan, run what is missing, choose (pipelines.selection), plan the next stage, ..."""
+    from pipelines.plan import make_plan
+    from pipelines.selection import stage_choices
+
     runs_dir = config.runs_dir
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    _, profile = config.profile(plan.profile)
-    from mlflow.tracking import MlflowClient
-    uri = tracking.tracking_uri(runs_dir)
-    client = MlflowClient(uri)
-    experiment_id = tracking.ensure_experiment(client, tracking.experiment_name(plan.paper, plan.profile),
-                                               runs_dir / "mlartifacts")
-    finished = tracking.finished_trial_ids(client, experiment_id)
-    todo = [s for s in plan.unique() if s.trial_id not in finished]
-    out(f"{plan.paper}/{plan.profile}: {len(plan.specs)} trials planned, "
-        f"{len(plan.specs) - len(todo)} already finished in MLflow, {len(todo)} to run")
-    if not todo:
-        return StudyOutcome(len(plan.specs), len(plan.specs), 0, [])
-
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
-    import ray
-    from ray import tune
-
-    from pipelines.trial import run_trial
-
-    address = ray_address or os.environ.get("RAY_ADDRESS")
-    local = {} if address else {"num_cpus": os.cpu_count(), "object_store_memory": 256 * 1024 * 1024}
-    ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR", **local)
+    total = StudyOutcome(0, 0, 0, [])
+    choices: dict = {}
+    session = None
     try:
+        while True:
+            plan = make_plan(config, paper, profile_name, experiments, choices)
+            blocked = {s.trial_id: reason(s.config) for s in plan.unique()}
+            runnable = [s for s in plan.unique() if not blocked[s.trial_id]]
+            checksums = preflight(runnable)  # before anything is written: a bad asset stops the study here
+            if session is None:
+                session = _Session(config, plan, ray_address, out)
+            finished = tracking.finished_trial_ids(session.client, session.experiment_id)
+            todo = [s for s in runnable if s.trial_id not in finished]
+            skipped = {}
+            for trial, why in blocked.items():
+                if why:
+                    skipped[why] = skipped.get(why, 0) + 1
+            out(f"{plan.paper}/{plan.profile}: {len(plan.specs)} trials planned, "
+                f"{len(runnable) - len(todo)} already finished in MLflow, {len(todo)} to run"
+                + (f"; pending stages: {', '.join(plan.pending)}" if plan.pending else ""))
+            for why, count in skipped.items():
+                out(f"  not run here ({count} trials): {why}")
+            failed = session.run(todo, checksums) if todo else []
+            ran = total.ran + len(todo)
+            total = StudyOutcome(len(plan.specs), len(runnable) - ran, ran, total.failed + failed)
+            runs = tracking.runs_frame(session.client, session.experiment_id)
+            new = stage_choices(config, plan, runs)
+            if not plan.pending or new.keys() <= choices.keys():
+                return plan, total
+            choices = new
+    finally:
+        if session is not None:
+            session.close()
+
+
+class _Session:
+    """The MLflow experiment and (lazily) the Ray connection shared by every stage of one study."""
+
+    def __init__(self, config: SuiteConfig, plan: Plan, ray_address: str | None, out):
+        from mlflow.tracking import MlflowClient
+        self.runs_dir = config.runs_dir
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self.plan, self.out, self.ray_address, self.ray_started = plan, out, ray_address, False
+        _, self.profile = config.profile(plan.profile)
+        self.uri = tracking.tracking_uri(self.runs_dir)
+        self.client = MlflowClient(self.uri)
+        self.experiment_id = tracking.ensure_experiment(
+            self.client, tracking.experiment_name(plan.paper, plan.profile), self.runs_dir / "mlartifacts")
+
+    def _ray(self):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+        os.environ.setdefault("SUITE_CACHE", str(self.runs_dir / "cache"))
+        import ray
+        if not self.ray_started:
+            address = self.ray_address or os.environ.get("RAY_ADDRESS")
+            local = {} if address else {"num_cpus": os.cpu_count(), "object_store_memory": 256 * 1024 * 1024}
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+                     runtime_env={"env_vars": {"SUITE_CACHE": os.environ["SUITE_CACHE"]}}, **local)
+            self.ray_started = True
+        return ray
+
+    def run(self, todo: list[TrialSpec], checksums: dict[str, str]) -> list[str]:
+        self._ray()
+        from ray import tune
+
+        from pipelines.trial import run_trial
+        plan = self.plan
         run_tags = {"paper": plan.paper, "profile": plan.profile, "git_commit": git_commit(),
                     **{f"version.{k}": v for k, v in package_versions().items()}}
-        specs = [{"config": s.config.to_dict(), "run_name": f"{s.config.task}-{s.method}-seed{s.seed}",
+        specs = [{"config": s.config.to_dict(), "run_name": s.name,
                   "tags": {**s.tags(), "data_sha256": checksums[s.config.task]}} for s in todo]
-        resources = profile["resources"]
+        resources = self.profile["resources"]
         trainable = tune.with_resources(run_trial,
                                         {"cpu": resources["cpus_per_trial"], "gpu": resources["gpus_per_trial"]})
         tuner = tune.Tuner(
             trainable,
-            param_space={"spec": tune.grid_search(specs), "tracking_uri": uri, "experiment_id": experiment_id,
-                         "run_tags": run_tags, "threads": resources["cpus_per_trial"]},
+            param_space={"spec": tune.grid_search(specs), "tracking_uri": self.uri,
+                         "experiment_id": self.experiment_id, "run_tags": run_tags,
+                         "threads": resources["cpus_per_trial"]},
             tune_config=tune.TuneConfig(
                 reuse_actors=True,
                 trial_name_creator=lambda t: t.config["spec"]["run_name"],
@@ -140,13 +191,14 @@ def run_study(config: SuiteConfig, plan: Plan, ray_address: str | None = None, o
             ),
             run_config=tune.RunConfig(
                 name=f"{plan.paper}-{plan.profile}-{time.strftime('%Y%m%d-%H%M%S')}",
-                storage_path=str(runs_dir / "ray"), verbose=0,
-                callbacks=[_progress_callback(len(todo), out)],
+                storage_path=str(self.runs_dir / "ray"), verbose=0,
+                callbacks=[_progress_callback(len(todo), self.out)],
             ),
         )
         grid = tuner.fit()
-    finally:
-        ray.shutdown()
-    failed = [r.metrics.get("trial_id", "?") if r.metrics else str(r.path) for r in grid if r.error]
-    return StudyOutcome(len(plan.specs), len(plan.specs) - len(todo), len(todo), failed)
+        return [r.metrics.get("trial_id", "?") if r.metrics else str(r.path) for r in grid if r.error]
 
+    def close(self) -> None:
+        if self.ray_started:
+            import ray
+            ray.shutdown()

@@ -83,3 +83,13 @@ def metric_histories(client: MlflowClient, run_ids: dict[str, str], key: str) ->
     """{trial id: [(step, value), ...]} for one metric of the given runs ({trial id: run id})."""
     return {trial: sorted((m.step, m.value) for m in client.get_metric_history(run_id, key))
             for trial, run_id in run_ids.items()}
+
+
+def load_runs(config, plan) -> pd.DataFrame:
+    """The finished-runs frame of a plan's (paper, profile) MLflow experiment; empty when there is none yet."""
+    if not (config.runs_dir / "mlflow.db").exists() and not os.environ.get("MLFLOW_TRACKING_URI"):
+        return pd.DataFrame(columns=["trial_id", "run_id"])  # nothing has run: do not create a store
+    client = MlflowClient(tracking_uri(config.runs_dir))
+    experiment = client.get_experiment_by_name(experiment_name(plan.paper, plan.profile))
+    return (pd.DataFrame(columns=["trial_id", "run_id"]) if experiment is None
+            else runs_frame(client, experiment.experiment_id))

@@ -14,6 +14,7 @@ import yaml
 from pipelines import tracking
 from pipelines.config import SuiteConfig
 from pipelines.plan import Plan
+from pipelines.selection import members_frame
 
 PUBLISHED = Path(__file__).with_name("published")
 
@@ -32,34 +33,25 @@ class ReportContext:
 
     def curves(self, experiment: str, key: str) -> dict[str, list[tuple[int, float]]]:
         """{trial id: [(step, value)]} of one logged curve for the experiment's finished trials."""
-        ids = set(self.plan.experiments.get(experiment, []))
+        ids = set(self.plan.ids(experiment))
         cache = self._curves.setdefault(key, {})
         wanted = self.runs[self.runs["trial_id"].isin(ids - set(cache))]
         cache.update(self.load_curves(dict(zip(wanted["trial_id"], wanted["run_id"])), key))
         return {t: v for t, v in cache.items() if t in ids}
 
     def trials(self, experiment: str) -> pd.DataFrame:
-        """The experiment's planned trials (task, method, seed from the plan) with their final metrics."""
-        rows = []
-        for trial_id in self.plan.experiments.get(experiment, []):
-            spec = self.plan.specs[trial_id]
-            rows.append({"trial_id": trial_id, "task": spec.config.task, "method": spec.method, "seed": spec.seed})
-        planned = pd.DataFrame(rows, columns=["trial_id", "task", "method", "seed"])
-        metrics = ["outcome", "best_val", "test_at_best_val", "val_last", "test_last", "train_seconds"]
-        runs = self.runs.reindex(columns=["trial_id", *metrics])
-        frame = planned.merge(runs, on="trial_id", how="left")
-        frame["finished"] = frame["outcome"].notna()
-        return frame
+        """The experiment's planned trials (task column, arm, settings, seeds) with their final metrics."""
+        return members_frame(self.plan, experiment, self.runs)
 
 
-def load_runs(config: SuiteConfig, plan: Plan):
-    """The finished-runs frame and a curve loader bound to the same MLflow store."""
-    from mlflow.tracking import MlflowClient
-    client = MlflowClient(tracking.tracking_uri(config.runs_dir))
-    experiment = client.get_experiment_by_name(tracking.experiment_name(plan.paper, plan.profile))
-    frame = (pd.DataFrame(columns=["trial_id", "run_id"]) if experiment is None
-             else tracking.runs_frame(client, experiment.experiment_id))
-    return frame, lambda run_ids, key: tracking.metric_histories(client, run_ids, key)
+def curve_loader(config: SuiteConfig):
+    """Loads metric histories from the same MLflow store the runs came from."""
+    def load(run_ids: dict[str, str], key: str) -> dict:
+        if not run_ids:
+            return {}
+        from mlflow.tracking import MlflowClient
+        return tracking.metric_histories(MlflowClient(tracking.tracking_uri(config.runs_dir)), run_ids, key)
+    return load
 
 
 def build_report(config: SuiteConfig, plan: Plan) -> Path:
@@ -73,8 +65,8 @@ def build_report(config: SuiteConfig, plan: Plan) -> Path:
     final_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".building-", dir=final_dir.parent))
     try:
-        runs, load_curves = load_runs(config, plan)
-        ctx = ReportContext(plan, profile, paper, runs, work, published, load_curves)
+        ctx = ReportContext(plan, profile, paper, tracking.load_runs(config, plan), work, published,
+                            curve_loader(config))
         module = importlib.import_module(f"reports.{paper['report']}")
         (work / "report.md").write_text(module.render(ctx), encoding="utf-8")
         if final_dir.exists():

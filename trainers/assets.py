@@ -66,6 +66,7 @@ def verify(relative: str) -> Path:
     return path
 
 
+@functools.lru_cache(maxsize=1)
 def hub_reachable(timeout: float = 2.0) -> bool:
     if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
         return False
@@ -95,6 +96,11 @@ def model_files(name: str) -> list[str]:
     """Manifest entries of a local checkpoint (empty for hub models)."""
     prefix = f"models/{name}/"
     return [key for key in manifest() if key.startswith(prefix)]
+
+
+def shipped(relative: str) -> bool:
+    """Whether the offline asset set includes this file (it is in the checksum manifest)."""
+    return relative in manifest()
 
 
 def missing(relatives: list[str]) -> list[str]:

@@ -153,8 +153,10 @@ def halve_per_class(classes: np.ndarray, rng: np.random.Generator) -> tuple[np.n
 
 
 def split_indices(task: Task, train_labels, dev_labels, large_train: int = 1000,
-                  large_validation: int = 1000) -> dict[str, tuple[str, np.ndarray]]:
-    """Which rows of which file form each split: {split: (file kind 'train' | 'dev', row indices)}."""
+                  large_validation: int = 1000, full_train: bool = False) -> dict[str, tuple[str, np.ndarray]]:
+    """Which rows of which file form each split: {split: (file kind 'train' | 'dev', row indices)}.
+
+    ``full_train`` (large tasks; Appendix D's full MNLI): train on every train row outside the validation sample."""
     rng = np.random.default_rng(SPLIT_SEED)
     if task.recipe == "small":
         val_idx, test_idx = halve_per_class(strata(task, dev_labels), rng)
@@ -164,18 +166,22 @@ def split_indices(task: Task, train_labels, dev_labels, large_train: int = 1000,
     picked = balanced_sample(classes, large_train + large_validation, rng)
     train_pos = balanced_sample(classes[picked], large_train, rng)
     val_pos = np.setdiff1d(np.arange(len(picked)), train_pos)
+    if full_train:
+        rest = np.setdiff1d(np.arange(len(train_labels)), picked[val_pos])
+        return {"train": ("train", rng.permutation(rest)), "validation": ("train", picked[val_pos]),
+                "test": ("dev", np.arange(len(dev_labels)))}
     return {"train": ("train", picked[train_pos]), "validation": ("train", picked[val_pos]),
             "test": ("dev", np.arange(len(dev_labels)))}
 
 
 @functools.lru_cache(maxsize=32)
 def load_splits(task_name: str, train_examples: int | None = None,
-                eval_examples: int | None = None) -> dict[str, Examples]:
+                eval_examples: int | None = None, full_train: bool = False) -> dict[str, Examples]:
     """Train/validation/test by the paper's recipe, optionally subsampled (stratified, fixed seed) for small
     profiles."""
     task = get_task(task_name)
     files = {"train": read_tsv(task, task.train_file), "dev": read_tsv(task, task.dev_file)}
-    recipe = split_indices(task, files["train"].labels, files["dev"].labels)
+    recipe = split_indices(task, files["train"].labels, files["dev"].labels, full_train=full_train)
     splits = {name: files[kind].take(idx) for name, (kind, idx) in recipe.items()}
     sub_rng = np.random.default_rng(SPLIT_SEED + 1)
     for name, cap in (("train", train_examples), ("validation", eval_examples), ("test", eval_examples)):

@@ -1,4 +1,4 @@
-"""Build the classifier: pretrained encoder, classifier head from the init seed, optional Re-init."""
+"""Build the classifier: pretrained encoder, task head from the init seed, optional Re-init and Mixout."""
 from __future__ import annotations
 
 import functools
@@ -8,6 +8,8 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
 from trainers.assets import model_source
+from trainers.layers import task_head
+from trainers.mixout import apply_mixout
 from trainers.reinit import init_module, reinit
 
 hf_logging.set_verbosity_error()
@@ -20,14 +22,22 @@ def tokenizer_for(model_name: str):
 
 
 def build_model(model_name: str, num_labels: int, init_seed: int, num_layers: int | None = None,
-                reinit_layers: int = 0, reinit_pooler: bool = False) -> torch.nn.Module:
-    """The init seed alone decides the classifier head and any re-initialised weights (Appendix B)."""
+                reinit_layers: int = 0, reinit_pooler: bool = False, mixout: float = 0.0,
+                base_state: dict | None = None) -> torch.nn.Module:
+    """The init seed alone decides the task head and any re-initialised weights (Appendix B).
+
+    ``base_state`` replaces the pre-trained encoder weights (transfer through an intermediate task)."""
     kwargs = {"num_labels": num_labels,
               "problem_type": "regression" if num_labels == 1 else "single_label_classification"}
     if num_layers:
         kwargs["num_hidden_layers"] = num_layers  # keeps the first k pretrained blocks
     model = AutoModelForSequenceClassification.from_pretrained(model_source(model_name), **kwargs)
+    if base_state is not None:
+        model.base_model.load_state_dict(base_state)
     generator = torch.Generator().manual_seed(init_seed)
-    init_module(model.classifier, model.config.initializer_range, generator)
+    for head in task_head(model):
+        for module in head.modules():
+            init_module(module, model.config.initializer_range, generator)
     reinit(model, reinit_layers, reinit_pooler, generator)
+    apply_mixout(model, mixout)
     return model

@@ -4,6 +4,8 @@ from __future__ import annotations
 import torch
 from torch.optim import Optimizer
 
+from trainers.layers import blocks, embeddings, task_head
+
 OPTIMIZERS = ("adamw", "bertadam")
 
 # beta ** step underflows to exactly 0 here, so both bias terms (1 - beta ** step) of Algorithm 1 are exactly 1.
@@ -37,27 +39,70 @@ class BertAdam(torch.optim.AdamW):
         return super().step(closure)
 
 
-def parameter_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
+def _decays(name: str, p: torch.Tensor) -> bool:
     """Biases and LayerNorm weights are not decayed (BERT's convention)."""
-    decay, no_decay = [], []
+    return p.ndim >= 2 and "LayerNorm" not in name and "layer_norm" not in name
+
+
+def layer_rates(model: torch.nn.Module, llrd: float | None) -> dict[int, float]:
+    """{id(param): lr multiplier}. Layer-wise LR decay (Sec. 7.1, as in the official code): head and pooler at
+    the base rate, then each block from the top down and finally the embeddings at the previous rate x llrd."""
+    if llrd is None:
+        return {}
+    stack = list(reversed(blocks(model))) + [embeddings(model)]
+    rates = {}
+    for depth, modules in enumerate(stack, start=1):
+        for module in modules if isinstance(modules, list) else [modules]:
+            for p in module.parameters():
+                rates.setdefault(id(p), llrd ** depth)
+    return rates
+
+
+def parameter_groups(model: torch.nn.Module, weight_decay: float, lr: float, llrd: float | None = None) -> list[dict]:
+    """One group per (lr multiplier, decays?) pair, so LLRD and weight decay compose."""
+    rates = layer_rates(model, llrd)
+    groups: dict[tuple[float, bool], dict] = {}
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
-        (no_decay if p.ndim < 2 or "LayerNorm" in name else decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        scale, decays = rates.get(id(p), 1.0), _decays(name, p)
+        group = groups.setdefault((scale, decays), {"params": [], "names": [], "lr": lr * scale,
+                                                    "weight_decay": weight_decay if decays else 0.0})
+        group["params"].append(p)
+        group["names"].append(name)
+    return list(groups.values())
 
 
 def build_optimizer(model: torch.nn.Module, name: str, lr: float, weight_decay: float = 0.0,
-                    eps: float = 1e-6, betas=(0.9, 0.999)) -> Optimizer:
+                    eps: float = 1e-6, betas=(0.9, 0.999), llrd: float | None = None) -> Optimizer:
     """``adamw`` is the debiased Adam the paper uses (PyTorch AdamW, footnote 9); ``bertadam`` omits the
     bias correction. Both run on torch's fused kernel."""
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r} (valid: {', '.join(OPTIMIZERS)})")
-    groups = parameter_groups(model, weight_decay)
+    groups = parameter_groups(model, weight_decay, lr, llrd)
     cls = BertAdam if name == "bertadam" else torch.optim.AdamW
     return cls(groups, lr=lr, betas=betas, eps=eps, fused=_fusable(groups))
 
 
+class PretrainedWeightDecay:
+    """Pre-trained weight decay (Sec. 7.1): each step pulls w toward its start-of-fine-tuning value W,
+    w -= lr * lambda * (w - W), in the decayed groups (no biases, no LayerNorm) and never in the new task head.
+    Called just before the optimizer step with each group's scheduled lr, as in the official code."""
+
+    def __init__(self, optimizer: Optimizer, model: torch.nn.Module, strength: float):
+        head = {id(p) for m in task_head(model) for p in m.parameters()}
+        self.strength = strength
+        self.groups = []
+        for group in optimizer.param_groups:
+            params = [p for p, n in zip(group["params"], group["names"]) if _decays(n, p) and id(p) not in head]
+            if params:
+                self.groups.append((group, params, [p.detach().clone() for p in params]))
+
+    @torch.no_grad()
+    def apply(self) -> None:
+        for group, params, anchors in self.groups:
+            delta = torch._foreach_sub(params, anchors)
+            torch._foreach_add_(params, delta, alpha=-group["lr"] * self.strength)
 def _fusable(groups) -> bool:
     params = [p for g in groups for p in g["params"]]
     return bool(params) and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)

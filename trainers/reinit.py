@@ -8,6 +8,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from trainers.layers import blocks as find_blocks
+from trainers.layers import pooler as find_pooler
+
 
 def init_module(module: nn.Module, std: float, generator: torch.Generator) -> None:
     with torch.no_grad():
@@ -21,16 +24,14 @@ def init_module(module: nn.Module, std: float, generator: torch.Generator) -> No
 
 
 def reinit(model: nn.Module, layers: int, pooler: bool, generator: torch.Generator) -> None:
-    """Re-initialise the pooler (if ``pooler``) and the top ``layers`` encoder blocks in place."""
-    base = model.base_model
+    """Re-initialise the pooler (if ``pooler`` and the model has one) and the top ``layers`` blocks in place."""
     std = model.config.initializer_range
-    blocks = base.encoder.layer
+    blocks = find_blocks(model)
     if not 0 <= layers <= len(blocks):
         raise ValueError(f"cannot re-initialise {layers} blocks of a {len(blocks)}-block model")
-    if pooler or layers:
-        if getattr(base, "pooler", None) is None:
-            raise ValueError("this model has no pooler to re-initialise")
-        init_module(base.pooler.dense, std, generator)
-    for block in list(blocks)[len(blocks) - layers:]:
+    head = find_pooler(model)
+    if (pooler or layers) and head is not None:  # models without a pooler (RoBERTa, XLNet) skip this part
+        init_module(head.dense, std, generator)
+    for block in blocks[len(blocks) - layers:]:
         for module in block.modules():
             init_module(module, std, generator)
