@@ -111,6 +111,9 @@ def run_study(config: SuiteConfig, paper: str, profile_name: str | None, experim
             plan = make_plan(config, paper, profile_name, experiments, choices)
             blocked = {s.trial_id: reason(s.config) for s in plan.unique()}
             runnable = [s for s in plan.unique() if not blocked[s.trial_id]]
+            if not runnable and session is None and blocked:
+                raise assets.AssetError(f"none of the {len(blocked)} planned trials can run here: "
+                                        f"{next(iter(blocked.values()))}")
             checksums = preflight(runnable)  # before anything is written: a bad asset stops the study here
             if session is None:
                 session = _Session(config, plan, ray_address, out)

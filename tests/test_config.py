@@ -24,9 +24,21 @@ def _write(tmp_path: Path, mutate) -> Path:
     (lambda d: d["profiles"]["cpu"].update(learning_rate=1), "profiles.cpu: unknown key 'learning_rate' (valid: "),
     (lambda d: d["papers"]["revisiting"]["experiments"]["reinit"].update(tasks=["RTE", "XNLI"]),
      "papers.revisiting.experiments.reinit.tasks: unknown task 'XNLI' (valid: RTE, MRPC, STS-B, CoLA, SST-2"),
-    (lambda d: d["papers"]["revisiting"]["experiments"]["bias_correction"]["grid"].update(optimizer=["sgd"]),
-     "grid.optimizer: unknown method 'sgd' (valid: adamw, bertadam)"),
-    (lambda d: d["profiles"]["cpu"].update(reinit_depths=["none", 7]), "depth 7 exceeds num_layers 3"),
+    (lambda d: d["papers"]["revisiting"]["experiments"]["bias_correction"]["arms"].update(sgd={"optimizer": "sgd"}),
+     "experiments.bias_correction.arms.sgd.optimizer: bad value 'sgd' (expected one of adamw, bertadam)"),
+    (lambda d: d["papers"]["revisiting"]["experiments"]["methods"]["arms"]["mixout"].update(mixout=[0.5, 1.5]),
+     "arms.mixout.mixout: bad value 1.5 (expected a number in (0, 1))"),
+    (lambda d: d["papers"]["revisiting"]["experiments"]["longer"]["arms"]["standard"].update(
+        max_steps={"selected": "bias_correction"}),
+     "experiment 'bias_correction' does not select 'max_steps' in arm 'standard'"),
+    (lambda d: d["papers"]["revisiting"]["experiments"]["reinit"]["arms"]["standard"].update(
+        max_steps={"selected": "longer_search"}),
+     "selections form a cycle"),
+    (lambda d: d["profiles"]["cpu"]["grids"].update({"methods.mixout.p": [0.5]}),
+     "profiles.cpu.grids: 'methods.mixout.p': experiment 'methods' has no arm 'mixout' with setting 'p'"),
+    (lambda d: d["profiles"]["cpu"]["skip"].update(tables=""), "profiles.cpu.skip.tables: expected the reason as text"),
+    (lambda d: d["papers"]["revisiting"]["experiments"]["other_models"]["arms"]["standard"].update(recipe=["gpt"]),
+     "arms.standard.recipe: unknown recipe 'gpt' (valid: xlnet, roberta, electra, bart)"),
     (lambda d: d["profiles"]["cpu"].update(batch_size=0), "profiles.cpu.batch_size: expected a positive number"),
     (lambda d: d.update(default_profile="gpu"), "default_profile: unknown profile 'gpu' (valid: smoke, cpu, paper)"),
 ])
@@ -40,10 +52,13 @@ def test_bad_config_is_one_clear_error(tmp_path, mutate, message):
 @pytest.mark.parametrize("argv,message", [
     (["plan", "revisitng"], "unknown paper 'revisitng' (valid: revisiting)"),
     (["run", "revisiting", "--profile", "gpu"], "unknown profile 'gpu' (valid: smoke, cpu, paper)"),
-    (["reproduce", "revisiting", "--experiments", "reinit,longer"],
-     "unknown experiment 'longer' for paper 'revisiting' (valid: bias_correction, reinit)"),
+    (["reproduce", "revisiting", "--experiments", "reinit,longest"],
+     "unknown experiment 'longest' for paper 'revisiting' (valid: bias_correction, reinit, reinit_1k, "
+     "parameter_change, longer_search, longer, longer_search_1k, longer_1k, methods, controlled_seeds, precision, "
+     "mnli_full, other_models)"),
     (["run", "revisiting", "--profile", "paper"],
-     "model 'bert-large-uncased' is not under {models} and the hub is unreachable"),
+     "none of the 6426 planned trials can run here: checkpoint bert-large-uncased not in the offline assets and "
+     "the hub is unreachable"),
 ])
 def test_cli_errors_exit_2_without_launching(tmp_path, capsys, argv, message):
     config = _write(tmp_path, lambda d: None)

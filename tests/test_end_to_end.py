@@ -35,41 +35,59 @@ def study(tmp_path_factory):
     return config, root / "runs", first
 
 
-def test_every_trial_is_one_finished_mlflow_run(study):
+def _runnable(config):
+    from pipelines.availability import reason
+    from pipelines.selection import resolved_plan
+    plan = resolved_plan(load(config), "revisiting", "smoke", None)
+    return plan, [s for s in plan.unique() if not reason(s.config)]
+
+
+def test_every_stage_runs_and_every_runnable_trial_is_one_finished_mlflow_run(study):
     config, runs, first = study
-    plan = make_plan(load(config), "revisiting", "smoke")
-    assert "16 trials planned, 0 already finished in MLflow, 16 to run" in first.stdout
-    assert "[16/16]" in first.stdout and "ETA" in first.stdout
+    plan, runnable = _runnable(config)
+    assert not plan.pending  # the Longer stages were planned from the finished earlier stages
+    out = first.stdout
+    assert "pending stages: longer_search, longer_search_1k, longer, longer_1k" in out  # stage 0
+    assert "pending stages: longer, longer_1k" in out  # stage 1
+    assert "not run here (4 trials): data/glue/MNLI/train.tsv, data/glue/MNLI/dev_matched.tsv not in the " \
+           "offline assets and the hub is unreachable" in out  # Table 2's intermediate task (MNLI)
+    assert "ETA" in out and f"trials: {len(runnable)} ran, 0 reused, 0 failed" in out
     client = MlflowClient(f"sqlite:///{runs / 'mlflow.db'}")
     exp = client.get_experiment_by_name("revisiting-smoke")
-    found = client.search_runs([exp.experiment_id], max_results=100)
-    assert len(found) == len(plan.specs) == 16
-    assert {r.data.tags["trial_id"] for r in found} == set(plan.specs)
+    found = client.search_runs([exp.experiment_id], max_results=1000)
+    assert sorted(r.data.tags["trial_id"] for r in found) == sorted(s.trial_id for s in runnable)
     for run in found:
         spec = plan.specs[run.data.tags["trial_id"]]
         assert run.info.status == "FINISHED" and run.data.tags["outcome"] == "finished"
-        assert run.data.params["lr"] == str(spec.config.lr) and run.data.params["init_seed"] == str(spec.seed)
+        assert run.data.params["lr"] == str(spec.config.lr)
+        assert run.data.params["init_seed"] == str(spec.config.init_seed)
         assert run.data.tags["paper"] == "revisiting" and run.data.tags["data_sha256"]
-        assert {"best_val", "test_at_best_val", "test_last", "train_seconds"} <= set(run.data.metrics)
+        assert {"best_val", "test_at_best_val", "test_last", "train_seconds", "l2_block_1"} <= set(run.data.metrics)
     history = client.get_metric_history(found[0].info.run_id, "train_loss")
     assert [m.step for m in history] == list(range(1, int(found[0].data.metrics["total_steps"]) + 1))
+    longer = [plan.specs[m.trial_id].config for m in plan.experiments["longer"]]
+    assert {c.max_steps for c in longer} <= {None, 8}
 
 
-def test_report_has_tables_and_figures(study):
+def test_report_has_every_table_figure_and_claim(study):
     _, runs, first = study
     report = runs / "reports" / "revisiting-smoke" / "report.md"
     assert f"report written: {report}" in first.stdout
     text = report.read_text()
-    for heading in ("## Table 1", "## Figure 1", "## Figure 2", "## Figures 3 and 11", "## Figures 4 and 12",
-                    "## Figure 5", "Expected maximum", "## Table 3"):
-        assert heading in text
-    assert "Trials: 16 of 16 planned have a finished MLflow run" in text
+    for heading in ("## Coverage", "## Table 1", "## Table 2", "## Table 3", "## Table 4", "## Table 5",
+                    "## Table 6", "## Table 7", "## Figure 1", "## Figure 2", "## Figures 3 and 11",
+                    "## Figures 4 and 12", "## Figure 5", "## Figure 13", "## Figure 6", "## Figures 7 and 15-18",
+                    "## Figures 8 and 14", "## Figures 9 and 10", "## Claim verdicts", "Expected maximum"):
+        assert heading in text, heading
     assert "| RTE | Standard |" in text and "69.5 ± 2.5" in text  # ours beside the published number
     assert "| SST-2 | accuracy (Acc.) | 67,349 (61.3k) | 1,000 (1k) | 872 (1.8k) | 50.0 (50.0)" in text
-    assert "not available offline (data/glue/QNLI/train.tsv missing)" in text
-    for name in ("figure1", "figure2", "figure3", "figure4", "figure12", "figure5"):
-        assert (report.parent / "figures" / f"{name}.png").stat().st_size > 5000
-    assert "\\toprule" in (report.parent / "tables" / "table1.tex").read_text()
+    assert "not run at profile smoke: fp16 mixed precision needs a CUDA GPU" in text  # Table 4
+    assert "| xlnet-large-cased | CoLA | 3e-05 | 1200 steps | 128 | 120 steps | — |" in text  # Table 6
+    assert "| Sec. 5 | Re-init (L chosen by mean validation) improves mean test performance" in text
+    for name in ("figure1", "figure2", "figure3", "figure4", "figure12", "figure5", "figure6", "figure8b",
+                 "figure9", "figure10", "figure15"):
+        assert (report.parent / "figures" / f"{name}.png").stat().st_size > 5000, name
+    assert "\\toprule" in (report.parent / "tables" / "table2.tex").read_text()
 
 
 def test_rerun_trains_nothing_and_gives_the_same_report(study):
@@ -78,6 +96,7 @@ def test_rerun_trains_nothing_and_gives_the_same_report(study):
     before = _digest(folder)
     second = _suite(config, "reproduce", "revisiting", "--profile", "smoke")
     assert second.returncode == 0, second.stderr[-3000:]
-    assert "16 already finished in MLflow, 0 to run" in second.stdout
-    assert "0 ran, 16 reused" in second.stdout
+    _, runnable = _runnable(config)
+    assert f"{len(runnable)} already finished in MLflow, 0 to run" in second.stdout
+    assert f"0 ran, {len(runnable)} reused" in second.stdout
     assert _digest(folder) == before

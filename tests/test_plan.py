@@ -1,39 +1,97 @@
-"""Planning: deterministic trial ids, shared trials, and the paper profile's counts (Sec. 4-5)."""
+"""Planning: deterministic trial ids, shared trials, stages, and the paper profile's counts (Sec. 4-7, App. B-F)."""
 from pipelines.cli import main
 from pipelines.config import load
-from pipelines.plan import make_plan, trial_id, trial_seconds
+from pipelines.plan import make_plan, stand_in_choices, trial_id, trial_seconds
+from trainers.loop import TrainConfig
+
+
+def _count(plan, name):
+    return len(plan.experiments.get(name, [])) + len(plan.estimates.get(name, []))
 
 
 def test_paper_profile_counts_match_the_paper():
     plan = make_plan(load(), "revisiting", "paper")
-    assert len(plan.experiments["bias_correction"]) == 4 * 2 * 50  # Figure 2: 4 tasks x 2 optimizers x 50 seeds
-    assert len(plan.experiments["reinit"]) == 4 * 8 * 20  # Table 1 / Fig. 5: standard, pooler, L=1..6; 20 seeds
-    assert len(plan.specs) == 400 + 640 - 4 * 20  # Standard seeds 1..20 are shared, run once
-    spec = plan.specs[plan.experiments["reinit"][0]]
-    cfg = spec.config
+    expected = {
+        "bias_correction": 4 * 2 * 50,  # Figure 2: 4 tasks x 2 optimizers x 50 seeds
+        "reinit": 4 * (1 + 1 + 6) * 20,  # Table 1 / Fig. 5: standard, pooler, L = 1..6; 20 seeds
+        "reinit_1k": 8 * 8 * 20,  # the eight 1k-downsampled datasets
+        "parameter_change": 4 * 5 * 20,  # Fig. 7: standard, Re-init 1, 3, 6, 10
+        "methods": 4 * (1 + 1 + 3 * 2 + 5 + 4 + 4) * 20,  # Appendix H grids, 20 seeds each
+        "controlled_seeds": 2 * 10 * 10,  # Appendix B: 10 x 10 seed grid, standard and Re-init 5
+        "precision": 4 * 2 * 20,  # Table 4
+        "mnli_full": 2 * 3,  # Table 5: three runs each
+        "other_models": 4 * 4 * (1 + 6) * 20,  # Table 7: 4 models x 4 tasks, L = 1..6 by validation
+        # Sec. 6: 8 seeds; candidates 3 epochs + {200..3200} minus those below the 3-epoch step count:
+        # RTE 234 and MRPC 345 steps keep 5, STS-B 540 keeps 4, CoLA 802 keeps 3.
+        "longer_search": 2 * (5 + 5 + 4 + 3) * 8,
+        "longer_search_1k": 8 * 2 * 6 * 8,  # 1k: 3 epochs = 96 steps, all six candidates
+        "longer": 4 * 2 * 20,
+        "longer_1k": 8 * 2 * 20,
+    }
+    assert {name: _count(plan, name) for name in expected} == expected
+    assert set(plan.pending) == {"longer_search", "longer_search_1k", "longer", "longer_1k"}
+    assert plan.stages["longer"] == 2 and plan.stages["longer_search"] == 1 and plan.stages["reinit"] == 0
+    cfg = plan.specs[plan.experiments["reinit"][0].trial_id].config
     assert (cfg.model, cfg.batch_size, cfg.lr, cfg.epochs, cfg.warmup_ratio, cfg.max_grad_norm, cfg.evaluations) == \
         ("bert-large-uncased", 32, 2e-5, 3.0, 0.1, 1.0, 10)
 
 
-def test_trial_ids_are_deterministic_and_depend_on_config():
+def test_shared_trials_run_once():
+    plan = make_plan(load(), "revisiting", "paper", ["bias_correction", "reinit"])
+    assert len(plan.specs) == 400 + 640 - 4 * 20  # Standard seeds 1..20 are Figure 2's debiased Adam seeds 1..20
+
+
+def test_grids_recipes_and_controlled_seeds():
+    plan = make_plan(load(), "revisiting", "paper")
+    llrd = {(m.settings["lr_scale"], m.settings["llrd"]) for m in plan.experiments["methods"] if m.arm == "llrd"}
+    assert llrd == {(s, d) for s in (1, 2.5, 5) for d in (0.9, 0.95)}
+    lrs = {round(plan.specs[m.trial_id].config.lr, 12) for m in plan.experiments["methods"] if m.arm == "llrd"}
+    assert lrs == {2e-5, 5e-5, 1e-4}  # Appendix H's learning rates
+    pairs = {(m.init_seed, m.data_seed) for m in plan.experiments["controlled_seeds"]}
+    assert len(pairs) == 100
+    xlnet = next(s.config for s in plan.unique() if s.config.model == "xlnet-large-cased"
+                 and s.config.task == "CoLA")
+    assert (xlnet.lr, xlnet.max_steps, xlnet.batch_size, xlnet.warmup_steps) == (3e-5, 1200, 128, 120)  # Table 6
+
+
+def test_later_stage_is_planned_from_choices():
+    config = load()
+    stand_in = stand_in_choices(config, "revisiting", config.profile("cpu")[1])
+    choices = {k: v for k, v in stand_in.items() if k[0] == "reinit"}
+    choices[("reinit", "RTE", "reinit")] = {"reinit": 2}
+    plan = make_plan(config, "revisiting", "cpu", ["longer_search"], choices)
+    members = [m for m in plan.experiments["longer_search"] if m.task == "RTE" and m.arm == "reinit"]
+    assert {m.settings["reinit"] for m in members} == {2}
+    assert {m.settings["max_steps"] for m in members} == {None, 96}
+    assert "longer_search" not in plan.pending
+
+
+def test_trial_ids_are_deterministic_and_ignore_default_fields():
     a = make_plan(load(), "revisiting", "cpu")
     b = make_plan(load(), "revisiting", "cpu")
     assert list(a.specs) == list(b.specs)
     specs = a.unique()
     assert len({s.trial_id for s in specs}) == len(specs)
     assert trial_id(specs[0].config) == specs[0].trial_id
+    # A field at its default does not enter the id: new methods leave old trial ids (and runs) valid.
+    base = TrainConfig(task="RTE", model="m")
+    assert base.fingerprint() == TrainConfig(task="RTE", model="m", mixout=0.0).fingerprint()
+    assert base.fingerprint() != TrainConfig(task="RTE", model="m", mixout=0.1).fingerprint()
 
 
-def test_experiment_subset_and_cost():
-    plan = make_plan(load(), "revisiting", "paper", ["bias_correction"])
-    assert list(plan.experiments) == ["bias_correction"]
+def test_experiment_subset_adds_its_sources_and_costs():
+    plan = make_plan(load(), "revisiting", "paper", ["longer"])
+    assert set(plan.stages) == {"reinit", "longer_search", "longer"}
     rte = next(s for s in plan.unique() if s.config.task == "RTE")
     # RTE: 2490 examples / 32 = 78 steps x 3 epochs = 234 steps (Fig. 3 shows ~230).
     assert trial_seconds(rte.config, {"seconds_per_step": 1.0, "seconds_per_eval_example": 0.0}) == 234
 
 
-def test_plan_command_prints_counts(capsys):
+def test_plan_command_prints_counts_and_status(capsys):
     assert main(["plan", "revisiting", "--profile", "paper"]) == 0
     out = capsys.readouterr().out
-    assert "bias_correction          400" in out and "reinit                   640" in out
-    assert "unique trials            960" in out
+    assert "bias_correction          0     400" in out and "reinit                   0     640" in out
+    assert "longer                   2     160" in out and "pending (RTE, MRPC, STS-B, CoLA: planned from" in out
+    assert main(["plan", "revisiting", "--profile", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "precision                0      24" in out and "not run at this profile: mixed precision" in out

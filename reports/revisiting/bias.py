@@ -1,8 +1,4 @@
-"""Report spec for "Revisiting Few-sample BERT Fine-tuning" (Zhang et al., ICLR 2021).
-
-Each section maps one table or figure of the paper to analysis calls over the runs of one experiment,
-and shows the published numbers (reports/published/revisiting.yaml) beside ours.
-"""
+"""Sec. 4 (bias correction: Figures 1-4, 11, 12, expected maximum) and Table 3 (datasets) of the report."""
 from __future__ import annotations
 
 import math
@@ -10,24 +6,19 @@ import math
 import numpy as np
 import pandas as pd
 
-from analysis.stats import adam_bias_ratio, band, best_and_equivalent, bootstrap_selection, expected_max, mean_std
+from analysis.stats import adam_bias_ratio, band, bootstrap_selection, expected_max, mean_std
 from pipelines.plan import FULL_TRAIN
 from reports.build import ReportContext
 from reports.render import fmt_ms, latex_table, markdown_table, plt, save_figure
+from reports.revisiting.common import COLORS, METRIC_NAMES, SEED, SMALL_TASKS, degenerate_threshold
+from reports.revisiting.common import pct as _pct
 from trainers import assets
 from trainers.glue import TASKS, files_for, get_task, load_splits, read_tsv
 from trainers.metrics import majority_baseline
 
-SMALL_TASKS = ["RTE", "MRPC", "STS-B", "CoLA"]
-METRIC_NAMES = {"accuracy": "accuracy", "f1": "F1", "spearman": "Spearman", "mcc": "Matthews corr."}
-BOOTSTRAP_SEED = 2021
+BOOTSTRAP_SEED = SEED
 BOOTSTRAP_REPS = 1000
-COLORS = {"adamw": "tab:blue", "bertadam": "tab:red"}
 LABELS = {"adamw": "Correction (debiased Adam)", "bertadam": "No correction (BERTAdam)"}
-
-
-def _pct(values) -> np.ndarray:
-    return 100.0 * np.asarray(values, dtype=float)
 
 
 def _tasks(frame: pd.DataFrame) -> list[str]:
@@ -35,64 +26,8 @@ def _tasks(frame: pd.DataFrame) -> list[str]:
     return [t for t in SMALL_TASKS if t in present]
 
 
-def _runs(frame: pd.DataFrame, task: str, method: str) -> pd.DataFrame:
-    return frame[(frame["task"] == task) & (frame["method"] == method) & frame["finished"]].sort_values("seed")
-
-
-def _reinit_choice(frame: pd.DataFrame, task: str) -> tuple[int | None, dict[int, float]]:
-    """Sec. 5: L in 1..6 chosen by mean validation performance (the pooler-only setting is not a candidate)."""
-    means = {}
-    for method in sorted(frame.loc[frame["task"] == task, "method"].unique()):
-        depth = method.rsplit("-", 1)[-1]
-        if method.startswith("adamw/reinit-") and depth.isdigit():
-            runs = _runs(frame, task, method)
-            if len(runs):
-                means[int(depth)] = float(runs["best_val"].mean())
-    return (max(means, key=means.get) if means else None), means
-
-
-def section_table1(ctx: ReportContext) -> str:
-    frame = ctx.trials("reinit")
-    cells = ctx.published["table1"]["cells"]
-    header = ["Task", "Method", "3 epochs (ours)", "3 epochs (paper)", "Longer (ours)", "Longer (paper)", "seeds"]
-    rows, notes = [], []
-    for task in SMALL_TASKS:
-        standard = _pct(_runs(frame, task, "adamw/standard")["test_at_best_val"])
-        depth, _ = _reinit_choice(frame, task)
-        reinit = _pct(_runs(frame, task, f"adamw/reinit-{depth}")["test_at_best_val"]) if depth else np.array([])
-        marked = best_and_equivalent({"standard": standard, "reinit": reinit})
-        for name, values, label in (("standard", standard, "Standard"),
-                                    ("reinit", reinit, f"Re-init (L={depth})" if depth else "Re-init")):
-            mean, std, n = mean_std(values)
-            ours = "not run" if n == 0 else fmt_ms(mean, std)
-            if n and name in marked:
-                ours = f"**{ours}**"
-            paper = cells[task][name]
-            rows.append([task, label, ours, fmt_ms(*paper["3ep"]), "not run yet (Longer study)",
-                         fmt_ms(*paper["longer"]), str(n)])
-    for task in [t for t in cells if t not in SMALL_TASKS]:
-        for name, label in (("standard", "Standard"), ("reinit", "Re-init")):
-            paper = cells[task][name]
-            rows.append([task, label, "not planned yet (1k tasks)", fmt_ms(*paper["3ep"]),
-                         "not planned yet", fmt_ms(*paper["longer"]), "0"])
-    notes.append("Test performance x100 at the best-validation checkpoint (accuracy for RTE, F1 for MRPC, "
-                 "Spearman for STS-B, Matthews correlation for CoLA). **Bold**: the best of the group and those a "
-                 "one-tailed Student's t-test cannot separate from it (p >= 0.05), Table 1's rule, applied to the "
-                 "cells that ran. Re-init's L is chosen among the integer depths by mean validation performance.")
-    (ctx.out_dir / "tables").mkdir(parents=True, exist_ok=True)
-    (ctx.out_dir / "tables" / "table1.tex").write_text(
-        latex_table(header, rows, ctx.published["table1"]["caption"] + f" (ours at profile {ctx.plan.profile})",
-                    "tab:table1"), encoding="utf-8")
-    return "\n\n".join(["## Table 1: Standard vs Re-init (mean test performance ± std)",
-                        markdown_table(header, rows), *notes, "LaTeX: `tables/table1.tex`"])
-
-
-def _degenerate_threshold(ctx: ReportContext, task: str) -> float:
-    """A run is degenerate when its test score does not beat the majority-class baseline of our test split."""
-    spec = next(s for s in ctx.plan.specs.values() if s.config.task == task)
-    test = load_splits(task, spec.config.train_examples, spec.config.eval_examples)["test"]
-    info = get_task(task)
-    return 100.0 * majority_baseline(info.metric, test.labels, info.is_regression)
+def _runs(frame: pd.DataFrame, task: str, arm: str) -> pd.DataFrame:
+    return frame[(frame["task"] == task) & (frame["arm"] == arm) & frame["finished"]].sort_values("seed")
 
 
 def section_figure2(ctx: ReportContext) -> str:
@@ -105,10 +40,10 @@ def section_figure2(ctx: ReportContext) -> str:
     header = ["Task", "Optimizer", "mean ± std", "min", "max", "degenerate runs", "seeds"]
     rows = []
     for ax, task in zip(axes[0], tasks):
-        threshold = _degenerate_threshold(ctx, task)
+        threshold = degenerate_threshold(ctx, task)
         data = []
         for optimizer in ("adamw", "bertadam"):
-            values = _pct(_runs(frame, task, f"{optimizer}/standard")["test_at_best_val"])
+            values = _pct(_runs(frame, task, optimizer)["test_at_best_val"])
             data.append(values)
             mean, std, n = mean_std(values)
             bad = int(np.sum(values <= threshold + 1e-9))
@@ -151,7 +86,7 @@ def section_figure4(ctx: ReportContext) -> str:
                              layout="constrained")
         for ax, task in zip(axes[0], tasks):
             for optimizer in ("adamw", "bertadam"):
-                runs = _runs(frame, task, f"{optimizer}/standard")
+                runs = _runs(frame, task, optimizer)
                 if runs.empty:
                     continue
                 trials = list(range(1, len(runs) + 1))
@@ -178,7 +113,7 @@ def section_expected_max(ctx: ReportContext) -> str:
     rows = []
     for task in _tasks(frame):
         for optimizer in ("adamw", "bertadam"):
-            values = _pct(_runs(frame, task, f"{optimizer}/standard")["best_val"].dropna())
+            values = _pct(_runs(frame, task, optimizer)["best_val"].dropna())
             if values.size == 0:
                 continue
             big_n = values.size
@@ -193,40 +128,16 @@ def section_expected_max(ctx: ReportContext) -> str:
                         markdown_table(header, rows) if rows else "Not run."])
 
 
-def section_figure5(ctx: ReportContext) -> str:
-    frame = ctx.trials("reinit")
-    tasks = _tasks(frame)
-    if not tasks:
-        return "## Figure 5: Re-init depth\n\nNot run."
-    methods = [m for m in dict.fromkeys(frame["method"]) if m.startswith("adamw/")]
-    names = {m: m.split("/")[1].replace("reinit-", "").replace("standard", "Std").replace("pooler", "Pooler")
-             for m in methods}
-    fig, axes = plt.subplots(1, len(tasks), figsize=(3.4 * len(tasks), 3.4), squeeze=False,
-                             layout="constrained")
-    header = ["Task", *[names[m] for m in methods], "chosen L"]
-    rows = []
-    for ax, task in zip(axes[0], tasks):
-        data = [_pct(_runs(frame, task, m)["best_val"]) for m in methods]
-        ax.boxplot(data, tick_labels=[names[m] for m in methods])
-        ax.set_title(task)
-        ax.set_xlabel("Re-initialised blocks")
-        depth, _ = _reinit_choice(frame, task)
-        rows.append([task, *[fmt_ms(*mean_std(d)[:2]) for d in data], str(depth)])
-    axes[0][0].set_ylabel("Validation performance (x100)")
-    fig.suptitle(f"Figure 5: validation performance vs Re-init depth ({ctx.plan.profile})")
-    save_figure(fig, ctx.out_dir / "figures", "figure5")
-    return "\n\n".join(["## Figure 5: validation performance distribution vs number of re-initialised blocks",
-                        "![Figure 5](figures/figure5.png)", markdown_table(header, rows),
-                        "Paper (Sec. 5): re-initialising the pooler already helps, more blocks help more, then "
-                        "performance plateaus or drops; the worst case improves more than the best case."])
+def flat_tasks(ctx: ReportContext) -> list[str]:
+    """The small tasks where no finished run beats the majority-class baseline: at this scale they carry no signal."""
+    frame = pd.concat([ctx.trials(e) for e in ctx.plan.experiments])
+    return [t for t in _tasks(frame)
+            if (_pct(frame.loc[(frame["task"] == t) & frame["finished"], "test_at_best_val"])
+                <= degenerate_threshold(ctx, t) + 1e-9).all()]
 
 
 def scale_caveat(ctx: ReportContext) -> str:
-    """Name the tasks where no finished run beats the majority-class baseline: at that scale they carry no signal."""
-    frame = pd.concat([ctx.trials(e) for e in ctx.plan.experiments])
-    flat = [t for t in _tasks(frame)
-            if (_pct(frame.loc[(frame["task"] == t) & frame["finished"], "test_at_best_val"])
-                <= _degenerate_threshold(ctx, t) + 1e-9).all()]
+    flat = flat_tasks(ctx)
     if not flat:
         return ""
     return (f"**Scale caveat:** at profile {ctx.plan.profile}, no run beats the majority-class baseline on "
@@ -297,7 +208,7 @@ def section_figure3(ctx: ReportContext) -> str:
     fig, axes = plt.subplots(1, len(tasks), figsize=(3.2 * len(tasks), 3.0), squeeze=False, layout="constrained")
     for ax, task in zip(axes[0], tasks):
         for optimizer in ("adamw", "bertadam"):
-            ids = _runs(frame, task, f"{optimizer}/standard")["trial_id"]
+            ids = _runs(frame, task, optimizer)["trial_id"]
             stats = band({t: curves[t] for t in ids if t in curves})
             ax.plot(stats["step"], stats["mean"], color=COLORS[optimizer], label=LABELS[optimizer])
             ax.fill_between(stats["step"], stats["min"], stats["max"], color=COLORS[optimizer], alpha=0.2)
@@ -313,25 +224,3 @@ def section_figure3(ctx: ReportContext) -> str:
                         "bias correction speeds up convergence and shrinks the range of the training loss."])
 
 
-def render(ctx: ReportContext) -> str:
-    profile = ctx.profile
-    finished = sum(1 for t in ctx.plan.specs if t in set(ctx.runs.get("trial_id", [])))
-    layers = f" (first {profile['num_layers']} blocks)" if profile["num_layers"] else ""
-    header = "\n".join([
-        f"# {ctx.paper['title']}: reproduction report",
-        "",
-        f"Profile **{ctx.plan.profile}**: {profile['description']}. Model `{profile['model']}`"
-        f"{layers}, batch "
-        f"{profile['batch_size']}, lr {profile['lr']}, {profile['epochs']} epochs, {profile['evaluations']} "
-        f"evaluations, seeds: {profile['seeds']['table']} per Table 1 cell, {profile['seeds']['many']} per "
-        f"Figure 2 cell. Trials: {finished} of {len(ctx.plan.specs)} planned have a finished MLflow run.",
-        "",
-        "The paper's numbers are for BERT-large on the full splits; at a reduced profile compare directions "
-        "and spreads, not levels.",
-    ])
-    caveat = scale_caveat(ctx)
-    if caveat:
-        header += "\n\n" + caveat
-    sections = [section_table1(ctx), section_figure1(ctx), section_figure2(ctx), section_figure3(ctx),
-                section_figure4(ctx), section_figure5(ctx), section_expected_max(ctx), section_table3(ctx)]
-    return header + "\n\n" + "\n\n".join(sections) + "\n"

@@ -1,0 +1,65 @@
+"""Report spec for "Revisiting Few-sample BERT Fine-tuning" (Zhang et al., ICLR 2021).
+
+Each section maps one table or figure of the paper to analysis calls over the runs of one experiment and shows
+the published numbers (reports/published/revisiting.yaml) beside ours; the claims close the report.
+"""
+from __future__ import annotations
+
+from reports.build import ReportContext
+from reports.render import markdown_table
+from reports.revisiting import bias, claims, reinit_figures, tables
+from reports.revisiting.common import ONEK_TASKS, SMALL_TASKS, not_run
+
+
+def coverage(ctx: ReportContext) -> str:
+    """What each experiment covers and how much of it ran at this profile."""
+    finished = set(ctx.runs.get("trial_id", []))
+    rows = []
+    for name, exp in ctx.paper["experiments"].items():
+        ids = ctx.plan.ids(name)
+        done = sum(1 for i in ids if i in finished)
+        if name in ctx.plan.experiments and not (name in ctx.plan.pending):
+            status = f"{done} of {len(ids)} trials finished"
+            if done < len(ids):
+                status += f" ({len(ids) - done} {not_run(ctx, name, next(m.task for m in ctx.plan.experiments[name] if m.trial_id not in finished)).lower()})"
+        elif name in ctx.plan.experiments:
+            status = f"{done} of {len(ids)} planned trials finished; {not_run(ctx, name)}"
+        else:
+            status = not_run(ctx, name)
+        rows.append([name, ", ".join(exp["covers"]), exp["about"], status])
+    return "\n\n".join(["## Coverage: experiments, what they feed, and what ran",
+                        markdown_table(["Experiment", "Feeds", "About", "Status"], rows)])
+
+
+def render(ctx: ReportContext) -> str:
+    profile = ctx.profile
+    layers = f" (first {profile['num_layers']} blocks)" if profile["num_layers"] else ""
+    seeds = ", ".join(f"{k} {v}" for k, v in profile["seeds"].items())
+    header = "\n".join([
+        f"# {ctx.paper['title']}: reproduction report",
+        "",
+        f"Profile **{ctx.plan.profile}**: {profile['description']}. Model `{profile['model']}`{layers}, batch "
+        f"{profile['batch_size']}, lr {profile['lr']}, {profile['epochs']} epochs, {profile['evaluations']} "
+        f"evaluations, max length {profile['max_seq_len']}; seeds per cell: {seeds} (the paper: table 20, many 50, "
+        f"search 8, controlled 10x10).",
+        "",
+        "The paper's numbers are for BERT-large on the full splits; at a reduced profile compare directions "
+        "and spreads, not levels.",
+    ])
+    caveat = bias.scale_caveat(ctx)
+    if caveat:
+        header += "\n\n" + caveat
+    sections = [
+        coverage(ctx),
+        tables.section_table1(ctx), tables.section_table2(ctx), bias.section_table3(ctx),
+        tables.section_table4(ctx), tables.section_table5(ctx), tables.section_table6(ctx),
+        tables.section_table7(ctx),
+        bias.section_figure1(ctx), bias.section_figure2(ctx), bias.section_figure3(ctx), bias.section_figure4(ctx),
+        bias.section_expected_max(ctx),
+        reinit_figures.section_depth(ctx, "reinit", SMALL_TASKS, "5"),
+        reinit_figures.section_depth(ctx, "reinit_1k", ONEK_TASKS, "13"),
+        reinit_figures.section_figure6(ctx), reinit_figures.section_l2(ctx),
+        reinit_figures.section_iterations(ctx), reinit_figures.section_controlled(ctx),
+        claims.section_claims(ctx),
+    ]
+    return header + "\n\n" + "\n\n".join(sections) + "\n"

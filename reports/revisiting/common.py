@@ -1,0 +1,83 @@
+"""Shared pieces of the revisiting report: selecting each arm's runs, not-run reasons, scales."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pipelines.availability import reason as unavailable
+from pipelines.selection import choose
+from reports.build import ReportContext
+from trainers.glue import get_task, load_splits
+from trainers.metrics import majority_baseline
+
+SMALL_TASKS = ["RTE", "MRPC", "STS-B", "CoLA"]
+ONEK_TASKS = ["RTE (1k)", "MRPC (1k)", "STS-B (1k)", "CoLA (1k)", "SST-2 (1k)", "QNLI (1k)", "QQP (1k)", "MNLI (1k)"]
+PAPER_NAMES = {"SST-2 (1k)": "SST (1k)"}
+METRIC_NAMES = {"accuracy": "accuracy", "f1": "F1", "spearman": "Spearman", "mcc": "Matthews corr."}
+SEED = 2021  # every bootstrap and permutation draw in the report
+COLORS = {"adamw": "tab:blue", "bertadam": "tab:red", "standard": "tab:blue", "reinit": "tab:orange"}
+
+
+def pct(values) -> np.ndarray:
+    return 100.0 * np.asarray(values, dtype=float)
+
+
+def raw_task(label: str) -> str:
+    return label.replace(" (1k)", "")
+
+
+def select_keys(ctx: ReportContext, experiment: str) -> list[str]:
+    return ctx.paper["experiments"][experiment].get("select") or []
+
+
+def chosen(ctx: ReportContext, experiment: str, task: str, arm: str, **kept) -> tuple[pd.DataFrame, dict]:
+    """The finished runs of one arm at the grid point chosen by mean validation, and that choice."""
+    frame = ctx.trials(experiment)
+    sub = frame[(frame["task"] == task) & (frame["arm"] == arm)]
+    for key, value in kept.items():
+        sub = sub[sub[f"s.{key}"] == value] if f"s.{key}" in sub else sub.iloc[0:0]
+    if sub.empty or not sub["finished"].any():
+        return sub.iloc[0:0], {}
+    pick = choose(sub, select_keys(ctx, experiment))
+    choice = pick["choice"].iloc[0] if len(pick) else {}
+    rows = sub[sub["finished"]]
+    for key, value in choice.items():
+        rows = rows[rows["settings"].map(lambda s, k=key, v=value: dict(s)[k] == v)]
+    return rows.sort_values(["init_seed", "data_seed"]), choice
+
+
+def not_run(ctx: ReportContext, experiment: str, task: str | None = None) -> str:
+    """Why an experiment (or one of its task columns) has no finished runs here."""
+    plan = ctx.plan
+    if experiment in plan.skipped:
+        return f"not run at profile {plan.profile}: {plan.skipped[experiment]}"
+    if experiment in plan.pending and (task is None or task not in {m.task for m in plan.experiments.get(
+            experiment, [])}):
+        return f"pending: {plan.pending[experiment]}"
+    members = [m for m in plan.experiments.get(experiment, []) if task is None or m.task == task]
+    if experiment not in plan.experiments and experiment not in plan.pending:
+        return "not in this run's experiments (see EXPERIMENTS=)"
+    if not members:
+        return f"not planned at profile {plan.profile} (task filtered out)"
+    why = unavailable(plan.specs[members[0].trial_id].config)
+    return f"not run: {why}" if why else "not run yet (rerun `make reproduce` to finish it)"
+
+
+def degenerate_threshold(ctx: ReportContext, task: str) -> float:
+    """A run is degenerate when its test score does not beat the majority-class baseline of our test split."""
+    name = raw_task(task)
+    spec = next(s for s in ctx.plan.specs.values() if s.config.task == name)
+    test = load_splits(name, spec.config.train_examples, spec.config.eval_examples, spec.config.full_train)["test"]
+    info = get_task(name)
+    return 100.0 * majority_baseline(info.metric, test.labels, info.is_regression)
+
+
+def tasks_with_runs(frame: pd.DataFrame, order=None) -> list[str]:
+    present = list(dict.fromkeys(frame.loc[frame["finished"], "task"]))
+    return [t for t in (order or present) if t in present]
+
+
+def setting_text(choice: dict) -> str:
+    names = {"reinit": "L", "max_steps": "steps", "lr_scale": "lr x", "llrd": "decay", "mixout": "p",
+             "pretrained_wd": "λ", "weight_decay": "λ"}
+    return ", ".join(f"{names.get(k, k)}={'3 epochs' if v is None else v}" for k, v in choice.items())
