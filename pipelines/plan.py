@@ -233,24 +233,26 @@ def trial_seconds(cfg: TrainConfig, cost: dict) -> float:
 
 
 def describe(plan: Plan, profile: dict) -> str:
-    """The table `suite plan` prints: trials per experiment, unique total, estimated GPU-hours, stage status."""
+    """The table `suite plan` prints: trials per experiment (and how many can run here), estimated hours, status."""
+    from pipelines.availability import reason
     unit = "GPU-hours" if profile["resources"]["gpus_per_trial"] else "CPU-hours"
     cost = profile["cost"]
     lines = [f"Plan for {plan.paper} at profile {plan.profile} ({profile['description']})",
-             f"{'experiment':<20} {'stage':>5} {'trials':>7} {unit:>10}  status"]
-    seen: dict[str, TrialSpec] = dict(plan.specs)
+             f"{'experiment':<20} {'stage':>5} {'trials':>7} {'here':>6} {unit:>10}  status"]
+    seen: dict[str, TrialSpec] = {}
     for name, stage in plan.stages.items():
         specs = [plan.specs[i] for i in plan.ids(name)] + plan.estimates.get(name, [])
+        here = [] if name in plan.skipped else [s for s in specs if not reason(s.config)]
         status = (f"not run at this profile: {plan.skipped[name]}" if name in plan.skipped
                   else f"pending ({plan.pending[name]})" if name in plan.pending else "planned")
-        for spec in plan.estimates.get(name, []):
+        for spec in here:
             seen.setdefault(spec.trial_id, spec)
         hours = sum(trial_seconds(s.config, cost) for s in specs) / 3600
-        lines.append(f"{name:<20} {stage:>5} {len(specs):>7} {hours:>10.1f}  {status}")
-    runnable = {i: s for i, s in seen.items()
-                if not any(i in {x.trial_id for x in plan.estimates.get(n, [])} for n in plan.skipped)}
-    total = sum(trial_seconds(s.config, cost) for s in runnable.values()) / 3600
-    lines.append(f"{'unique trials':<20} {'':>5} {len(runnable):>7} {total:>10.1f}  (skipped experiments excluded)")
+        lines.append(f"{name:<20} {stage:>5} {len(specs):>7} {len(here):>6} {hours:>10.1f}  {status}")
+    total = sum(trial_seconds(s.config, cost) for s in seen.values()) / 3600
+    lines.append(f"{'unique, runnable here':<26} {len(seen):>14} {total:>10.1f}  (hours of the trials that can run here)")
+    lines.append("'here': trials whose data and checkpoint are available on this machine (offline assets, or the hub "
+                 "when reachable).")
     lines.append(f"Trials shared between experiments run once. Pending stages are costed with a stand-in choice; "
                  f"cost assumes {cost['seconds_per_step']} s/step, {cost['seconds_per_eval_example']} s/eval example.")
     return "\n".join(lines)

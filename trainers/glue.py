@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from trainers.assets import AssetError, asset_path
+from trainers.assets import AssetError, asset_path, hub_reachable, shipped
 
 SPLIT_SEED = 12345  # fixed, independent of every run seed (Sec. 3)
 
@@ -83,6 +83,37 @@ def get_task(name: str) -> Task:
         return TASKS[name]
     except KeyError:
         raise KeyError(f"unknown task {name!r} (valid: {', '.join(TASKS)})") from None
+
+
+# Where the hub keeps GLUE (nyu-mll/glue, parquet) for files the offline assets do not ship:
+# task -> (config, {file kind: split}, text columns, hub label index -> our label index).
+HUB_GLUE = {
+    "SST-2": ("sst2", {"train": "train", "dev": "validation"}, ("sentence", None), None),
+    "QNLI": ("qnli", {"train": "train", "dev": "validation"}, ("question", "sentence"), None),
+    "QQP": ("qqp", {"train": "train", "dev": "validation"}, ("question1", "question2"), None),
+    "MNLI": ("mnli", {"train": "train", "dev": "validation_matched"}, ("premise", "hypothesis"), (1, 2, 0)),
+}
+
+
+def hub_examples(task: Task, kind: str) -> Examples:
+    """A GLUE split from the hub's parquet copy (used only when the file is not shipped and the hub is reachable)."""
+    import pandas as pd
+    from huggingface_hub import hf_hub_download, list_repo_files
+
+    config, splits, (col_a, col_b), remap = HUB_GLUE[task.name]
+    prefix = f"{config}/{splits[kind]}-"
+    files = sorted(f for f in list_repo_files("nyu-mll/glue", repo_type="dataset") if f.startswith(prefix))
+    frame = pd.concat([pd.read_parquet(hf_hub_download("nyu-mll/glue", f, repo_type="dataset")) for f in files])
+    labels = [float(remap[y] if remap else y) for y in frame["label"]]
+    return Examples(tuple(frame[col_a]), tuple(frame[col_b]) if col_b else None, tuple(labels))
+
+
+def read_examples(task: Task, kind: str) -> Examples:
+    """The train or dev file of a task: the shipped TSV, else the hub's copy when it is reachable."""
+    relative = task.train_file if kind == "train" else task.dev_file
+    if not shipped(relative) and task.name in HUB_GLUE and hub_reachable():
+        return hub_examples(task, kind)
+    return read_tsv(task, relative)
 
 
 def read_tsv(task: Task, relative: str) -> Examples:
@@ -180,7 +211,7 @@ def load_splits(task_name: str, train_examples: int | None = None,
     """Train/validation/test by the paper's recipe, optionally subsampled (stratified, fixed seed) for small
     profiles."""
     task = get_task(task_name)
-    files = {"train": read_tsv(task, task.train_file), "dev": read_tsv(task, task.dev_file)}
+    files = {kind: read_examples(task, kind) for kind in ("train", "dev")}
     recipe = split_indices(task, files["train"].labels, files["dev"].labels, full_train=full_train)
     splits = {name: files[kind].take(idx) for name, (kind, idx) in recipe.items()}
     sub_rng = np.random.default_rng(SPLIT_SEED + 1)

@@ -81,3 +81,18 @@ def setting_text(choice: dict) -> str:
     names = {"reinit": "L", "max_steps": "steps", "lr_scale": "lr x", "llrd": "decay", "mixout": "p",
              "pretrained_wd": "λ", "weight_decay": "λ"}
     return ", ".join(f"{names.get(k, k)}={'3 epochs' if v is None else v}" for k, v in choice.items())
+
+
+def scale_line(ctx: ReportContext, experiment: str) -> str:
+    """Profile, model and seeds an experiment ran with: every table states them."""
+    frame = ctx.trials(experiment)
+    done = frame[frame["finished"]]
+    if done.empty:
+        return f"Profile {ctx.plan.profile}: no finished runs of `{experiment}`."
+    models = sorted({ctx.plan.specs[t].config.model for t in done["trial_id"]})
+    layers = ctx.profile["num_layers"]
+    per_cell = done.groupby(["task", "arm"]).size()
+    seeds = f"{per_cell.min()}" if per_cell.min() == per_cell.max() else f"{per_cell.min()}-{per_cell.max()}"
+    return (f"`{experiment}` ran at profile **{ctx.plan.profile}**: model {', '.join(f'`{m}`' for m in models)}"
+            f"{f' (first {layers} blocks)' if layers else ''}, {seeds} finished runs per task and arm "
+            f"(all grid points together).")

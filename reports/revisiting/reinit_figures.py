@@ -83,16 +83,19 @@ def section_l2(ctx: ReportContext) -> str:
     parts = [title, "Mean across seeds of ||theta_t - theta_0||_2 over all parameters of a block. Paper (Sec. 5): "
              "Re-init reduces the change in the top blocks; re-initialising too many blocks increases it in the "
              "bottom blocks."]
-    for number, task in zip(["15", "16", "17", "18"], SMALL_TASKS):
+    figures = [("7", "RTE", sorted({int(round(b)) for b in np.linspace(1, n_blocks, min(4, n_blocks))}))]
+    figures += [(n, t, list(range(1, n_blocks + 1))) for n, t in zip(["15", "16", "17", "18"], SMALL_TASKS)]
+    for number, task, shown in figures:
         if task not in tasks:
             continue
-        cols = min(4, n_blocks)
-        nrows = -(-n_blocks // cols)
+        cols = min(4, len(shown))
+        nrows = -(-len(shown) // cols)
         fig, axes = plt.subplots(nrows, cols, figsize=(3.0 * cols, 2.6 * nrows), squeeze=False, layout="constrained")
         sub = frame[(frame["task"] == task) & frame["finished"]]
         settings = list(dict.fromkeys(sub["settings"]))
         cmap = plt.get_cmap("viridis", len(settings))
-        for i, key in enumerate(keys):
+        for i, block in enumerate(shown):
+            key = f"l2_block_{block}"
             ax = axes[i // cols][i % cols]
             for j, setting in enumerate(settings):
                 ids = sub.loc[sub["settings"] == setting, "trial_id"]
@@ -100,14 +103,13 @@ def section_l2(ctx: ReportContext) -> str:
                 name = _depth_name(setting)
                 ax.plot(stats["step"], stats["mean"], color="black" if name == "Std" else cmap(j),
                         label="Standard" if name == "Std" else f"Re-init {name}")
-            ax.set_title(f"Transformer Block {i + 1}", fontsize=9)
+            ax.set_title(f"Transformer Block {block}", fontsize=9)
             ax.set_xlabel("Steps")
-        for k in range(n_blocks, nrows * cols):
+        for k in range(len(shown), nrows * cols):
             axes[k // cols][k % cols].axis("off")
         axes[0][0].set_ylabel("L2 dist. to initialization")
         axes[0][0].legend(fontsize=7)
-        fig.suptitle(f"Figure {number}{' (and 7)' if task == 'RTE' else ''}: L2 distance to initialization, "
-                     f"{task} ({ctx.plan.profile})")
+        fig.suptitle(f"Figure {number}: L2 distance to initialization, {task} ({ctx.plan.profile})")
         save_figure(fig, ctx.out_dir / "figures", f"figure{number}")
         parts.append(f"![Figure {number}: {task}](figures/figure{number}.png)")
     return "\n\n".join(parts)

@@ -7,7 +7,8 @@ from scipy import stats
 from analysis.stats import best_and_equivalent, mean_std
 from reports.build import ReportContext
 from reports.render import fmt_ms, latex_table, markdown_table
-from reports.revisiting.common import (ONEK_TASKS, PAPER_NAMES, SMALL_TASKS, chosen, not_run, pct, setting_text)
+from reports.revisiting.common import (ONEK_TASKS, PAPER_NAMES, SMALL_TASKS, chosen, not_run, pct, scale_line,
+                                       setting_text)
 
 
 def _write(ctx: ReportContext, name: str, header, rows, caption: str) -> str:
@@ -65,7 +66,8 @@ def section_table1(ctx: ReportContext) -> str:
             "(1k): train downsampled to 1,000 examples; at a profile whose training cap is below 1,000 the small "
             "tasks' (1k) rows train on the same examples as their full rows and share their trials.")
     return "\n\n".join(["## Table 1: Standard vs Re-init, 3 epochs and Longer (mean test performance ± std)",
-                        markdown_table(header, rows), note, _write(ctx, "table1", header, rows,
+                        markdown_table(header, rows), note, *[scale_line(ctx, e) for e in ("reinit", "longer",
+                                                                                          "reinit_1k", "longer_1k")], _write(ctx, "table1", header, rows,
                                                                   ctx.published["table1"]["caption"])])
 
 
@@ -111,7 +113,7 @@ def section_table2(ctx: ReportContext) -> str:
              "**Bold**: significantly better than Standard (one-tailed Student's t-test, p < 0.05), the paper's rule. "
              "Each method's hyperparameters are chosen by mean validation performance over its seeds (Appendix H "
              "grids at profile paper; the profile's `grids` narrow them). Re-init and Longer are Table 1's cells.",
-             "Chosen settings:", markdown_table(["Task", *[label for _, label in TABLE2[:6]]], chosen_rows)]
+             scale_line(ctx, "methods"), "Chosen settings:", markdown_table(["Task", *[label for _, label in TABLE2[:6]]], chosen_rows)]
     if reasons:
         parts.append("Cells marked — did not run: " + "; ".join(reasons))
     parts.append(_write(ctx, "table2", header, rows, ctx.published["table2"]["caption"]))
@@ -136,6 +138,7 @@ def section_table4(ctx: ReportContext) -> str:
     rows = [r + [fmt_ms(*published["mixed"][r[0]]), fmt_ms(*published["full"][r[0]])] for r in rows]
     return "\n\n".join(["## Table 4: mixed vs full precision (Appendix C)", markdown_table(header, rows),
                         "Two-tailed Student's t-test; the paper finds no significant difference on any task.",
+                        scale_line(ctx, "precision"),
                         _write(ctx, "table4", header, rows, ctx.published["table4"]["caption"])])
 
 
@@ -150,7 +153,7 @@ def section_table5(ctx: ReportContext) -> str:
                      _cell(pct(runs["test_at_best_val"]), False, reason), fmt_ms(*published[arm]["val"]),
                      fmt_ms(*published[arm]["test"]), str(len(runs))])
     return "\n\n".join(["## Table 5: full MNLI with and without bias correction (Appendix D)",
-                        markdown_table(header, rows),
+                        markdown_table(header, rows), scale_line(ctx, "mnli_full"),
                         _write(ctx, "table5", header, rows, ctx.published["table5"]["caption"])])
 
 
@@ -188,4 +191,5 @@ def section_table7(ctx: ReportContext) -> str:
                          fmt_ms(*published[name][task]["standard"]), fmt_ms(*published[name][task]["reinit"])])
     return "\n\n".join(["## Table 7: Re-init on other pre-trained models (Appendix F)", markdown_table(header, rows),
                         "Each model with its own recipe (Table 6); Re-init's L chosen by mean validation.",
+                        scale_line(ctx, "other_models"),
                         _write(ctx, "table7", header, rows, ctx.published["table7"]["caption"])])
