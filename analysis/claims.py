@@ -2,6 +2,8 @@
 with Fisher's method. Pure functions over arrays; every random draw takes an explicit seed."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy import stats
 
@@ -32,7 +34,19 @@ def mean_higher(better, worse) -> float:
         return float("nan")
     if np.ptp(np.concatenate([better, worse])) == 0:
         return 1.0
-    return float(stats.ttest_ind(better, worse, alternative="greater").pvalue)
+    with warnings.catch_warnings():  # nearly identical scores (runs at the majority baseline) are a valid input
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(stats.ttest_ind(better, worse, alternative="greater").pvalue)
+
+
+def two_tailed(a, b) -> float:
+    """Two-tailed Student's t-test (Table 4's test); NaN without two runs a side."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if len(a) < 2 or len(b) < 2:
+        return float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(stats.ttest_ind(a, b).pvalue)
 
 
 def min_higher(better, worse, seed: int, resamples: int = 9999) -> float:

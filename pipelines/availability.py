@@ -20,7 +20,9 @@ def missing_model(model: str) -> str | None:
     root = assets.assets_root()
     if root is not None and (root / "models" / model).is_dir():
         return None
-    return None if assets.hub_reachable() else f"checkpoint {model} not in the offline assets and the hub is unreachable"
+    if assets.hub_reachable():
+        return None
+    return f"checkpoint {model} not in the offline assets and the hub is unreachable"
 
 
 def reason(cfg: TrainConfig) -> str | None:

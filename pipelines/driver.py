@@ -5,12 +5,11 @@ import os
 import subprocess
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from pipelines import tracking
+from pipelines.availability import reason
 from pipelines.config import REPO_ROOT, SuiteConfig
 from pipelines.plan import Plan, TrialSpec
-from pipelines.availability import reason
 from trainers import assets
 from trainers.glue import files_for
 

@@ -11,7 +11,7 @@ import dataclasses
 import itertools
 from dataclasses import dataclass, field
 
-from pipelines.config import ConfigError, SuiteConfig, stage_depth
+from pipelines.config import SuiteConfig, stage_depth
 from trainers.glue import get_task
 from trainers.loop import TrainConfig, eval_steps, total_steps
 
@@ -250,7 +250,8 @@ def describe(plan: Plan, profile: dict) -> str:
         hours = sum(trial_seconds(s.config, cost) for s in specs) / 3600
         lines.append(f"{name:<20} {stage:>5} {len(specs):>7} {len(here):>6} {hours:>10.1f}  {status}")
     total = sum(trial_seconds(s.config, cost) for s in seen.values()) / 3600
-    lines.append(f"{'unique, runnable here':<26} {len(seen):>14} {total:>10.1f}  (hours of the trials that can run here)")
+    lines.append(f"{'unique, runnable here':<26} {len(seen):>14} {total:>10.1f}  "
+                 "(hours of the trials that can run here)")
     lines.append("'here': trials whose data and checkpoint are available on this machine (offline assets, or the hub "
                  "when reachable).")
     lines.append(f"Trials shared between experiments run once. Pending stages are costed with a stand-in choice; "

@@ -10,7 +10,6 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from pipelines.config import DEFAULT_CONFIG, load
-from pipelines.plan import make_plan
 
 
 def _suite(config: Path, *args: str) -> subprocess.CompletedProcess:

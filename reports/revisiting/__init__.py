@@ -18,10 +18,11 @@ def coverage(ctx: ReportContext) -> str:
     for name, exp in ctx.paper["experiments"].items():
         ids = ctx.plan.ids(name)
         done = sum(1 for i in ids if i in finished)
-        if name in ctx.plan.experiments and not (name in ctx.plan.pending):
+        if name in ctx.plan.experiments and name not in ctx.plan.pending:
             status = f"{done} of {len(ids)} trials finished"
-            if done < len(ids):
-                status += f" ({len(ids) - done} {not_run(ctx, name, next(m.task for m in ctx.plan.experiments[name] if m.trial_id not in finished)).lower()})"
+            missing = [m.task for m in ctx.plan.experiments[name] if m.trial_id not in finished]
+            if missing:
+                status += f" ({len(missing)} {not_run(ctx, name, missing[0])})"
         elif name in ctx.plan.experiments:
             status = f"{done} of {len(ids)} planned trials finished; {not_run(ctx, name)}"
         else:

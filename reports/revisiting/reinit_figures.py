@@ -65,7 +65,8 @@ def section_figure6(ctx: ReportContext) -> str:
     axes[0][0].set_ylabel("Train loss")
     fig.suptitle(f"Figure 6: training loss, mean and range across seeds ({ctx.plan.profile})")
     save_figure(fig, ctx.out_dir / "figures", "figure6")
-    return "\n\n".join(["## Figure 6: training loss, Standard vs Re-init (chosen L)", "![Figure 6](figures/figure6.png)",
+    return "\n\n".join(["## Figure 6: training loss, Standard vs Re-init (chosen L)",
+                        "![Figure 6](figures/figure6.png)",
                         "Paper (Sec. 5): Re-init converges faster and shrinks the range of the training loss."])
 
 
@@ -182,8 +183,9 @@ def section_controlled(ctx: ReportContext) -> str:
         ax.set_ylabel("Seed for initialization")
         depth = dict(sub["settings"].iloc[0]).get("reinit")
         ax.set_title("Standard" if arm == "standard" else f"Re-init {depth}")
+        per_init = grid.mean(axis=1)
         std_rows.append(["Standard" if arm == "standard" else f"Re-init {depth}",
-                         f"{grid.mean(axis=1).min():.1f} / {grid.to_numpy().mean():.1f} / {grid.mean(axis=1).max():.1f}",
+                         f"{per_init.min():.1f} / {grid.to_numpy().mean():.1f} / {per_init.max():.1f}",
                          f"{grid.std(axis=1, ddof=1).mean():.2f}", f"{grid.std(axis=0, ddof=1).mean():.2f}",
                          f"{np.std(grid.to_numpy(), ddof=1):.2f}"])
     fig.suptitle(f"Figure 9: validation accuracy (x100) per seed pair on RTE ({ctx.plan.profile})")
