@@ -5,6 +5,8 @@ the published numbers (reports/published/revisiting.yaml) beside ours; the claim
 """
 from __future__ import annotations
 
+from collections import Counter
+
 from reports.build import ReportContext
 from reports.render import markdown_table
 from reports.revisiting import bias, claims, reinit_figures, tables
@@ -20,9 +22,10 @@ def coverage(ctx: ReportContext) -> str:
         done = sum(1 for i in ids if i in finished)
         if name in ctx.plan.experiments and name not in ctx.plan.pending:
             status = f"{done} of {len(ids)} trials finished"
-            missing = [m.task for m in ctx.plan.experiments[name] if m.trial_id not in finished]
-            if missing:
-                status += f" ({len(missing)} {not_run(ctx, name, missing[0])})"
+            reasons = Counter(not_run(ctx, name, m.task, m.arm) for m in ctx.plan.experiments[name]
+                              if m.trial_id not in finished)
+            if reasons:
+                status += " (" + "; ".join(f"{n} {why}" for why, n in reasons.items()) + ")"
         elif name in ctx.plan.experiments:
             status = f"{done} of {len(ids)} planned trials finished; {not_run(ctx, name)}"
         else:

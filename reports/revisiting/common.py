@@ -46,21 +46,39 @@ def chosen(ctx: ReportContext, experiment: str, task: str, arm: str, **kept) -> 
     return rows.sort_values(["init_seed", "data_seed"]), choice
 
 
-def not_run(ctx: ReportContext, experiment: str, task: str | None = None) -> str:
-    """Why an experiment (or one of its task columns) has no finished runs here."""
+def not_run(ctx: ReportContext, experiment: str, task: str | None = None, arm: str | None = None) -> str:
+    """Why an experiment (or one task column / arm of it) has no finished runs here."""
     plan = ctx.plan
     if experiment in plan.skipped:
         return f"not run at profile {plan.profile}: {plan.skipped[experiment]}"
-    if experiment in plan.pending and (task is None or task not in {m.task for m in plan.experiments.get(
-            experiment, [])}):
-        return f"pending: {plan.pending[experiment]}"
-    members = [m for m in plan.experiments.get(experiment, []) if task is None or m.task == task]
     if experiment not in plan.experiments and experiment not in plan.pending:
         return "not in this run's experiments (see EXPERIMENTS=)"
+    finished = set(ctx.runs.get("trial_id", []))
+    members = [m for m in plan.experiments.get(experiment, []) if (task is None or m.task == task)
+               and (arm is None or m.arm == arm)]
+    if experiment in plan.pending and not members:
+        # A later stage waits for choices that cannot come when its source trials cannot run here.
+        stand_ins = [s for s in plan.estimates.get(experiment, []) if task is None or s.config.task == raw_task(task)]
+        why = unavailable(stand_ins[0].config) if stand_ins else None
+        return f"not run: {why}" if why else f"pending: {plan.pending[experiment]}"
     if not members:
         return f"not planned at profile {plan.profile} (task filtered out)"
-    why = unavailable(plan.specs[members[0].trial_id].config)
+    missing = [m for m in members if m.trial_id not in finished] or members
+    why = unavailable(plan.specs[missing[0].trial_id].config)
     return f"not run: {why}" if why else "not run yet (rerun `make reproduce` to finish it)"
+
+
+class Notes:
+    """Not-run reasons as short keys in table cells, spelled out once under the table."""
+
+    def __init__(self):
+        self.keys: dict[str, str] = {}
+
+    def mark(self, reason: str) -> str:
+        return f"not run ({self.keys.setdefault(reason, chr(ord('a') + len(self.keys)))})"
+
+    def render(self) -> str:
+        return "\n".join(f"- ({key}) {reason}" for reason, key in self.keys.items())
 
 
 def degenerate_threshold(ctx: ReportContext, task: str) -> float:

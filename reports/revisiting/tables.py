@@ -7,8 +7,8 @@ from analysis.claims import mean_higher, two_tailed
 from analysis.stats import best_and_equivalent, mean_std
 from reports.build import ReportContext
 from reports.render import fmt_ms, latex_table, markdown_table
-from reports.revisiting.common import (ONEK_TASKS, PAPER_NAMES, SMALL_TASKS, chosen, not_run, pct, scale_line,
-                                       setting_text)
+from reports.revisiting.common import (ONEK_TASKS, PAPER_NAMES, SMALL_TASKS, Notes, chosen, not_run, pct,
+                                       scale_line, setting_text)
 
 
 def _write(ctx: ReportContext, name: str, header, rows, caption: str) -> str:
@@ -18,10 +18,10 @@ def _write(ctx: ReportContext, name: str, header, rows, caption: str) -> str:
     return f"LaTeX: `tables/{name}.tex`"
 
 
-def _cell(values: np.ndarray, bold: bool, reason: str) -> str:
+def _cell(values: np.ndarray, bold: bool, reason: str, notes: Notes) -> str:
     mean, std, n = mean_std(values)
     if n == 0:
-        return reason
+        return notes.mark(reason)
     text = fmt_ms(mean, std)
     return f"**{text}**" if bold else text
 
@@ -39,7 +39,7 @@ def table1_groups(ctx: ReportContext, task: str) -> dict:
             elif column == "longer" and len(rows):
                 choice = dict(rows["settings"].iloc[0])
                 choice = {k: v for k, v in choice.items() if k in ("reinit", "max_steps")}
-            out[(method, column)] = (pct(rows["test_at_best_val"]), choice, not_run(ctx, exp, task))
+            out[(method, column)] = (pct(rows["test_at_best_val"]), choice, not_run(ctx, exp, task, method))
     return out
 
 
@@ -47,15 +47,16 @@ def section_table1(ctx: ReportContext) -> str:
     cells = ctx.published["table1"]["cells"]
     header = ["Task", "Method", "3 epochs (ours)", "3 epochs (paper)", "Longer (ours)", "Longer (paper)",
               "setting (3 ep / Longer)", "seeds"]
-    rows = []
+    rows, notes = [], Notes()
     for task in SMALL_TASKS + ONEK_TASKS:
         groups = table1_groups(ctx, task)
         marked = best_and_equivalent({k: v[0] for k, v in groups.items() if len(v[0])})
         paper = cells[PAPER_NAMES.get(task, task)]
         for method, label in (("standard", "Standard"), ("reinit", "Re-init")):
             short, longer = groups[(method, "3ep")], groups[(method, "longer")]
-            rows.append([task, label, _cell(short[0], (method, "3ep") in marked, short[2]),
-                         fmt_ms(*paper[method]["3ep"]), _cell(longer[0], (method, "longer") in marked, longer[2]),
+            rows.append([task, label, _cell(short[0], (method, "3ep") in marked, short[2], notes),
+                         fmt_ms(*paper[method]["3ep"]),
+                         _cell(longer[0], (method, "longer") in marked, longer[2], notes),
                          fmt_ms(*paper[method]["longer"]),
                          f"{setting_text(short[1]) or '—'} / {setting_text(longer[1]) or '—'}",
                          f"{len(short[0])} / {len(longer[0])}"])
@@ -66,7 +67,7 @@ def section_table1(ctx: ReportContext) -> str:
             "(1k): train downsampled to 1,000 examples; at a profile whose training cap is below 1,000 the small "
             "tasks' (1k) rows train on the same examples as their full rows and share their trials.")
     return "\n\n".join(["## Table 1: Standard vs Re-init, 3 epochs and Longer (mean test performance ± std)",
-                        markdown_table(header, rows), note,
+                        markdown_table(header, rows), notes.render(), note,
                         *[scale_line(ctx, e) for e in ("reinit", "longer", "reinit_1k", "longer_1k")],
                         _write(ctx, "table1", header, rows, ctx.published["table1"]["caption"])])
 
@@ -86,14 +87,14 @@ def table2_values(ctx: ReportContext, task: str) -> dict:
             out[arm] = table1_groups(ctx, task)[("standard", "longer")]
         else:
             rows, choice = chosen(ctx, "methods", task, arm)
-            out[arm] = (pct(rows["test_at_best_val"]), choice, not_run(ctx, "methods", task))
+            out[arm] = (pct(rows["test_at_best_val"]), choice, not_run(ctx, "methods", task, arm))
     return out
 
 
 def section_table2(ctx: ReportContext) -> str:
     published = ctx.published["table2"]["cells"]
     header = ["Task", "", *[label for _, label in TABLE2]]
-    rows, chosen_rows = [], []
+    rows, chosen_rows, notes = [], [], Notes()
     for task in SMALL_TASKS:
         values = table2_values(ctx, task)
         base = values["standard"][0]
@@ -101,31 +102,27 @@ def section_table2(ctx: ReportContext) -> str:
         for arm, _ in TABLE2:
             scores, choice, reason = values[arm]
             better = arm != "standard" and mean_higher(scores, base) < 0.05  # NaN (too few runs) is not better
-            ours.append(_cell(scores, bool(better), "—"))
+            ours.append(_cell(scores, bool(better), reason, notes))
         rows.append([task, "ours", *ours])
         rows.append([task, "paper", *[fmt_ms(*published[task][i]) for i in range(len(TABLE2))]])
         chosen_rows.append([task, *[setting_text(values[arm][1]) or "—" for arm, _ in TABLE2[:6]]])
-    reasons = sorted({table2_values(ctx, t)[arm][2] for t in SMALL_TASKS for arm, _ in TABLE2
-                      if len(table2_values(ctx, t)[arm][0]) == 0})
     parts = ["## Table 2: older stabilising methods with debiased Adam (mean test performance ± std)",
-             markdown_table(header, rows),
+             markdown_table(header, rows), notes.render(),
              "**Bold**: significantly better than Standard (one-tailed Student's t-test, p < 0.05), the paper's rule. "
              "Each method's hyperparameters are chosen by mean validation performance over its seeds (Appendix H "
              "grids at profile paper; the profile's `grids` narrow them). Re-init and Longer are Table 1's cells.",
              scale_line(ctx, "methods"), "Chosen settings:",
              markdown_table(["Task", *[label for _, label in TABLE2[:6]]], chosen_rows)]
-    if reasons:
-        parts.append("Cells marked — did not run: " + "; ".join(reasons))
     parts.append(_write(ctx, "table2", header, rows, ctx.published["table2"]["caption"]))
     return "\n\n".join(parts)
 
 
-def _two_arms(ctx: ReportContext, experiment: str, tasks, arms, test) -> list[list[str]]:
+def _two_arms(ctx: ReportContext, experiment: str, tasks, arms, test, notes: Notes) -> list[list[str]]:
     rows = []
     for task in tasks:
         data = {arm: pct(chosen(ctx, experiment, task, arm)[0]["test_at_best_val"]) for arm in arms}
         p = test(*data.values())
-        rows.append([task, *[_cell(data[a], False, not_run(ctx, experiment, task)) for a in arms],
+        rows.append([task, *[_cell(data[a], False, not_run(ctx, experiment, task, a), notes) for a in arms],
                      "—" if np.isnan(p) else f"{p:.3f}"])
     return rows
 
@@ -133,10 +130,11 @@ def _two_arms(ctx: ReportContext, experiment: str, tasks, arms, test) -> list[li
 def section_table4(ctx: ReportContext) -> str:
     published = ctx.published["table4"]["cells"]
     header = ["Task", "Mixed (ours)", "Full (ours)", "p (two-tailed t)", "Mixed (paper)", "Full (paper)"]
-    rows = _two_arms(ctx, "precision", SMALL_TASKS, ["mixed", "full"],
-                     two_tailed)
+    notes = Notes()
+    rows = _two_arms(ctx, "precision", SMALL_TASKS, ["mixed", "full"], two_tailed, notes)
     rows = [r + [fmt_ms(*published["mixed"][r[0]]), fmt_ms(*published["full"][r[0]])] for r in rows]
     return "\n\n".join(["## Table 4: mixed vs full precision (Appendix C)", markdown_table(header, rows),
+                        notes.render(),
                         "Two-tailed Student's t-test; the paper finds no significant difference on any task.",
                         scale_line(ctx, "precision"),
                         _write(ctx, "table4", header, rows, ctx.published["table4"]["caption"])])
@@ -145,15 +143,15 @@ def section_table4(ctx: ReportContext) -> str:
 def section_table5(ctx: ReportContext) -> str:
     published = ctx.published["table5"]["cells"]
     header = ["", "Val acc. (ours)", "Test acc. (ours)", "Dev acc. (paper)", "Test acc. (paper)", "seeds"]
-    rows = []
+    rows, notes = [], Notes()
     for arm, label in (("bertadam", "No bias correction"), ("adamw", "Bias correction")):
         runs, _ = chosen(ctx, "mnli_full", "MNLI", arm)
-        reason = not_run(ctx, "mnli_full", "MNLI")
-        rows.append([label, _cell(pct(runs["best_val"]), False, reason),
-                     _cell(pct(runs["test_at_best_val"]), False, reason), fmt_ms(*published[arm]["val"]),
+        reason = not_run(ctx, "mnli_full", "MNLI", arm)
+        rows.append([label, _cell(pct(runs["best_val"]), False, reason, notes),
+                     _cell(pct(runs["test_at_best_val"]), False, reason, notes), fmt_ms(*published[arm]["val"]),
                      fmt_ms(*published[arm]["test"]), str(len(runs))])
     return "\n\n".join(["## Table 5: full MNLI with and without bias correction (Appendix D)",
-                        markdown_table(header, rows), scale_line(ctx, "mnli_full"),
+                        markdown_table(header, rows), notes.render(), scale_line(ctx, "mnli_full"),
                         _write(ctx, "table5", header, rows, ctx.published["table5"]["caption"])])
 
 
@@ -180,16 +178,18 @@ def section_table7(ctx: ReportContext) -> str:
     published = ctx.published["table7"]["cells"]
     recipes = ctx.paper.get("recipes") or {}
     header = ["Model", "Task", "Standard (ours)", "Re-init (ours)", "Standard (paper)", "Re-init (paper)"]
-    rows = []
+    rows, notes = [], Notes()
     for name, recipe in recipes.items():
         for task in SMALL_TASKS:
             data = {arm: pct(chosen(ctx, "other_models", task, arm, recipe=name)[0]["test_at_best_val"])
                     for arm in ("standard", "reinit")}
             marked = best_and_equivalent({k: v for k, v in data.items() if len(v)})
             reason = not_run(ctx, "other_models", task)
-            rows.append([recipe["model"], task, *[_cell(data[a], a in marked, reason) for a in ("standard", "reinit")],
+            rows.append([recipe["model"], task,
+                         *[_cell(data[a], a in marked, reason, notes) for a in ("standard", "reinit")],
                          fmt_ms(*published[name][task]["standard"]), fmt_ms(*published[name][task]["reinit"])])
     return "\n\n".join(["## Table 7: Re-init on other pre-trained models (Appendix F)", markdown_table(header, rows),
+                        notes.render(),
                         "Each model with its own recipe (Table 6); Re-init's L chosen by mean validation.",
                         scale_line(ctx, "other_models"),
                         _write(ctx, "table7", header, rows, ctx.published["table7"]["caption"])])
