@@ -27,7 +27,9 @@ def coverage(ctx: ReportContext) -> str:
             if reasons:
                 status += " (" + "; ".join(f"{n} {why}" for why, n in reasons.items()) + ")"
         elif name in ctx.plan.experiments:
-            status = f"{done} of {len(ids)} planned trials finished; {not_run(ctx, name)}"
+            waiting = Counter(not_run(ctx, name, spec.config.task) for spec in ctx.plan.estimates[name])
+            status = f"{done} of {len(ids)} planned trials finished; later: " + "; ".join(
+                f"{n} {why}" for why, n in waiting.items())
         else:
             status = not_run(ctx, name)
         rows.append([name, ", ".join(exp["covers"]), exp["about"], status])
