@@ -10,7 +10,7 @@ from transformers.utils import logging as hf_logging
 from trainers.assets import model_source
 from trainers.layers import task_head
 from trainers.mixout import apply_mixout
-from trainers.reinit import init_module, reinit
+from trainers.reinit import init_module, init_std, reinit
 
 hf_logging.set_verbosity_error()
 hf_logging.disable_progress_bar()
@@ -37,7 +37,7 @@ def build_model(model_name: str, num_labels: int, init_seed: int, num_layers: in
     generator = torch.Generator().manual_seed(init_seed)
     for head in task_head(model):
         for module in head.modules():
-            init_module(module, model.config.initializer_range, generator)
+            init_module(module, init_std(model.config), generator)
     reinit(model, reinit_layers, reinit_pooler, generator)
     apply_mixout(model, mixout)
     return model

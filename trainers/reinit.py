@@ -23,9 +23,17 @@ def init_module(module: nn.Module, std: float, generator: torch.Generator) -> No
             module.bias.zero_()
 
 
+def init_std(config) -> float:
+    """The architecture's weight-init std (BERT-like: initializer_range; BART: init_std)."""
+    for name in ("initializer_range", "init_std"):
+        if isinstance(getattr(config, name, None), float):
+            return getattr(config, name)
+    return 0.02
+
+
 def reinit(model: nn.Module, layers: int, pooler: bool, generator: torch.Generator) -> None:
     """Re-initialise the pooler (if ``pooler`` and the model has one) and the top ``layers`` blocks in place."""
-    std = model.config.initializer_range
+    std = init_std(model.config)
     blocks = find_blocks(model)
     if not 0 <= layers <= len(blocks):
         raise ValueError(f"cannot re-initialise {layers} blocks of a {len(blocks)}-block model")
