@@ -17,7 +17,7 @@ TOP_KEYS = {"default_profile", "runs_dir", "profiles", "papers"}
 PROFILE_KEYS = {
     "description", "model", "num_layers", "max_seq_len", "batch_size", "lr", "epochs", "warmup_ratio",
     "max_grad_norm", "weight_decay", "adam_epsilon", "evaluations", "train_examples", "eval_examples", "tasks",
-    "seeds", "grids", "skip", "resources", "cost",
+    "seeds", "grids", "skip", "retries", "resources", "cost",
 }
 SEED_KEYS = {"table", "many", "search", "controlled"}
 RESOURCE_KEYS = {"cpus_per_trial", "gpus_per_trial"}
@@ -111,6 +111,8 @@ def _check_profile(name: str, profile) -> None:
     _check_keys(f"{where}.seeds", profile["seeds"], SEED_KEYS)
     for key, value in profile["seeds"].items():
         _positive(f"{where}.seeds.{key}", value, int)
+    if isinstance(profile["retries"], bool) or not isinstance(profile["retries"], int) or profile["retries"] < 0:
+        raise ConfigError(f"{where}.retries: expected an integer >= 0, got {profile['retries']!r}")
     for key in ("grids", "skip"):
         if not isinstance(profile[key], dict):
             raise ConfigError(f"{where}.{key}: expected a mapping")

@@ -14,6 +14,10 @@ from trainers import assets
 from trainers.glue import files_for
 
 
+class StudyLocked(RuntimeError):
+    """Another driver holds this study's lock."""
+
+
 @dataclass
 class StudyOutcome:
     planned: int
@@ -151,8 +155,12 @@ class _Session:
         _, self.profile = config.profile(plan.profile)
         self.uri = tracking.tracking_uri(self.runs_dir)
         self.client = MlflowClient(self.uri)
+        self.lock = _study_lock(self.runs_dir, plan)
         self.experiment_id = tracking.ensure_experiment(
             self.client, tracking.experiment_name(plan.paper, plan.profile), self.runs_dir / "mlartifacts")
+        killed = tracking.mark_killed(self.client, self.experiment_id)
+        if killed:
+            out(f"{killed} run(s) left RUNNING by an interrupted driver are marked killed; their trials rerun")
 
     def _ray(self):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -194,6 +202,7 @@ class _Session:
             run_config=tune.RunConfig(
                 name=f"{plan.paper}-{plan.profile}-{time.strftime('%Y%m%d-%H%M%S')}",
                 storage_path=str(self.runs_dir / "ray"), verbose=0,
+                failure_config=tune.FailureConfig(max_failures=self.profile["retries"]),  # each attempt: an MLflow run
                 callbacks=[_progress_callback(len(todo), self.out)],
             ),
         )
@@ -204,3 +213,19 @@ class _Session:
         if self.ray_started:
             import ray
             ray.shutdown()
+        self.lock.close()  # releases the study lock (the OS releases it too if the driver dies)
+
+
+def _study_lock(runs_dir, plan: Plan):
+    """One driver per (paper, profile) and runs folder, so RUNNING runs found at start are known to be dead."""
+    import fcntl
+    handle = open(runs_dir / f".{plan.paper}-{plan.profile}.lock", "w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise StudyLocked(f"another driver is running {plan.paper} at profile {plan.profile} on "
+                                f"{runs_dir}; wait for it or stop it first") from None
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle

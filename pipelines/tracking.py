@@ -65,6 +65,28 @@ def fail_run(client: MlflowClient, run_id: str, error: str) -> None:
     client.set_terminated(run_id, "FAILED")
 
 
+def mark_killed(client: MlflowClient, experiment_id: str) -> int:
+    """Runs left RUNNING by a driver that died (SIGKILL, power loss): tag them killed and end them as KILLED.
+    Called before a study starts; the study lock guarantees no other driver owns them."""
+    stale = list(_all_runs(client, experiment_id, "attributes.status = 'RUNNING'"))
+    for run in stale:
+        client.log_batch(run.info.run_id, tags=[RunTag("outcome", "killed")])
+        client.set_terminated(run.info.run_id, "KILLED")
+    return len(stale)
+
+
+def failed_trials(client: MlflowClient, experiment_id: str) -> dict[str, str]:
+    """{trial id: last error line} for trials whose every attempt failed (none finished)."""
+    finished = finished_trial_ids(client, experiment_id)
+    out = {}
+    for run in _all_runs(client, experiment_id, "attributes.status = 'FAILED'"):
+        trial = run.data.tags.get("trial_id")
+        if trial and trial not in finished:
+            lines = [x for x in run.data.tags.get("error", "").strip().splitlines() if x.strip()]
+            out[trial] = lines[-1] if lines else "failed"
+    return out
+
+
 def runs_frame(client: MlflowClient, experiment_id: str) -> pd.DataFrame:
     """Finished runs as one row each (the latest per trial id): tags, params (p.*) and final metrics."""
     rows = []
@@ -85,11 +107,22 @@ def metric_histories(client: MlflowClient, run_ids: dict[str, str], key: str) ->
             for trial, run_id in run_ids.items()}
 
 
-def load_runs(config, plan) -> pd.DataFrame:
-    """The finished-runs frame of a plan's (paper, profile) MLflow experiment; empty when there is none yet."""
+def _study_experiment(config, plan):
     if not (config.runs_dir / "mlflow.db").exists() and not os.environ.get("MLFLOW_TRACKING_URI"):
-        return pd.DataFrame(columns=["trial_id", "run_id"])  # nothing has run: do not create a store
+        return None, None  # nothing has run: do not create a store
     client = MlflowClient(tracking_uri(config.runs_dir))
     experiment = client.get_experiment_by_name(experiment_name(plan.paper, plan.profile))
+    return client, experiment
+
+
+def load_runs(config, plan) -> pd.DataFrame:
+    """The finished-runs frame of a plan's (paper, profile) MLflow experiment; empty when there is none yet."""
+    client, experiment = _study_experiment(config, plan)
     return (pd.DataFrame(columns=["trial_id", "run_id"]) if experiment is None
             else runs_frame(client, experiment.experiment_id))
+
+
+def load_failed(config, plan) -> dict[str, str]:
+    """{trial id: last error line} of the study's trials that failed on every attempt."""
+    client, experiment = _study_experiment(config, plan)
+    return {} if experiment is None else failed_trials(client, experiment.experiment_id)

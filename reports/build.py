@@ -30,6 +30,7 @@ class ReportContext:
     published: dict
     load_curves: Callable[[dict[str, str], str], dict] = lambda run_ids, key: {}
     suite: dict = field(default_factory=dict)  # the whole suite.yaml (Table 6 renders the paper profile)
+    failed: dict = field(default_factory=dict)  # trial id -> last error line, for trials that never finished
     _curves: dict = field(default_factory=dict)
 
     def curves(self, experiment: str, key: str) -> dict[str, list[tuple[int, float]]]:
@@ -67,7 +68,7 @@ def build_report(config: SuiteConfig, plan: Plan) -> Path:
     work = Path(tempfile.mkdtemp(prefix=".building-", dir=final_dir.parent))
     try:
         ctx = ReportContext(plan, profile, paper, tracking.load_runs(config, plan), work, published,
-                            curve_loader(config), suite=config.data)
+                            curve_loader(config), suite=config.data, failed=tracking.load_failed(config, plan))
         module = importlib.import_module(f"reports.{paper['report']}")
         (work / "report.md").write_text(module.render(ctx), encoding="utf-8")
         if final_dir.exists():

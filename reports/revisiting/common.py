@@ -64,6 +64,8 @@ def not_run(ctx: ReportContext, experiment: str, task: str | None = None, arm: s
     if not members:
         return f"not planned at profile {plan.profile} (task filtered out)"
     missing = [m for m in members if m.trial_id not in finished] or members
+    if missing[0].trial_id in ctx.failed:
+        return f"failed on every attempt: {ctx.failed[missing[0].trial_id]}"
     why = unavailable(plan.specs[missing[0].trial_id].config)
     return f"not run: {why}" if why else "not run yet (rerun `make reproduce` to finish it)"
 

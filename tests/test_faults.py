@@ -1,0 +1,114 @@
+"""Faults: a killed driver resumes to the same report, a failing trial is retried then recorded, a second driver
+on the same study is refused."""
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+from mlflow.tracking import MlflowClient
+
+from pipelines.config import DEFAULT_CONFIG
+
+
+def _config(root: Path, mutate=None) -> Path:
+    data = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    data["runs_dir"] = str(root / "runs")
+    if mutate:
+        mutate(data)
+    path = root / "suite.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def _suite(config: Path, *args: str, **kwargs):
+    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", *args, "--config", str(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def _runs(root: Path):
+    client = MlflowClient(f"sqlite:///{root / 'runs' / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("revisiting-smoke")
+    return client.search_runs([exp.experiment_id], max_results=1000)
+
+
+def _finished(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(db, timeout=1) as con:
+            return con.execute("select count(*) from runs where status = 'FINISHED'").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+def _report(root: Path) -> dict[str, bytes]:
+    folder = root / "runs" / "reports" / "revisiting-smoke"
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_killed_driver_resumes_and_reports_as_if_uninterrupted(tmp_path):
+    args = ("reproduce", "revisiting", "--profile", "smoke", "--experiments", "bias_correction")
+    killed_root, clean_root = tmp_path / "killed", tmp_path / "clean"
+    killed_root.mkdir()
+    clean_root.mkdir()
+    killed_cfg, clean_cfg = _config(killed_root), _config(clean_root)
+    proc = _suite(killed_cfg, *args, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while _finished(killed_root / "runs" / "mlflow.db") < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and its Ray processes, mid-study
+    proc.communicate()
+    resumed = _suite(killed_cfg, *args)
+    out, err = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0, err[-3000:]
+    # A Ray worker may still land the trial it was finishing as the driver died: count at the rerun.
+    done_before = int(re.search(r"8 trials planned, (\d) already finished in MLflow", out).group(1))
+    assert 3 <= done_before < 8 and f"{8 - done_before} to run" in out
+    after = _runs(killed_root)
+    finished = [r.data.tags["trial_id"] for r in after if r.info.status == "FINISHED"]
+    assert len(finished) == len(set(finished)) == 8  # exactly one finished run per trial id
+    stale = [r for r in after if r.info.status != "FINISHED"]
+    assert all(r.info.status == "KILLED" and r.data.tags["outcome"] == "killed" for r in stale)
+    if stale:
+        assert f"{len(stale)} run(s) left RUNNING by an interrupted driver are marked killed" in out
+    clean = _suite(clean_cfg, *args)
+    _, err = clean.communicate(timeout=600)
+    assert clean.returncode == 0, err[-3000:]
+    assert _report(killed_root) == _report(clean_root)
+
+
+def test_failing_trial_is_retried_then_recorded_and_the_study_goes_on(tmp_path):
+    def mutate(data):
+        smoke = data["profiles"]["smoke"]
+        smoke["tasks"] = ["RTE"]
+        smoke["grids"]["reinit.reinit.reinit"] = [2]  # two blocks of a one-block model: raises in every attempt
+    config = _config(tmp_path, mutate)
+    proc = _suite(config, "reproduce", "revisiting", "--profile", "smoke", "--experiments", "reinit")
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 1
+    assert "suite: 2 trial(s) failed" in err and "report written" in out
+    runs = _runs(tmp_path)
+    failed = [r for r in runs if r.info.status == "FAILED"]
+    assert len(failed) == 2 * 2  # two trials, each tried 1 + retries (1) times
+    assert all("cannot re-initialise 2 blocks of a 1-block model" in r.data.tags["error"] for r in failed)
+    assert sum(r.info.status == "FINISHED" for r in runs) == 4  # standard and pooler, 2 seeds each
+    report = (tmp_path / "runs" / "reports" / "revisiting-smoke" / "report.md").read_text()
+    assert "2 failed on every attempt: ValueError: cannot re-initialise 2 blocks of a 1-block model" in report
+
+
+def test_second_driver_on_the_same_study_is_refused(tmp_path):
+    import fcntl
+    config = _config(tmp_path)
+    (tmp_path / "runs").mkdir()
+    with open(tmp_path / "runs" / ".revisiting-smoke.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        proc = _suite(config, "run", "revisiting", "--profile", "smoke", "--experiments", "bias_correction")
+        _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 2
+    assert err.strip().splitlines()[-1] == (f"suite: error: another driver is running revisiting at profile smoke "
+                                            f"on {tmp_path / 'runs'}; wait for it or stop it first")
