@@ -7,6 +7,20 @@ import traceback
 from ray import tune
 
 
+def train_within_memory(cfg, train):
+    """Out of GPU memory: retry with half the micro-batch (gradient accumulation keeps the effective batch)."""
+    import torch
+    micro_batch = None
+    while True:
+        try:
+            return train(cfg, micro_batch=micro_batch), micro_batch
+        except torch.OutOfMemoryError:
+            torch.cuda.empty_cache()
+            micro_batch = (micro_batch or cfg.batch_size) // 2
+            if micro_batch < 1:
+                raise
+
+
 def run_trial(config: dict) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
@@ -22,9 +36,11 @@ def run_trial(config: dict) -> None:
     tags = {**spec["tags"], **config["run_tags"], "node": os.uname().nodename}
     run_id = tracking.start_run(client, config["experiment_id"], spec["run_name"], tags, cfg.to_dict())
     try:
-        result = train(cfg)
+        result, micro_batch = train_within_memory(cfg, train)
     except Exception:
         tracking.fail_run(client, run_id, traceback.format_exc())
         raise
+    if micro_batch:
+        client.set_tag(run_id, "micro_batch", str(micro_batch))
     tracking.finish_run(client, run_id, result)
     tune.report({**result["metrics"], "outcome": result["outcome"], "trial_id": spec["tags"]["trial_id"]})

@@ -103,3 +103,35 @@ def test_intermediate_task_is_trained_once_and_transferred(tmp_path, monkeypatch
     again = train(cfg)
     assert cached[0].stat().st_mtime_ns == mtime  # reused, not retrained
     assert again["metrics"]["best_val"] == first["metrics"]["best_val"]
+
+
+def test_micro_batches_accumulate_the_same_gradient_as_the_full_batch():
+    from trainers.loop import collate, encoded_splits, forward_backward
+    model = build_model(MODEL, 2, init_seed=1, num_layers=1).eval()  # no dropout: the two must agree exactly
+    splits, pad = encoded_splits("RTE", MODEL, 32, 64, 32)
+    inputs, labels = collate(splits["train"], list(range(8)), pad, False)
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
+    full = forward_backward(model, inputs, labels, "fp32", scaler)
+    grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    split = forward_backward(model, inputs, labels, "fp32", scaler, micro_batch=3)  # 3 + 3 + 2 examples
+    assert split.item() == pytest.approx(full.item(), rel=1e-6)
+    for g, p in zip(grads, model.parameters()):
+        assert torch.allclose(g, p.grad, atol=1e-6, rtol=1e-4)
+
+
+def test_out_of_memory_retries_with_half_the_micro_batch():
+    from pipelines.trial import train_within_memory
+    seen = []
+
+    def train_on_small_gpu(cfg, micro_batch=None):  # stands in for a GPU that fits at most 2 examples at once
+        seen.append(micro_batch)
+        if (micro_batch or cfg.batch_size) > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        return train(cfg, micro_batch=micro_batch)
+
+    cfg = TrainConfig(task="RTE", model=MODEL, num_layers=1, max_seq_len=32, batch_size=8, epochs=1, evaluations=1,
+                      train_examples=16, eval_examples=16, init_seed=1, data_seed=1)
+    result, micro_batch = train_within_memory(cfg, train_on_small_gpu)
+    assert seen == [None, 4, 2] and micro_batch == 2
+    assert result["outcome"] == "finished" and result["metrics"]["steps"] == 2  # the same 8-example batches

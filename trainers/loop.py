@@ -145,8 +145,28 @@ def evaluate(model, split, pad_id: int, metric: str, regression: bool, precision
     return score(metric, outputs, split[2])
 
 
-def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False) -> dict:
+def forward_backward(model, inputs: dict, labels: torch.Tensor, precision: str, scaler,
+                     micro_batch: int | None = None) -> torch.Tensor | None:
+    """The batch's mean loss with its gradients accumulated over micro-batches of ``micro_batch`` examples
+    (each weighted by its share of the batch: the same effective batch); None when a loss is not finite."""
+    n = labels.shape[0]
+    size = micro_batch or n
+    total = None
+    for start in range(0, n, size):
+        part = {k: v[start:start + size] for k, v in inputs.items()}
+        with autocast(precision, labels.device):
+            loss = model(**part, labels=labels[start:start + size]).loss
+        if not torch.isfinite(loss):
+            return None
+        share = min(size, n - start) / n
+        scaler.scale(loss if share == 1 else loss * share).backward()
+        total = loss.detach() * share if total is None else total + loss.detach() * share
+    return total
+
+
+def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch: int | None = None) -> dict:
     """Fine-tune once. Returns final metrics, curves and an outcome: ``finished`` or ``diverged`` (NaN/inf loss).
+    ``micro_batch`` splits each batch for memory (gradient accumulation); it is not part of the trial's config.
 
     Methods plug in at three seams: the model (Re-init, Mixout, intermediate-task weights), the optimizer's
     parameter groups (LLRD, weight decay) and a hook before each optimizer step (pre-trained weight decay)."""
@@ -180,12 +200,10 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False) -> dict:
         for start in range(0, n_train, cfg.batch_size):
             t0 = time.perf_counter()
             inputs, labels = collate(splits["train"], perm[start:start + cfg.batch_size], pad_id, regression, dev)
-            with autocast(cfg.precision, dev):
-                loss = model(**inputs, labels=labels).loss
-            if not torch.isfinite(loss):
+            loss = forward_backward(model, inputs, labels, cfg.precision, scaler, micro_batch)
+            if loss is None:
                 outcome = "diverged"
                 break
-            scaler.scale(loss).backward()
             scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
             curves["lr"].append((step + 1, scheduler.get_last_lr()[0]))
