@@ -206,12 +206,17 @@ def _check_profile_targets(where: str, profile: dict, papers: dict) -> None:
             raise ConfigError(f"{where}.skip: unknown experiment {name!r} (valid: {_choices(experiments)})")
 
 
+def references(exp: dict) -> list[tuple[str, str, str]]:
+    """(arm, source experiment, source arm) for every {selected: ...} setting of an experiment."""
+    return [(arm, v["selected"], v.get("arm", arm)) for arm, settings in exp["arms"].items()
+            for v in settings.values() if isinstance(v, dict)]
+
+
 def stage_depth(experiments: dict, name: str, seen: tuple = ()) -> int:
     """0 for an experiment planned from the config alone; 1 + its sources' depth when it selects from others."""
     if name in seen:
         raise ConfigError(f"experiments {' -> '.join(seen + (name,))}: selections form a cycle")
-    sources = {v["selected"] for arm in experiments[name]["arms"].values() for v in arm.values()
-               if isinstance(v, dict)}
+    sources = {source for _, source, _ in references(experiments[name])}
     return max((1 + stage_depth(experiments, s, seen + (name,)) for s in sources), default=0)
 
 
@@ -245,8 +250,7 @@ class SuiteConfig:
                 raise ConfigError(f"unknown experiment {name!r} for paper {paper!r} (valid: {_choices(declared)})")
         wanted = set(chosen or declared)
         while True:
-            sources = {v["selected"] for n in wanted for arm in declared[n]["arms"].values() for v in arm.values()
-                       if isinstance(v, dict)}
+            sources = {source for n in wanted for _, source, _ in references(declared[n])}
             if sources <= wanted:
                 return [n for n in declared if n in wanted]
             wanted |= sources

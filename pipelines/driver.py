@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 from pipelines import tracking
@@ -103,11 +104,10 @@ def run_study(config: SuiteConfig, paper: str, profile_name: str | None, experim
               ray_address: str | None = None, out=print) -> tuple[Plan, StudyOutcome]:
     """Run every stage: plan, run what is missing, choose (pipelines.selection), plan the next stage, ..."""
     from pipelines.plan import make_plan
-    from pipelines.selection import stage_choices
+    from pipelines.selection import next_choices
 
-    runs_dir = config.runs_dir
     total = StudyOutcome(0, 0, 0, [])
-    choices: dict = {}
+    choices: dict | None = {}
     session = None
     try:
         while True:
@@ -122,10 +122,7 @@ def run_study(config: SuiteConfig, paper: str, profile_name: str | None, experim
                 session = _Session(config, plan, ray_address, out)
             finished = tracking.finished_trial_ids(session.client, session.experiment_id)
             todo = [s for s in runnable if s.trial_id not in finished]
-            skipped = {}
-            for trial, why in blocked.items():
-                if why:
-                    skipped[why] = skipped.get(why, 0) + 1
+            skipped = Counter(why for why in blocked.values() if why)
             out(f"{plan.paper}/{plan.profile}: {len(plan.specs)} trials planned, "
                 f"{len(runnable) - len(todo)} already finished in MLflow, {len(todo)} to run"
                 + (f"; pending stages: {', '.join(plan.pending)}" if plan.pending else ""))
@@ -135,10 +132,9 @@ def run_study(config: SuiteConfig, paper: str, profile_name: str | None, experim
             ran = total.ran + len(todo)
             total = StudyOutcome(len(plan.specs), len(runnable) - ran, ran, total.failed + failed)
             runs = tracking.runs_frame(session.client, session.experiment_id)
-            new = stage_choices(config, plan, runs)
-            if not plan.pending or new.keys() <= choices.keys():
+            choices = next_choices(config, plan, runs, choices)
+            if choices is None:
                 return plan, total
-            choices = new
     finally:
         if session is not None:
             session.close()
@@ -162,7 +158,7 @@ class _Session:
         if killed:
             out(f"{killed} run(s) left RUNNING by an interrupted driver are marked killed; their trials rerun")
 
-    def _ray(self):
+    def _start_ray(self) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         os.environ.setdefault("RAY_DEDUP_LOGS", "0")
@@ -174,10 +170,9 @@ class _Session:
             ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
                      runtime_env={"env_vars": {"SUITE_CACHE": os.environ["SUITE_CACHE"]}}, **local)
             self.ray_started = True
-        return ray
 
     def run(self, todo: list[TrialSpec], checksums: dict[str, str]) -> list[str]:
-        self._ray()
+        self._start_ray()
         from ray import tune
 
         from pipelines.trial import run_trial

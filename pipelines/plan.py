@@ -11,7 +11,7 @@ import dataclasses
 import itertools
 from dataclasses import dataclass, field
 
-from pipelines.config import SuiteConfig, stage_depth
+from pipelines.config import SuiteConfig, references, stage_depth
 from trainers.glue import get_task
 from trainers.loop import TrainConfig, eval_steps, total_steps
 
@@ -146,7 +146,7 @@ def _expand(profile, recipes, exp_name, exp, tasks, choices) -> tuple[list[Membe
                 values = dict(zip(grid, combo))
                 for init_seed, data_seed in _seed_pairs(count, exp.get("cross_seeds", False)):
                     cfg = _train_config(profile, recipes, task, values, init_seed, data_seed)
-                    if isinstance(grid.get("max_steps"), list) and len(grid["max_steps"]) > 1 and cfg.max_steps:
+                    if len(grid.get("max_steps", [])) > 1 and cfg.max_steps:
                         # Sec. 6: for the small datasets, skip budgets below the 3-epoch step count.
                         if cfg.max_steps < total_steps(dataclasses.replace(cfg, max_steps=None), train_size(cfg)):
                             continue
@@ -168,8 +168,8 @@ def stand_in_choices(config: SuiteConfig, paper: str, profile: dict) -> dict:
     for name, exp in experiments.items():
         for arm in exp["arms"]:
             settings = _arm_settings(profile, name, exp, arm)
-            first = {k: (v[0] if isinstance(v, list) else v) for k, v in settings.items() if k in (exp.get("select")
-                                                                                                   or [])}
+            select = exp.get("select") or []
+            first = {k: v[0] if isinstance(v, list) else v for k, v in settings.items() if k in select}
             for task in exp["tasks"]:
                 out[(name, task, arm)] = first
     return out
@@ -189,8 +189,7 @@ def make_plan(config: SuiteConfig, paper: str, profile_name: str | None = None,
         exp = declared[exp_name]
         plan.stages[exp_name] = stage_depth(declared, exp_name)
         tasks = [t for t in exp["tasks"] if profile["tasks"] is None or t in profile["tasks"]]
-        sources = sorted({v["selected"] for arm in exp["arms"].values() for v in arm.values() if isinstance(v, dict)})
-        needed = {t: [(s, t, a) for s in sources for a in exp["arms"] if (s, t, a) in stand_in] for t in tasks}
+        needed = {t: [(source, t, arm) for _, source, arm in references(exp)] for t in tasks}
         ready = [t for t in tasks if all(k in known for k in needed[t])]
         if exp_name in profile["skip"] or len(ready) < len(tasks):
             later = tasks if exp_name in profile["skip"] else [t for t in tasks if t not in ready]

@@ -5,6 +5,7 @@ the highest mean best-validation score over its finished seeds; ties go to the f
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from pipelines.plan import Plan
@@ -16,16 +17,15 @@ def members_frame(plan: Plan, experiment: str, runs: pd.DataFrame) -> pd.DataFra
     """One row per planned trial of the experiment: task column, raw task, arm, settings, seeds and final
     metrics (NaN until it finishes); ``finished`` marks rows with a finished run."""
     rows = []
-    for order, m in enumerate(plan.experiments.get(experiment, [])):
+    for m in plan.experiments.get(experiment, []):
         spec = plan.specs[m.trial_id]
         rows.append({"trial_id": m.trial_id, "task": m.task, "raw_task": spec.config.task, "arm": m.arm,
                      "settings": m.values, "init_seed": m.init_seed, "data_seed": m.data_seed,
-                     "seed": m.init_seed if m.init_seed == m.data_seed else None, "order": order,
-                     **{f"s.{k}": v for k, v in m.values}})
+                     "seed": m.init_seed if m.init_seed == m.data_seed else None})
     planned = pd.DataFrame(rows)
     if planned.empty:
         return pd.DataFrame(columns=["trial_id", "task", "raw_task", "arm", "settings", "init_seed", "data_seed",
-                                     "seed", "order", *METRICS, "finished"])
+                                     "seed", *METRICS, "finished"])
     frame = planned.merge(runs.reindex(columns=["trial_id", *METRICS]), on="trial_id", how="left")
     frame["finished"] = frame["outcome"].notna()
     return frame
@@ -34,31 +34,27 @@ def members_frame(plan: Plan, experiment: str, runs: pd.DataFrame) -> pd.DataFra
 def choose(frame: pd.DataFrame, select: list[str]) -> pd.DataFrame:
     """Per (task, arm, kept settings): the selected settings with the best mean validation.
 
-    Returns one row per group: task, raw_task, arm, ``key`` (the kept settings), ``choice`` (dict of the chosen
-    settings), ``mean_val`` and ``n`` (finished seeds at that point), ``covered`` (every grid point has a
-    finished run: only then is the choice final)."""
+    Returns one row per group: task, raw_task, arm, ``key`` (the kept settings: grid keys not in ``select``),
+    ``choice`` (the chosen settings), ``settings`` (the chosen grid point, as in the frame), ``mean_val`` and
+    ``n`` (finished seeds there), ``covered`` (every grid point has a finished run: only then is it final)."""
     out = []
-    done = frame[frame["finished"]]
     for (task, arm), group in frame.groupby(["task", "arm"], sort=False):
-        settings = dict(group["settings"].iloc[0])
-        chosen_keys = [k for k in select if k in settings]
-        kept = [k for k in settings if k not in chosen_keys and group[f"s.{k}"].nunique(dropna=False) > 1]
-        for kept_values, sub in group.groupby([f"s.{k}" for k in kept], sort=False, dropna=False) if kept \
-                else [((), group)]:
-            kept_values = {k: dict(sub["settings"].iloc[0])[k] for k in kept}  # groupby turns None into NaN
-            best, empty = None, False
-            for point, cell in sub.groupby([f"s.{k}" for k in chosen_keys], sort=False, dropna=False) \
-                    if chosen_keys else [((), sub)]:
-                point = {k: dict(cell["settings"].iloc[0])[k] for k in chosen_keys}
-                finished = cell[cell["trial_id"].isin(done["trial_id"])]
-                mean = float(finished["best_val"].mean()) if len(finished) else float("-inf")
-                empty = empty or finished.empty
-                if best is None or mean > best[0]:
-                    best = (mean, point, len(finished))
+        scores: dict[tuple, list[float]] = {}  # grid point -> finished best_val, in plan order
+        for point, finished, value in zip(group["settings"], group["finished"], group["best_val"]):
+            scores.setdefault(point, []).extend([value] if finished else [])
+        kept = [k for k, _ in next(iter(scores)) if k not in select and len({dict(p)[k] for p in scores}) > 1]
+        by_kept: dict[tuple, list[tuple]] = {}
+        for point in scores:
+            by_kept.setdefault(tuple(dict(point)[k] for k in kept), []).append(point)
+        for kept_values, points in by_kept.items():
+            means = {p: float(np.mean(scores[p])) if scores[p] else -np.inf for p in points}
+            best = max(points, key=means.get)  # the first of equals: ties go to the declared order
             out.append({"task": task, "raw_task": group["raw_task"].iloc[0], "arm": arm,
-                        "key": kept_values, "choice": best[1],
-                        "mean_val": best[0], "n": best[2], "covered": not empty})
-    return pd.DataFrame(out, columns=["task", "raw_task", "arm", "key", "choice", "mean_val", "n", "covered"])
+                        "key": dict(zip(kept, kept_values)),
+                        "choice": {k: v for k, v in best if k in select}, "settings": best,
+                        "mean_val": means[best], "n": len(scores[best]), "covered": all(scores[p] for p in points)})
+    return pd.DataFrame(out, columns=["task", "raw_task", "arm", "key", "choice", "settings", "mean_val", "n",
+                                      "covered"])
 
 
 def stage_choices(config, plan: Plan, runs: pd.DataFrame) -> dict:
@@ -77,17 +73,22 @@ def stage_choices(config, plan: Plan, runs: pd.DataFrame) -> dict:
     return out
 
 
+def next_choices(config, plan: Plan, runs: pd.DataFrame, choices: dict) -> dict | None:
+    """The choices that plan the next stage, or None when no pending stage can be planned further."""
+    new = stage_choices(config, plan, runs)
+    return None if not plan.pending or new.keys() <= choices.keys() else new
+
+
 def resolved_plan(config, paper: str, profile: str | None, experiments: list[str] | None) -> Plan:
     """The plan with every later stage resolved from the finished runs in MLflow (trains nothing)."""
     from pipelines.plan import make_plan
     from pipelines.tracking import load_runs
-    choices: dict = {}
+    choices: dict | None = {}
     runs = None
     while True:
         plan = make_plan(config, paper, profile, experiments, choices)
         if runs is None:
             runs = load_runs(config, plan)
-        new = stage_choices(config, plan, runs)
-        if not plan.pending or new.keys() <= choices.keys():
+        choices = next_choices(config, plan, runs, choices)
+        if choices is None:
             return plan
-        choices = new

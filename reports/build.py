@@ -32,6 +32,7 @@ class ReportContext:
     suite: dict = field(default_factory=dict)  # the whole suite.yaml (Table 6 renders the paper profile)
     failed: dict = field(default_factory=dict)  # trial id -> last error line, for trials that never finished
     _curves: dict = field(default_factory=dict)
+    _trials: dict = field(default_factory=dict)
 
     def curves(self, experiment: str, key: str) -> dict[str, list[tuple[int, float]]]:
         """{trial id: [(step, value)]} of one logged curve for the experiment's finished trials."""
@@ -42,8 +43,11 @@ class ReportContext:
         return {t: v for t, v in cache.items() if t in ids}
 
     def trials(self, experiment: str) -> pd.DataFrame:
-        """The experiment's planned trials (task column, arm, settings, seeds) with their final metrics."""
-        return members_frame(self.plan, experiment, self.runs)
+        """The experiment's planned trials (task column, arm, settings, seeds) with their final metrics.
+        Built once per experiment: every table, figure and claim reads the same frame."""
+        if experiment not in self._trials:
+            self._trials[experiment] = members_frame(self.plan, experiment, self.runs)
+        return self._trials[experiment]
 
 
 def curve_loader(config: SuiteConfig):

@@ -13,7 +13,7 @@ def _frame(rows):
     for i, (task, arm, settings, val) in enumerate(rows):
         values = tuple(settings.items())
         out.append({"trial_id": str(i), "task": task, "raw_task": task, "arm": arm, "settings": values,
-                    "best_val": val, "finished": not np.isnan(val), **{f"s.{k}": v for k, v in settings.items()}})
+                    "best_val": val, "finished": not np.isnan(val)})
     return pd.DataFrame(out)
 
 

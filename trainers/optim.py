@@ -49,10 +49,10 @@ def layer_rates(model: torch.nn.Module, llrd: float | None) -> dict[int, float]:
     the base rate, then each block from the top down and finally the embeddings at the previous rate x llrd."""
     if llrd is None:
         return {}
-    stack = list(reversed(blocks(model))) + [embeddings(model)]
+    stack = [[block] for block in reversed(blocks(model))] + [embeddings(model)]
     rates = {}
     for depth, modules in enumerate(stack, start=1):
-        for module in modules if isinstance(modules, list) else [modules]:
+        for module in modules:
             for p in module.parameters():
                 rates.setdefault(id(p), llrd ** depth)
     return rates
@@ -101,8 +101,8 @@ class PretrainedWeightDecay:
     @torch.no_grad()
     def apply(self) -> None:
         for group, params, anchors in self.groups:
-            delta = torch._foreach_sub(params, anchors)
-            torch._foreach_add_(params, delta, alpha=-group["lr"] * self.strength)
+            # w + t (W - w) with t = lr * lambda: the pull in place, no temporary per step
+            torch._foreach_lerp_(params, anchors, group["lr"] * self.strength)
 def _fusable(groups) -> bool:
     params = [p for g in groups for p in g["params"]]
     return bool(params) and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)

@@ -10,8 +10,8 @@ from analysis.stats import adam_bias_ratio, band, bootstrap_selection, expected_
 from pipelines.plan import FULL_TRAIN
 from reports.build import ReportContext
 from reports.render import fmt_ms, latex_table, markdown_table, plt, save_figure
-from reports.revisiting.common import COLORS, METRIC_NAMES, SEED, SMALL_TASKS, degenerate_threshold
-from reports.revisiting.common import pct as _pct
+from reports.revisiting.common import (COLORS, METRIC_NAMES, SEED, SMALL_TASKS, degenerate_threshold, pct,
+                                       tasks_with_runs)
 from trainers import assets
 from trainers.glue import TASKS, files_for, get_task, load_splits, read_tsv
 from trainers.metrics import majority_baseline
@@ -21,18 +21,13 @@ BOOTSTRAP_REPS = 1000
 LABELS = {"adamw": "Correction (debiased Adam)", "bertadam": "No correction (BERTAdam)"}
 
 
-def _tasks(frame: pd.DataFrame) -> list[str]:
-    present = set(frame.loc[frame["finished"], "task"])
-    return [t for t in SMALL_TASKS if t in present]
-
-
 def _runs(frame: pd.DataFrame, task: str, arm: str) -> pd.DataFrame:
     return frame[(frame["task"] == task) & (frame["arm"] == arm) & frame["finished"]].sort_values("seed")
 
 
 def section_figure2(ctx: ReportContext) -> str:
     frame = ctx.trials("bias_correction")
-    tasks = _tasks(frame)
+    tasks = tasks_with_runs(frame, SMALL_TASKS)
     if not tasks:
         return "## Figure 2: bias correction\n\nNot run: no finished trials of `bias_correction`."
     fig, axes = plt.subplots(1, len(tasks), figsize=(3.2 * len(tasks), 3.4), squeeze=False,
@@ -43,7 +38,7 @@ def section_figure2(ctx: ReportContext) -> str:
         threshold = degenerate_threshold(ctx, task)
         data = []
         for optimizer in ("adamw", "bertadam"):
-            values = _pct(_runs(frame, task, optimizer)["test_at_best_val"])
+            values = pct(_runs(frame, task, optimizer)["test_at_best_val"])
             data.append(values)
             mean, std, n = mean_std(values)
             bad = int(np.sum(values <= threshold + 1e-9))
@@ -75,7 +70,7 @@ def section_figure2(ctx: ReportContext) -> str:
 
 def section_figure4(ctx: ReportContext) -> str:
     frame = ctx.trials("bias_correction")
-    tasks = _tasks(frame)
+    tasks = tasks_with_runs(frame, SMALL_TASKS)
     if not tasks:
         return "## Figures 4 and 12: expected performance vs number of trials\n\nNot run."
     parts = ["## Figures 4 and 12: expected test and validation performance vs number of random trials",
@@ -111,9 +106,9 @@ def section_expected_max(ctx: ReportContext) -> str:
     header = ["Task", "Optimizer", "N", "n=1", "n=3 (with repl.)", "n=3 (without)", "n=N (with repl.)",
               "n=N (without)"]
     rows = []
-    for task in _tasks(frame):
+    for task in tasks_with_runs(frame, SMALL_TASKS):
         for optimizer in ("adamw", "bertadam"):
-            values = _pct(_runs(frame, task, optimizer)["best_val"].dropna())
+            values = pct(_runs(frame, task, optimizer)["best_val"].dropna())
             if values.size == 0:
                 continue
             big_n = values.size
@@ -131,8 +126,8 @@ def section_expected_max(ctx: ReportContext) -> str:
 def flat_tasks(ctx: ReportContext) -> list[str]:
     """The small tasks where no finished run beats the majority-class baseline: at this scale they carry no signal."""
     frame = pd.concat([ctx.trials(e) for e in ctx.plan.experiments])
-    return [t for t in _tasks(frame)
-            if (_pct(frame.loc[(frame["task"] == t) & frame["finished"], "test_at_best_val"])
+    return [t for t in tasks_with_runs(frame, SMALL_TASKS)
+            if (pct(frame.loc[(frame["task"] == t) & frame["finished"], "test_at_best_val"])
                 <= degenerate_threshold(ctx, t) + 1e-9).all()]
 
 
@@ -201,7 +196,7 @@ def section_figure1(ctx: ReportContext) -> str:
 
 def section_figure3(ctx: ReportContext) -> str:
     frame = ctx.trials("bias_correction")
-    tasks = _tasks(frame)
+    tasks = tasks_with_runs(frame, SMALL_TASKS)
     if not tasks:
         return "## Figures 3 and 11: training loss\n\nNot run: no finished trials of `bias_correction`."
     curves = ctx.curves("bias_correction", "train_loss")

@@ -34,16 +34,13 @@ def chosen(ctx: ReportContext, experiment: str, task: str, arm: str, **kept) -> 
     """The finished runs of one arm at the grid point chosen by mean validation, and that choice."""
     frame = ctx.trials(experiment)
     sub = frame[(frame["task"] == task) & (frame["arm"] == arm)]
-    for key, value in kept.items():
-        sub = sub[sub[f"s.{key}"] == value] if f"s.{key}" in sub else sub.iloc[0:0]
-    if sub.empty or not sub["finished"].any():
+    if kept:
+        sub = sub[sub["settings"].map(lambda s: all(dict(s).get(k, object()) == v for k, v in kept.items()))]
+    if not sub["finished"].any():
         return sub.iloc[0:0], {}
-    pick = choose(sub, select_keys(ctx, experiment))
-    choice = pick["choice"].iloc[0] if len(pick) else {}
-    rows = sub[sub["finished"]]
-    for key, value in choice.items():
-        rows = rows[rows["settings"].map(lambda s, k=key, v=value: dict(s)[k] == v)]
-    return rows.sort_values(["init_seed", "data_seed"]), choice
+    pick = choose(sub, select_keys(ctx, experiment)).iloc[0]
+    rows = sub[sub["finished"] & sub["settings"].map(lambda s: s == pick["settings"])]  # not ==: tuples broadcast
+    return rows.sort_values(["init_seed", "data_seed"]), pick["choice"]
 
 
 def not_run(ctx: ReportContext, experiment: str, task: str | None = None, arm: str | None = None) -> str:
