@@ -35,11 +35,12 @@ def chosen(ctx: ReportContext, experiment: str, task: str, arm: str, **kept) -> 
     frame = ctx.trials(experiment)
     sub = frame[(frame["task"] == task) & (frame["arm"] == arm)]
     if kept:
-        sub = sub[sub["settings"].map(lambda s: all(dict(s).get(k, object()) == v for k, v in kept.items()))]
+        sub = sub[sub["settings"].map(lambda s: all(dict(s).get(k, object()) == v for k, v in kept.items()))
+                  .astype(bool)]  # an empty object Series would select columns, not rows
     if not sub["finished"].any():
         return sub.iloc[0:0], {}
     pick = choose(sub, select_keys(ctx, experiment)).iloc[0]
-    rows = sub[sub["finished"] & sub["settings"].map(lambda s: s == pick["settings"])]  # not ==: tuples broadcast
+    rows = sub[sub["finished"] & sub["settings"].map(lambda s: s == pick["settings"]).astype(bool)]  # not ==
     return rows.sort_values(["init_seed", "data_seed"]), pick["choice"]
 
 
