@@ -11,9 +11,10 @@ ALPHA = 0.05
 
 
 def variance_lower(better, worse) -> float:
-    """One-sided Brown-Forsythe (Levene, median-centred) test that ``better`` has the smaller spread."""
+    """One-sided Brown-Forsythe (Levene, median-centred) test that ``better`` has the smaller spread.
+    NaN below three runs a side: with two, both deviations from the median are equal and the test degenerates."""
     better, worse = np.asarray(better, float), np.asarray(worse, float)
-    if len(better) < 2 or len(worse) < 2:
+    if len(better) < 3 or len(worse) < 3:
         return float("nan")
     if np.var(better) == np.var(worse) == 0:
         return 1.0

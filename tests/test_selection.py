@@ -44,6 +44,7 @@ def test_claim_tests_match_scipy_and_their_direction():
     p = claims.variance_lower(low, high)
     assert p == pytest.approx(stats.levene(low, high, center="median").pvalue / 2)
     assert claims.variance_lower(high, low) == pytest.approx(1 - p)
+    assert np.isnan(claims.variance_lower(low[:2], high[:2]))  # two runs: zero within-group spread, no test
     expected = stats.ttest_ind(low + 5, low, alternative="greater").pvalue
     assert claims.mean_higher(low + 5, low) == pytest.approx(expected)
     # Fisher exact, one-sided: 0/10 degenerate vs 5/10 -> p = C(10,0)C(10,5)/C(20,5) = 252/15504
