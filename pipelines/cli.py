@@ -7,7 +7,7 @@ import sys
 import time
 
 from pipelines.config import ConfigError, load
-from pipelines.driver import StudyLocked
+from pipelines.driver import StudyError
 from pipelines.plan import describe
 from pipelines.selection import resolved_plan
 from trainers.assets import AssetError
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             path = build_report(config, resolved_plan(config, args.paper, args.profile, chosen))
             print(f"report written: {path}")
         return status
-    except (ConfigError, AssetError, StudyLocked) as exc:
+    except (ConfigError, AssetError, StudyError) as exc:
         print(f"suite: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -15,8 +15,29 @@ from trainers import assets
 from trainers.glue import files_for
 
 
-class StudyLocked(RuntimeError):
+class StudyError(RuntimeError):
+    """A study cannot start: the message says why and what to do (the CLI prints it on one line)."""
+
+
+class StudyLocked(StudyError):
     """Another driver holds this study's lock."""
+
+
+class ClusterUnreachable(StudyError):
+    """--ray-address / RAY_ADDRESS names a Ray cluster we cannot join, or MLFLOW_TRACKING_URI a dead server."""
+
+
+def check_tracking_server(uri: str) -> None:
+    """Fail in seconds, not after MLflow's minutes of retries, when the tracking server is down."""
+    if not uri.startswith(("http://", "https://")):
+        return
+    import urllib.request
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=10):
+            return
+    except OSError as exc:
+        raise ClusterUnreachable(f"the MLflow tracking server at {uri} does not answer ({exc}); start it with "
+                                 f"`make mlflow-server` or fix MLFLOW_TRACKING_URI") from None
 
 
 @dataclass
@@ -150,6 +171,7 @@ class _Session:
         self.plan, self.out, self.ray_address, self.ray_started = plan, out, ray_address, False
         _, self.profile = config.profile(plan.profile)
         self.uri = tracking.tracking_uri(self.runs_dir)
+        check_tracking_server(self.uri)
         self.client = MlflowClient(self.uri)
         self.lock = _study_lock(self.runs_dir, plan)
         self.experiment_id = tracking.ensure_experiment(
@@ -167,9 +189,22 @@ class _Session:
         if not self.ray_started:
             address = self.ray_address or os.environ.get("RAY_ADDRESS")
             local = {} if address else {"num_cpus": os.cpu_count(), "object_store_memory": 256 * 1024 * 1024}
-            ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
-                     runtime_env={"env_vars": {"SUITE_CACHE": os.environ["SUITE_CACHE"]}}, **local)
+            try:
+                ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+                         runtime_env={"env_vars": {"SUITE_CACHE": os.environ["SUITE_CACHE"]}}, **local)
+            except (ConnectionError, RuntimeError) as exc:
+                if not address:
+                    raise
+                raise ClusterUnreachable(
+                    f"cannot join the Ray cluster at {address} ({str(exc).strip().splitlines()[0]}); start one with "
+                    f"`ray start --head`, and where it uses token auth set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN"
+                ) from None
             self.ray_started = True
+            if address:
+                nodes = [n for n in ray.nodes() if n["Alive"]]
+                self.out(f"joined the Ray cluster at {address}: {len(nodes)} node(s), "
+                         f"{ray.cluster_resources().get('CPU', 0):g} CPUs, "
+                         f"{ray.cluster_resources().get('GPU', 0):g} GPUs")
 
     def run(self, todo: list[TrialSpec], checksums: dict[str, str]) -> list[str]:
         self._start_ray()

@@ -21,10 +21,12 @@ def experiment_name(paper: str, profile: str) -> str:
 
 
 def ensure_experiment(client: MlflowClient, name: str, artifact_root: Path) -> str:
+    """A tracking server keeps artifacts where it was told to (make mlflow-server); a local store under runs/."""
     exp = client.get_experiment_by_name(name)
     if exp is not None:
         return exp.experiment_id
-    return client.create_experiment(name, artifact_location=(artifact_root / name).as_uri())
+    served = client.tracking_uri.startswith(("http://", "https://"))
+    return client.create_experiment(name, artifact_location=None if served else (artifact_root / name).as_uri())
 
 
 def _all_runs(client: MlflowClient, experiment_id: str, filter_string: str = ""):

@@ -21,6 +21,14 @@ def train_within_memory(cfg, train):
                 raise
 
 
+def node_tags() -> dict[str, str]:
+    """Where the trial ran: host name, and Ray's node id and IP (two nodes on one host differ only by id)."""
+    import ray
+    context = ray.get_runtime_context()
+    return {"node": os.uname().nodename, "ray_node_id": context.get_node_id(),
+            "node_ip": ray.util.get_node_ip_address()}
+
+
 def run_trial(config: dict) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
@@ -33,7 +41,7 @@ def run_trial(config: dict) -> None:
     spec = config["spec"]
     cfg = TrainConfig(**spec["config"])
     client = MlflowClient(config["tracking_uri"])
-    tags = {**spec["tags"], **config["run_tags"], "node": os.uname().nodename}
+    tags = {**spec["tags"], **config["run_tags"], **node_tags()}
     run_id = tracking.start_run(client, config["experiment_id"], spec["run_name"], tags, cfg.to_dict())
     try:
         result, micro_batch = train_within_memory(cfg, train)

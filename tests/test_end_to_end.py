@@ -2,19 +2,20 @@
 that trains nothing and regenerates the same report byte for byte."""
 import hashlib
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from mlflow.tracking import MlflowClient
 
-from pipelines.config import DEFAULT_CONFIG, load
+from helpers import study_config, suite
+
+from pipelines.config import load
 
 
 def _suite(config: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "pipelines.cli", *args, "--config", str(config)],
-                          capture_output=True, text=True, timeout=600)
+    proc = suite(config, *args)
+    out, err = proc.communicate(timeout=600)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -25,10 +26,7 @@ def _digest(folder: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
     root = tmp_path_factory.mktemp("study")
-    data = yaml.safe_load(DEFAULT_CONFIG.read_text())
-    data["runs_dir"] = str(root / "runs")
-    config = root / "suite.yaml"
-    config.write_text(yaml.safe_dump(data, sort_keys=False))
+    config = study_config(root)
     first = _suite(config, "reproduce", "revisiting", "--profile", "smoke")
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
     return config, root / "runs", first

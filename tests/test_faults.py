@@ -4,30 +4,12 @@ import os
 import re
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import yaml
+from helpers import study_config as _config
+from helpers import suite as _suite
 from mlflow.tracking import MlflowClient
-
-from pipelines.config import DEFAULT_CONFIG
-
-
-def _config(root: Path, mutate=None) -> Path:
-    data = yaml.safe_load(DEFAULT_CONFIG.read_text())
-    data["runs_dir"] = str(root / "runs")
-    if mutate:
-        mutate(data)
-    path = root / "suite.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
-
-
-def _suite(config: Path, *args: str, **kwargs):
-    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", *args, "--config", str(config)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
 
 
 def _runs(root: Path):
