@@ -190,7 +190,8 @@ class _Session:
             address = self.ray_address or os.environ.get("RAY_ADDRESS")
             local = {} if address else {"num_cpus": os.cpu_count(), "object_store_memory": 256 * 1024 * 1024}
             try:
-                ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+                # "local": always a fresh instance; never silently join a stray cluster left on this machine
+                ray.init(address=address or "local", include_dashboard=False, log_to_driver=False, logging_level="ERROR",
                          runtime_env={"env_vars": {"SUITE_CACHE": os.environ["SUITE_CACHE"]}}, **local)
             except (ConnectionError, RuntimeError) as exc:
                 if not address:
