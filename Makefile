@@ -6,11 +6,17 @@ BIN := $(VENV)/bin
 PAPER ?= revisiting
 PROFILE ?= cpu
 EXPERIMENTS ?=
+EXPERIMENT ?= methods
+RAY_ADDRESS ?=
 SUITE_ARGS = $(PAPER) --profile $(PROFILE) $(if $(EXPERIMENTS),--experiments $(EXPERIMENTS))
+CLUSTER_ARGS = $(if $(RAY_ADDRESS),--ray-address $(RAY_ADDRESS))
 UI_PORT ?= 5000
+MLFLOW_HOST ?= 127.0.0.1
+MLFLOW_PORT ?= 5001
+PG_PORT ?= 5433
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup reproduce run report plan test ui clean-runs
+.PHONY: setup reproduce run report plan search test ui postgres postgres-stop mlflow-server clean-runs
 
 # The virtual environment is created on first use from the pins in pyproject.toml (CPU torch 2.13.0).
 $(BIN)/.installed: pyproject.toml
@@ -24,10 +30,13 @@ $(BIN)/.installed: pyproject.toml
 setup: $(BIN)/.installed
 
 reproduce: setup  ## plan, run missing trials, analyse, report
-	$(BIN)/suite reproduce $(SUITE_ARGS)
+	$(BIN)/suite reproduce $(SUITE_ARGS) $(CLUSTER_ARGS)
 
 run: setup
-	$(BIN)/suite run $(SUITE_ARGS)
+	$(BIN)/suite run $(SUITE_ARGS) $(CLUSTER_ARGS)
+
+search: setup  ## ASHA over an experiment's declared grids: make search PAPER=revisiting EXPERIMENT=methods
+	$(BIN)/suite search $(PAPER) --experiment $(EXPERIMENT) --profile $(PROFILE) $(CLUSTER_ARGS)
 
 report: setup
 	$(BIN)/suite report $(SUITE_ARGS)
@@ -40,6 +49,16 @@ test: setup
 
 ui: setup  ## MLflow UI over the local store, bound to 127.0.0.1
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/runs/mlflow.db --host 127.0.0.1 --port $(UI_PORT)
+
+# A shared tracking store for clusters: PostgreSQL (password from $$POSTGRES_PASSWORD), then the MLflow server on it.
+postgres: setup
+	$(BIN)/python -m pipelines.services postgres start --port $(PG_PORT)
+
+postgres-stop: setup
+	$(BIN)/python -m pipelines.services postgres stop
+
+mlflow-server: setup  ## MLFLOW_BACKEND_STORE_URI (default: `make postgres`'s); binds $(MLFLOW_HOST)
+	$(BIN)/python -m pipelines.services mlflow --host $(MLFLOW_HOST) --port $(MLFLOW_PORT)
 
 clean-runs:
 	rm -rf runs

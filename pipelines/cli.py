@@ -27,7 +27,30 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--config", help="path to suite.yaml (default: the repository's)")
         if name in ("run", "reproduce"):
             cmd.add_argument("--ray-address", help="HOST:PORT of an existing Ray cluster (or set RAY_ADDRESS)")
+    about = "ASHA over an experiment's declared grids; writes its choices and a small report"
+    cmd = sub.add_parser("search", help=about, description=about)
+    cmd.add_argument("paper", help="a paper in suite.yaml, e.g. revisiting")
+    cmd.add_argument("--experiment", required=True, help="an experiment with a `search:` block, e.g. methods")
+    cmd.add_argument("--profile", help="smoke, cpu (default) or paper; see suite.yaml")
+    cmd.add_argument("--tasks", help="comma-separated subset of the experiment's tasks")
+    cmd.add_argument("--config", help="path to suite.yaml (default: the repository's)")
+    cmd.add_argument("--ray-address", help="HOST:PORT of an existing Ray cluster (or set RAY_ADDRESS)")
     return parser
+
+
+def _search(config, args) -> int:
+    from pipelines.driver import fmt_seconds
+    from pipelines.search import run_search
+    from reports import search as search_report
+    start = time.monotonic()
+    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
+    outcome = run_search(config, args.paper, args.profile, args.experiment, tasks, args.ray_address)
+    print(f"search: {outcome.trials} trials, {outcome.stopped} stopped early by ASHA, {len(outcome.failed)} failed "
+          f"({fmt_seconds(time.monotonic() - start)}); choices written: {outcome.result_file}")
+    path = search_report.render(config.runs_dir / "reports", outcome.name, outcome.runs, outcome.result_file,
+                                outcome.evaluations, outcome.rungs)
+    print(f"report written: {path}")
+    return 1 if outcome.failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,7 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         config = load(args.config)
-        chosen = [e.strip() for e in args.experiments.split(",") if e.strip()] if args.experiments else None
+        chosen = ([e.strip() for e in args.experiments.split(",") if e.strip()]
+                  if getattr(args, "experiments", None) else None)
+        if args.command == "search":
+            return _search(config, args)
         if args.command == "plan":
             plan = resolved_plan(config, args.paper, args.profile, chosen)
             print(describe(plan, config.profile(plan.profile)[1]))

@@ -25,7 +25,8 @@ COST_KEYS = {"seconds_per_step", "seconds_per_eval_example"}
 PAPER_KEYS = {"title", "source", "report", "experiments"}
 PAPER_OPTIONAL = {"recipes"}
 EXPERIMENT_KEYS = {"about", "covers", "tasks", "seeds", "arms"}
-EXPERIMENT_OPTIONAL = {"select", "settings", "cross_seeds"}
+EXPERIMENT_OPTIONAL = {"select", "settings", "cross_seeds", "search"}
+SEARCH_KEYS = {"seeds", "grace_evaluations", "reduction_factor"}
 RECIPE_KEYS = {"lr", "max_steps", "epochs", "batch_size", "warmup_steps", "warmup_ratio", "llrd"}
 
 
@@ -134,9 +135,10 @@ def _check_value(where: str, key: str, value, selectable: bool = True) -> None:
         raise ConfigError(f"{where}: unknown setting {key!r} (valid: {_choices(sorted(SETTINGS))})")
     valid, expected = SETTINGS[key]
     if isinstance(value, dict) and selectable:
-        _check_keys(where, value, {"selected", "arm"}, required=False)
-        if "selected" not in value:
-            raise ConfigError(f"{where}: missing key 'selected'")
+        _check_keys(where, value, {"selected", "searched", "arm"}, required=False)
+        if len({"selected", "searched"} & value.keys()) != 1:
+            raise ConfigError(f"{where}: expected one of 'selected' (an experiment's choice) or 'searched' "
+                              f"(an ASHA search's choice)")
         return
     for item in value if isinstance(value, list) else [value]:
         if isinstance(item, (list, dict)) or not valid(item):
@@ -161,11 +163,14 @@ def _check_experiment(where: str, exp, experiments: dict, recipes: dict) -> None
         for key, value in settings.items():
             _check_value(f"{where}.arms.{arm}.{key}", key, value)
             if isinstance(value, dict):
-                source = value["selected"]
+                verb = "selected" if "selected" in value else "searched"
+                source = value[verb]
                 if source not in experiments or source == where.rsplit(".", 1)[-1]:
-                    raise ConfigError(f"{where}.arms.{arm}.{key}: selected from unknown experiment {source!r} "
+                    raise ConfigError(f"{where}.arms.{arm}.{key}: {verb} from unknown experiment {source!r} "
                                       f"(valid: {_choices(experiments)})")
                 src = experiments[source]
+                if verb == "searched" and "search" not in src:
+                    raise ConfigError(f"{where}.arms.{arm}.{key}: experiment {source!r} declares no search")
                 if value.get("arm", arm) not in src.get("arms", {}) or key not in (src.get("select") or []):
                     raise ConfigError(f"{where}.arms.{arm}.{key}: experiment {source!r} does not select {key!r} "
                                       f"in arm {value.get('arm', arm)!r}")
@@ -176,6 +181,24 @@ def _check_experiment(where: str, exp, experiments: dict, recipes: dict) -> None
     for key in exp.get("select") or []:
         if key not in SETTINGS:
             raise ConfigError(f"{where}.select: unknown setting {key!r} (valid: {_choices(sorted(SETTINGS))})")
+    if "search" in exp:
+        _check_search(f"{where}.search", exp)
+
+
+def _check_search(where: str, exp: dict) -> None:
+    """ASHA over the experiment's own grids: they must be plain (no stage choices) and `select` must name them."""
+    search = exp["search"]
+    _check_keys(where, search, SEARCH_KEYS, required=False)
+    if search.get("seeds", "search") not in SEED_KEYS and not _number(0, integer=True)(search.get("seeds")):
+        raise ConfigError(f"{where}.seeds: unknown seed set {search['seeds']!r} "
+                          f"(valid: {_choices(sorted(SEED_KEYS))} or a fixed count)")
+    for key in ("grace_evaluations", "reduction_factor"):
+        if key in search and not _number(0 if key == "grace_evaluations" else 1, integer=True)(search[key]):
+            raise ConfigError(f"{where}.{key}: expected an integer >= {1 if key == 'grace_evaluations' else 2}")
+    if references(exp):
+        raise ConfigError(f"{where}: a searched experiment cannot take settings from other experiments")
+    if not exp.get("select"):
+        raise ConfigError(f"{where}: needs `select` (the grid keys the search chooses)")
 
 
 def _check_recipes(where: str, recipes) -> None:
@@ -206,17 +229,26 @@ def _check_profile_targets(where: str, profile: dict, papers: dict) -> None:
             raise ConfigError(f"{where}.skip: unknown experiment {name!r} (valid: {_choices(experiments)})")
 
 
-def references(exp: dict) -> list[tuple[str, str, str]]:
-    """(arm, source experiment, source arm) for every {selected: ...} setting of an experiment."""
-    return [(arm, v["selected"], v.get("arm", arm)) for arm, settings in exp["arms"].items()
-            for v in settings.values() if isinstance(v, dict)]
+SEARCH_PREFIX = "search:"  # a {searched: EXP} source: EXP's ASHA search result, not its runs
+
+
+def source_key(value: dict) -> str:
+    """Where a {selected: ...} / {searched: ...} setting takes its value from, as a choices key."""
+    return value["selected"] if "selected" in value else SEARCH_PREFIX + value["searched"]
+
+
+def references(exp: dict, searches: bool = True) -> list[tuple[str, str, str]]:
+    """(arm, source, source arm) for every {selected: ...} (and, with ``searches``, {searched: ...}) setting."""
+    return [(arm, source_key(v), v.get("arm", arm)) for arm, settings in exp["arms"].items()
+            for v in settings.values() if isinstance(v, dict) and (searches or "selected" in v)]
 
 
 def stage_depth(experiments: dict, name: str, seen: tuple = ()) -> int:
-    """0 for an experiment planned from the config alone; 1 + its sources' depth when it selects from others."""
+    """0 for an experiment planned from the config alone; 1 + its sources' depth when it selects from others
+    (a search result is made outside the study: it adds no stage)."""
     if name in seen:
         raise ConfigError(f"experiments {' -> '.join(seen + (name,))}: selections form a cycle")
-    sources = {source for _, source, _ in references(experiments[name])}
+    sources = {source for _, source, _ in references(experiments[name], searches=False)}
     return max((1 + stage_depth(experiments, s, seen + (name,)) for s in sources), default=0)
 
 
@@ -250,7 +282,7 @@ class SuiteConfig:
                 raise ConfigError(f"unknown experiment {name!r} for paper {paper!r} (valid: {_choices(declared)})")
         wanted = set(chosen or declared)
         while True:
-            sources = {source for n in wanted for _, source, _ in references(declared[n])}
+            sources = {source for n in wanted for _, source, _ in references(declared[n], searches=False)}
             if sources <= wanted:
                 return [n for n in declared if n in wanted]
             wanted |= sources

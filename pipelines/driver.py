@@ -106,6 +106,8 @@ def _progress_callback(total: int, out):
             eta = elapsed / self.done * (total - self.done)
             result = trial.last_result or {}
             numbers = ""
+            if status == "done" and "outcome" not in result and "evaluation" in result:
+                status = f"stopped by ASHA after evaluation {result['evaluation']} (val={result['val_metric']:.3f})"
             if "best_val" in result:
                 numbers = (f" val={result['best_val']:.3f} test={result['test_at_best_val']:.3f}"
                            f" ({result.get('outcome', '?')})")
@@ -149,7 +151,7 @@ def run_study(config: SuiteConfig, paper: str, profile_name: str | None, experim
                 + (f"; pending stages: {', '.join(plan.pending)}" if plan.pending else ""))
             for why, count in skipped.items():
                 out(f"  not run here ({count} trials): {why}")
-            failed = session.run(todo, checksums) if todo else []
+            failed = failed_ids(session.run(todo, checksums)) if todo else []
             ran = total.ran + len(todo)
             total = StudyOutcome(len(plan.specs), len(runnable) - ran, ran, total.failed + failed)
             runs = tracking.runs_frame(session.client, session.experiment_id)
@@ -164,7 +166,8 @@ def run_study(config: SuiteConfig, paper: str, profile_name: str | None, experim
 class _Session:
     """The MLflow experiment and (lazily) the Ray connection shared by every stage of one study."""
 
-    def __init__(self, config: SuiteConfig, plan: Plan, ray_address: str | None, out):
+    def __init__(self, config: SuiteConfig, plan: Plan, ray_address: str | None, out, name: str | None = None):
+        """``name``: the MLflow experiment (default: the study's, paper-profile); one driver at a time per name."""
         from mlflow.tracking import MlflowClient
         self.runs_dir = config.runs_dir
         self.runs_dir.mkdir(parents=True, exist_ok=True)
@@ -173,9 +176,9 @@ class _Session:
         self.uri = tracking.tracking_uri(self.runs_dir)
         check_tracking_server(self.uri)
         self.client = MlflowClient(self.uri)
-        self.lock = _study_lock(self.runs_dir, plan)
-        self.experiment_id = tracking.ensure_experiment(
-            self.client, tracking.experiment_name(plan.paper, plan.profile), self.runs_dir / "mlartifacts")
+        self.name = name or tracking.experiment_name(plan.paper, plan.profile)
+        self.lock = _study_lock(self.runs_dir, self.name)
+        self.experiment_id = tracking.ensure_experiment(self.client, self.name, self.runs_dir / "mlartifacts")
         killed = tracking.mark_killed(self.client, self.experiment_id)
         if killed:
             out(f"{killed} run(s) left RUNNING by an interrupted driver are marked killed; their trials rerun")
@@ -207,14 +210,15 @@ class _Session:
                          f"{ray.cluster_resources().get('CPU', 0):g} CPUs, "
                          f"{ray.cluster_resources().get('GPU', 0):g} GPUs")
 
-    def run(self, todo: list[TrialSpec], checksums: dict[str, str]) -> list[str]:
+    def run(self, todo: list[TrialSpec], checksums: dict[str, str], scheduler=None, tags: dict | None = None):
+        """The trials as one Tune run; with a ``scheduler`` (ASHA) each trial reports at every evaluation."""
         self._start_ray()
         from ray import tune
 
         from pipelines.trial import run_trial
         plan = self.plan
         run_tags = {"paper": plan.paper, "profile": plan.profile, "git_commit": git_commit(),
-                    **{f"version.{k}": v for k, v in package_versions().items()}}
+                    **{f"version.{k}": v for k, v in package_versions().items()}, **(tags or {})}
         specs = [{"config": s.config.to_dict(), "run_name": s.name,
                   "tags": {**s.tags(), "data_sha256": checksums[s.config.task]}} for s in todo]
         resources = self.profile["resources"]
@@ -224,21 +228,21 @@ class _Session:
             trainable,
             param_space={"spec": tune.grid_search(specs), "tracking_uri": self.uri,
                          "experiment_id": self.experiment_id, "run_tags": run_tags,
-                         "threads": resources["cpus_per_trial"]},
+                         "threads": resources["cpus_per_trial"], "report_each_eval": scheduler is not None},
             tune_config=tune.TuneConfig(
-                reuse_actors=True,
+                reuse_actors=True, scheduler=scheduler,
+                metric="val_metric" if scheduler else None, mode="max" if scheduler else None,
                 trial_name_creator=lambda t: t.config["spec"]["run_name"],
                 trial_dirname_creator=lambda t: t.config["spec"]["tags"]["trial_id"],
             ),
             run_config=tune.RunConfig(
-                name=f"{plan.paper}-{plan.profile}-{time.strftime('%Y%m%d-%H%M%S')}",
+                name=f"{self.name}-{time.strftime('%Y%m%d-%H%M%S')}",
                 storage_path=str(self.runs_dir / "ray"), verbose=0,
                 failure_config=tune.FailureConfig(max_failures=self.profile["retries"]),  # each attempt: an MLflow run
                 callbacks=[_progress_callback(len(todo), self.out)],
             ),
         )
-        grid = tuner.fit()
-        return [r.metrics.get("trial_id", "?") if r.metrics else str(r.path) for r in grid if r.error]
+        return tuner.fit()
 
     def close(self) -> None:
         if self.ray_started:
@@ -247,16 +251,20 @@ class _Session:
         self.lock.close()  # releases the study lock (the OS releases it too if the driver dies)
 
 
-def _study_lock(runs_dir, plan: Plan):
-    """One driver per (paper, profile) and runs folder, so RUNNING runs found at start are known to be dead."""
+def failed_ids(grid) -> list[str]:
+    """Trial ids (or result folders) of the trials that failed on every attempt."""
+    return [r.metrics.get("trial_id", "?") if r.metrics else str(r.path) for r in grid if r.error]
+
+
+def _study_lock(runs_dir, name: str):
+    """One driver per MLflow experiment and runs folder, so RUNNING runs found at start are known to be dead."""
     import fcntl
-    handle = open(runs_dir / f".{plan.paper}-{plan.profile}.lock", "w")
+    handle = open(runs_dir / f".{name}.lock", "w")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.close()
-        raise StudyLocked(f"another driver is running {plan.paper} at profile {plan.profile} on "
-                                f"{runs_dir}; wait for it or stop it first") from None
+        raise StudyLocked(f"another driver is running {name} on {runs_dir}; wait for it or stop it first") from None
     handle.write(str(os.getpid()))
     handle.flush()
     return handle

@@ -11,7 +11,7 @@ import dataclasses
 import itertools
 from dataclasses import dataclass, field
 
-from pipelines.config import SuiteConfig, references, stage_depth
+from pipelines.config import SEARCH_PREFIX, SuiteConfig, references, source_key, stage_depth
 from trainers.glue import get_task
 from trainers.loop import TrainConfig, eval_steps, total_steps
 
@@ -131,7 +131,7 @@ def _seed_pairs(count: int, cross: bool) -> list[tuple[int, int]]:
     return list(itertools.product(seeds, seeds)) if cross else [(s, s) for s in seeds]
 
 
-def _expand(profile, recipes, exp_name, exp, tasks, choices) -> tuple[list[Member], list[TrialSpec]]:
+def expand_experiment(profile, recipes, exp_name, exp, tasks, choices) -> tuple[list[Member], list[TrialSpec]]:
     """Members and specs of one experiment. ``choices``: {(source experiment, task, arm): {setting: value}}."""
     count = profile["seeds"][exp["seeds"]] if isinstance(exp["seeds"], str) else exp["seeds"]
     members, specs = [], []
@@ -140,7 +140,7 @@ def _expand(profile, recipes, exp_name, exp, tasks, choices) -> tuple[list[Membe
             settings = _arm_settings(profile, exp_name, exp, arm)
             for key, value in list(settings.items()):
                 if isinstance(value, dict):
-                    settings[key] = choices[(value["selected"], task, value.get("arm", arm))][key]
+                    settings[key] = choices[(source_key(value), task, value.get("arm", arm))][key]
             grid = {k: v if isinstance(v, list) else [v] for k, v in settings.items()}
             for combo in itertools.product(*grid.values()):
                 values = dict(zip(grid, combo))
@@ -172,7 +172,16 @@ def stand_in_choices(config: SuiteConfig, paper: str, profile: dict) -> dict:
             first = {k: v[0] if isinstance(v, list) else v for k, v in settings.items() if k in select}
             for task in exp["tasks"]:
                 out[(name, task, arm)] = first
+                if "search" in exp:
+                    out[(SEARCH_PREFIX + name, task, arm)] = first
     return out
+
+
+def _waiting_for(source: str) -> str:
+    if source.startswith(SEARCH_PREFIX):
+        name = source[len(SEARCH_PREFIX):]
+        return f"the ASHA search of {name} (make search EXPERIMENT={name})"
+    return f"the finished runs of {source}"
 
 
 def make_plan(config: SuiteConfig, paper: str, profile_name: str | None = None,
@@ -193,15 +202,16 @@ def make_plan(config: SuiteConfig, paper: str, profile_name: str | None = None,
         ready = [t for t in tasks if all(k in known for k in needed[t])]
         if exp_name in profile["skip"] or len(ready) < len(tasks):
             later = tasks if exp_name in profile["skip"] else [t for t in tasks if t not in ready]
-            _, specs = _expand(profile, recipes, exp_name, exp, later, {**stand_in, **known})
+            _, specs = expand_experiment(profile, recipes, exp_name, exp, later, {**stand_in, **known})
             plan.estimates[exp_name] = specs
             if exp_name in profile["skip"]:
                 plan.skipped[exp_name] = profile["skip"][exp_name]
                 continue
-            waiting = sorted({k[0] for t in tasks if t not in ready for k in needed[t] if k not in known})
-            plan.pending[exp_name] = (f"{', '.join(t for t in tasks if t not in ready)}: planned from the finished "
-                                      f"runs of {', '.join(waiting)}")
-        members, specs = _expand(profile, recipes, exp_name, exp, ready, known)
+            waiting = sorted({_waiting_for(k[0]) for t in tasks if t not in ready for k in needed[t]
+                              if k not in known})
+            plan.pending[exp_name] = (f"{', '.join(t for t in tasks if t not in ready)}: planned from "
+                                      f"{', '.join(waiting)}")
+        members, specs = expand_experiment(profile, recipes, exp_name, exp, ready, known)
         if members or exp_name not in plan.pending:
             plan.experiments[exp_name] = members
         for spec in specs:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.plan import Plan
+from pipelines.search import search_choices
 
 METRICS = ["outcome", "best_val", "test_at_best_val", "val_last", "test_last", "train_seconds", "steps"]
 
@@ -59,7 +60,8 @@ def choose(frame: pd.DataFrame, select: list[str]) -> pd.DataFrame:
 
 def stage_choices(config, plan: Plan, runs: pd.DataFrame) -> dict:
     """{(experiment, raw task, arm): {setting: value}} for every planned experiment with `select`, where each
-    grid point has finished runs (the driver runs a stage to the end before planning the next)."""
+    grid point has finished runs (the driver runs a stage to the end before planning the next), plus the
+    written ASHA search results as ("search:EXP", raw task, arm)."""
     declared = config.paper(plan.paper)["experiments"]
     out = {}
     for name in plan.experiments:
@@ -70,6 +72,7 @@ def stage_choices(config, plan: Plan, runs: pd.DataFrame) -> dict:
         for row in choose(frame, select).itertuples():
             if row.covered and not row.key:
                 out[(name, row.raw_task, row.arm)] = row.choice
+    out.update(search_choices(config, plan.paper, plan.profile))  # {searched: EXP}: written by `suite search`
     return out
 
 

@@ -50,16 +50,31 @@ def start_run(client: MlflowClient, experiment_id: str, run_name: str, tags: dic
     return run.info.run_id
 
 
-def finish_run(client: MlflowClient, run_id: str, result: dict) -> None:
-    """Curves and final metrics in batches, the outcome tag, then FINISHED (diverged runs are results too)."""
+def log_curves(client: MlflowClient, run_id: str, curves: dict, logged: dict[str, int]) -> None:
+    """The curve points not logged yet (``logged``: points per curve already sent), in batches."""
     now = int(time.time() * 1000)
-    metrics = [Metric(name, float(value), now, int(step))
-               for name, points in result["curves"].items() for step, value in points]
-    metrics += [Metric(k, float(v), now, 0) for k, v in result["metrics"].items()]
+    metrics = []
+    for name, points in curves.items():
+        metrics += [Metric(name, float(value), now, int(step)) for step, value in points[logged.get(name, 0):]]
+        logged[name] = len(points)
     for start in range(0, len(metrics), LOG_CHUNK):
         client.log_batch(run_id, metrics=metrics[start:start + LOG_CHUNK])
+
+
+def finish_run(client: MlflowClient, run_id: str, result: dict, logged: dict[str, int] | None = None) -> None:
+    """Remaining curve points and final metrics in batches, the outcome tag, then FINISHED (diverged runs are
+    results too)."""
+    log_curves(client, run_id, result["curves"], {} if logged is None else logged)
+    now = int(time.time() * 1000)
+    client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in result["metrics"].items()])
     client.log_batch(run_id, tags=[RunTag("outcome", result["outcome"])])
     client.set_terminated(run_id, "FINISHED")
+
+
+def stop_run(client: MlflowClient, run_id: str, evaluations: int) -> None:
+    """An ASHA-stopped trial: its logged curves are kept; KILLED keeps it out of every finished-runs statistic."""
+    client.log_batch(run_id, tags=[RunTag("outcome", "early_stopped"), RunTag("evaluations", str(evaluations))])
+    client.set_terminated(run_id, "KILLED")
 
 
 def fail_run(client: MlflowClient, run_id: str, error: str) -> None:

@@ -1,19 +1,20 @@
 """The Ray Tune function trainable: one trial = one MLflow run around one call of the shared trainer."""
 from __future__ import annotations
 
+import math
 import os
 import traceback
 
 from ray import tune
 
 
-def train_within_memory(cfg, train):
+def train_within_memory(cfg, train, on_eval=None):
     """Out of GPU memory: retry with half the micro-batch (gradient accumulation keeps the effective batch)."""
     import torch
     micro_batch = None
     while True:
         try:
-            return train(cfg, micro_batch=micro_batch), micro_batch
+            return train(cfg, on_eval=on_eval, micro_batch=micro_batch), micro_batch
         except torch.OutOfMemoryError:
             torch.cuda.empty_cache()
             micro_batch = (micro_batch or cfg.batch_size) // 2
@@ -43,12 +44,27 @@ def run_trial(config: dict) -> None:
     client = MlflowClient(config["tracking_uri"])
     tags = {**spec["tags"], **config["run_tags"], **node_tags()}
     run_id = tracking.start_run(client, config["experiment_id"], spec["run_name"], tags, cfg.to_dict())
+    logged: dict[str, int] = {}
+    on_eval = None
+    if config.get("report_each_eval"):  # ASHA: a result per evaluation, its points in MLflow before the scheduler acts
+        def on_eval(step, steps, value, curves):
+            done = len(curves["val_metric"])
+            if step < steps:  # the last evaluation is reported with the final metrics below
+                tracking.log_curves(client, run_id, curves, logged)
+                tune.report({"val_metric": _rankable(value), "evaluation": done, "run_id": run_id})
     try:
-        result, micro_batch = train_within_memory(cfg, train)
+        result, micro_batch = train_within_memory(cfg, train, on_eval)
     except Exception:
         tracking.fail_run(client, run_id, traceback.format_exc())
         raise
     if micro_batch:
         client.set_tag(run_id, "micro_batch", str(micro_batch))
-    tracking.finish_run(client, run_id, result)
-    tune.report({**result["metrics"], "outcome": result["outcome"], "trial_id": spec["tags"]["trial_id"]})
+    tracking.finish_run(client, run_id, result, logged)
+    tune.report({**result["metrics"], "outcome": result["outcome"], "trial_id": spec["tags"]["trial_id"],
+                 "run_id": run_id, "val_metric": _rankable(result["metrics"]["val_last"]),
+                 "evaluation": len(result["curves"]["val_metric"])})
+
+
+def _rankable(value: float) -> float:
+    """A diverged trial's NaN ranks last for the scheduler."""
+    return value if math.isfinite(value) else -math.inf

@@ -92,5 +92,5 @@ def test_second_driver_on_the_same_study_is_refused(tmp_path):
         proc = _suite(config, "run", "revisiting", "--profile", "smoke", "--experiments", "bias_correction")
         _, err = proc.communicate(timeout=300)
     assert proc.returncode == 2
-    assert err.strip().splitlines()[-1] == (f"suite: error: another driver is running revisiting at profile smoke "
+    assert err.strip().splitlines()[-1] == (f"suite: error: another driver is running revisiting-smoke "
                                             f"on {tmp_path / 'runs'}; wait for it or stop it first")

@@ -228,7 +228,7 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
                     best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
                 eval_seconds += time.perf_counter() - t0
                 if on_eval:
-                    on_eval(step, steps, last_val)
+                    on_eval(step, steps, last_val, curves)
             if step >= steps:
                 break
 

@@ -1,0 +1,183 @@
+"""`suite search PAPER --experiment EXP`: Ray Tune's ASHA scheduler (Li et al. 2020) over an experiment's grids
+as suite.yaml declares them (for Sec. 7's methods, the Appendix H spaces; a profile's narrowing is ignored), one
+ASHA run per task because the tasks' metrics are not comparable.
+
+Each trial reports its validation metric at every evaluation; ASHA stops the weak ones at its rungs. Stopped
+trials keep their curves in MLflow, tagged outcome=early_stopped and ended KILLED, so no finished-runs
+statistic (selection, expected maximum, bootstrap) ever sees them. The choice per (task, arm) is the study's
+rule (pipelines.selection.choose: best mean validation) over the complete trials; it is written to
+runs/search/<paper>-<profile>-<experiment>.yaml, where {searched: EXP} settings of a later experiment read it.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from pipelines import tracking
+from pipelines.availability import reason
+from pipelines.config import SEARCH_PREFIX, ConfigError, SuiteConfig
+from pipelines.plan import Plan, expand_experiment
+
+SEARCH_DEFAULTS = {"seeds": "search", "grace_evaluations": 1, "reduction_factor": 2}
+
+
+@dataclass
+class SearchOutcome:
+    plan: Plan
+    name: str  # the MLflow experiment of the search
+    search_id: str
+    trials: int
+    stopped: int
+    failed: list[str]
+    result_file: Path
+    runs: pd.DataFrame  # every run of this search (pipelines.search.search_runs)
+    evaluations: int
+    rungs: list[int]
+
+
+def searchable(config: SuiteConfig, paper: str) -> list[str]:
+    return [n for n, e in config.paper(paper)["experiments"].items() if "search" in e]
+
+
+def search_plan(config: SuiteConfig, paper: str, profile_name: str | None, experiment: str,
+                tasks: list[str] | None = None) -> tuple[Plan, dict]:
+    """The experiment's trials at its declared (un-narrowed) grids and the search's seeds, and its settings."""
+    profile_name, profile = config.profile(profile_name)
+    declared = config.paper(paper)["experiments"]
+    if experiment not in declared or "search" not in declared[experiment]:
+        raise ConfigError(f"experiment {experiment!r} of paper {paper!r} declares no search "
+                          f"(searchable: {', '.join(searchable(config, paper)) or 'none'})")
+    exp = declared[experiment]
+    settings = {**SEARCH_DEFAULTS, **(exp["search"] or {})}
+    allowed = [t for t in exp["tasks"] if profile["tasks"] is None or t in profile["tasks"]]
+    for task in tasks or []:
+        if task not in allowed:
+            raise ConfigError(f"task {task!r} is not searched in {experiment} at profile {profile_name} "
+                              f"(valid: {', '.join(allowed)})")
+    wide = {**profile, "grids": {}}  # the declared grids, not the profile's narrowing
+    members, specs = expand_experiment(wide, config.paper(paper).get("recipes") or {}, experiment,
+                             {**exp, "seeds": settings["seeds"]}, tasks or allowed, {})
+    plan = Plan(paper, profile_name, experiments={experiment: members})
+    for spec in specs:
+        plan.specs.setdefault(spec.trial_id, spec)
+    return plan, settings
+
+
+def result_path(config: SuiteConfig, paper: str, profile: str, experiment: str) -> Path:
+    return config.runs_dir / "search" / f"{paper}-{profile}-{experiment}.yaml"
+
+
+def search_choices(config: SuiteConfig, paper: str, profile: str) -> dict:
+    """{("search:EXP", task, arm): settings} from the written search results of the paper's searchable experiments."""
+    out = {}
+    for experiment in searchable(config, paper):
+        path = result_path(config, paper, profile, experiment)
+        if path.is_file():
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            for task, arms in data["choices"].items():
+                for arm, chosen in arms.items():
+                    out[(SEARCH_PREFIX + experiment, task, arm)] = chosen["settings"]
+    return out
+
+
+def run_search(config: SuiteConfig, paper: str, profile_name: str | None, experiment: str,
+               tasks: list[str] | None = None, ray_address: str | None = None, out=print) -> SearchOutcome:
+    from ray.tune.schedulers import ASHAScheduler
+
+    from pipelines.driver import _Session, failed_ids, preflight
+
+    plan, settings = search_plan(config, paper, profile_name, experiment, tasks)
+    runnable = [s for s in plan.unique() if not reason(s.config)]
+    if not runnable:
+        raise ConfigError(f"none of the {len(plan.specs)} trials of the {experiment} search can run here: "
+                          f"{reason(plan.unique()[0].config)}")
+    checksums = preflight(runnable)
+    name = f"{tracking.experiment_name(paper, plan.profile)}-search-{experiment}"
+    search_id = time.strftime("%Y%m%d-%H%M%S")
+    session = _Session(config, plan, ray_address, out, name=name)
+    evaluations = runnable[0].config.evaluations
+    stopped, failed = 0, []
+    try:
+        by_task: dict[str, list] = {}
+        for spec in runnable:
+            by_task.setdefault(spec.config.task, []).append(spec)
+        for task, specs in by_task.items():
+            out(f"{paper}/{plan.profile} search of {experiment} on {task}: {len(specs)} trials, ASHA with rungs at "
+                f"evaluations {rungs(evaluations, settings)} of {evaluations}")
+            asha = ASHAScheduler(time_attr="training_iteration", max_t=evaluations,
+                                 grace_period=settings["grace_evaluations"],
+                                 reduction_factor=settings["reduction_factor"])
+            grid = session.run(specs, checksums, scheduler=asha, tags={"search_id": search_id})
+            failed += failed_ids(grid)
+            for result in grid:
+                metrics = result.metrics or {}
+                if not result.error and "outcome" not in metrics and "run_id" in metrics:
+                    tracking.stop_run(session.client, metrics["run_id"], metrics["evaluation"])
+                    stopped += 1
+        runs = search_runs(session.client, session.experiment_id, search_id)
+    finally:
+        session.close()
+    path = write_result(config, plan, experiment, search_id, runs)
+    return SearchOutcome(plan, name, search_id, len(runnable), stopped, failed, path, runs, evaluations,
+                         rungs(evaluations, settings))
+
+
+def rungs(evaluations: int, settings: dict) -> list[int]:
+    """ASHA's milestones: grace x rf^k below the full budget."""
+    out, t = [], settings["grace_evaluations"]
+    while t < evaluations:
+        out.append(t)
+        t *= settings["reduction_factor"]
+    return out
+
+
+def search_runs(client, experiment_id: str, search_id: str) -> pd.DataFrame:
+    """Every run of one search (complete, stopped early, failed): tags, final metrics, evaluations reached."""
+    rows = []
+    for run in tracking._all_runs(client, experiment_id, f"tags.search_id = '{search_id}'"):
+        rows.append({"run_id": run.info.run_id, "status": run.info.status, "end_time": run.info.end_time,
+                     **run.data.tags, **run.data.metrics})
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    history = tracking.metric_histories(client, dict(zip(frame["run_id"], frame["run_id"])), "val_metric")
+    frame["evaluations"] = [len(history[r]) for r in frame["run_id"]]
+    frame["val_curve"] = [history[r] for r in frame["run_id"]]
+    return frame.sort_values("end_time", kind="stable").reset_index(drop=True)
+
+
+def complete(runs: pd.DataFrame) -> pd.DataFrame:
+    """Trials that ran their whole budget: the only ones statistics may pool (ASHA's survivors are not i.i.d.
+    draws, and stopped ones are truncated)."""
+    return runs[runs.get("outcome", pd.Series(dtype=str)).isin(["finished", "diverged"])]
+
+
+def write_result(config: SuiteConfig, plan: Plan, experiment: str, search_id: str, runs: pd.DataFrame) -> Path:
+    """The chosen settings per (task, arm) from the complete trials, written atomically."""
+    from pipelines.selection import choose, members_frame
+    select = config.paper(plan.paper)["experiments"][experiment]["select"]
+    frame = members_frame(plan, experiment, complete(runs)) if not runs.empty else None
+    choices: dict = {}
+    if frame is not None:
+        for row in choose(frame, select).itertuples():
+            if row.n:
+                choices.setdefault(row.raw_task, {})[row.arm] = {"settings": dict(row.choice),
+                                                            "mean_val": round(float(row.mean_val), 6),
+                                                            "complete_seeds": int(row.n)}
+    path = result_path(config, plan.paper, plan.profile, experiment)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    searched = {spec.config.task for spec in plan.unique()}
+    earlier = yaml.safe_load(path.read_text(encoding="utf-8"))["choices"] if path.is_file() else {}
+    merged = {**{t: c for t, c in earlier.items() if t not in searched}, **choices}  # other tasks' searches stay
+    partial = path.with_suffix(".tmp")
+    partial.write_text(yaml.safe_dump({"experiment": experiment, "profile": plan.profile, "search_id": search_id,
+                                       "trials": int(len(runs)), "complete": int(len(complete(runs))),
+                                       "arms": list(config.paper(plan.paper)["experiments"][experiment]["arms"]),
+                                       "searched_tasks": sorted(searched), "choices": merged}, sort_keys=False),
+                       encoding="utf-8")
+    partial.replace(path)
+    return path
