@@ -123,8 +123,9 @@ def _check_profile(name: str, profile) -> None:
     _check_keys(f"{where}.resources", profile["resources"], RESOURCE_KEYS)
     _positive(f"{where}.resources.cpus_per_trial", profile["resources"]["cpus_per_trial"])
     gpus = profile["resources"]["gpus_per_trial"]
-    if isinstance(gpus, bool) or not isinstance(gpus, (int, float)) or gpus < 0:
-        raise ConfigError(f"{where}.resources.gpus_per_trial: expected a number >= 0")
+    if isinstance(gpus, bool) or not isinstance(gpus, (int, float)) or gpus < 0 or (gpus > 1 and gpus % 1):
+        raise ConfigError(f"{where}.resources.gpus_per_trial: expected 0, a fraction in (0, 1] (trials share a GPU) "
+                          f"or a whole number, got {gpus!r}")
     _check_keys(f"{where}.cost", profile["cost"], COST_KEYS)
     for key, value in profile["cost"].items():
         _positive(f"{where}.cost.{key}", value)

@@ -60,10 +60,10 @@ def git_commit() -> str:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10)
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
                                capture_output=True, text=True, timeout=10)
-        commit = head.stdout.strip() or "unknown"
+        commit = head.stdout.strip() or os.environ.get("SUITE_GIT_COMMIT", "unknown")
         return commit + ("-dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
+    except (OSError, subprocess.SubprocessError):  # no git (the docker image): the commit it was built from
+        return os.environ.get("SUITE_GIT_COMMIT", "unknown")
 
 
 def preflight(specs: list[TrialSpec]) -> dict[str, str]:

@@ -111,10 +111,13 @@ def stop_postgres(data_dir: Path = DEFAULT_DIR) -> None:
                                   "-w", "stop"]), check=True, capture_output=True)
 
 
-def mlflow_server_command(backend_uri: str, host: str, port: int, artifacts: Path) -> list[str]:
+def mlflow_server_command(backend_uri: str, host: str, port: int, artifacts: Path,
+                          allowed_hosts: str | None = None) -> list[str]:
+    """``allowed_hosts``: Host headers MLflow's security middleware accepts (needed when clients use a name)."""
     mlflow = Path(sys.executable).with_name("mlflow")
     return [str(mlflow), "server", "--backend-store-uri", backend_uri, "--host", host, "--port", str(port),
-            "--serve-artifacts", "--artifacts-destination", Path(artifacts).resolve().as_uri(), "--workers", "2"]
+            "--serve-artifacts", "--artifacts-destination", Path(artifacts).resolve().as_uri(), "--workers", "2",
+            *(["--allowed-hosts", allowed_hosts] if allowed_hosts else [])]
 
 
 def wait_for_http(url: str, timeout: float = 120.0) -> None:
@@ -143,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     ml.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
     ml.add_argument("--port", type=int, default=5001)
     ml.add_argument("--artifacts", type=Path, default=REPO_ROOT / "runs" / "mlartifacts")
+    ml.add_argument("--allowed-hosts", help="Host headers to accept, e.g. mlflow:5001 (default: MLflow's)")
     args = parser.parse_args(argv)
     try:
         if args.service == "postgres" and args.action == "start":
@@ -156,8 +160,8 @@ def main(argv: list[str] | None = None) -> int:
                 os.environ["PGPASSWORD"] = _password()
             print(f"MLflow server on http://{args.host}:{args.port} over {backend.split('@')[-1]}; point the suite "
                   f"at it with MLFLOW_TRACKING_URI=http://{args.host}:{args.port}", flush=True)
-            os.execv(mlflow_server_command(backend, args.host, args.port, args.artifacts)[0],
-                     mlflow_server_command(backend, args.host, args.port, args.artifacts))
+            command = mlflow_server_command(backend, args.host, args.port, args.artifacts, args.allowed_hosts)
+            os.execv(command[0], command)
         return 0
     except ServiceError as exc:
         print(f"services: error: {exc}", file=sys.stderr)

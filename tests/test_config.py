@@ -41,6 +41,17 @@ def _write(tmp_path: Path, mutate) -> Path:
      "arms.standard.recipe: unknown recipe 'gpt' (valid: xlnet, roberta, electra, bart)"),
     (lambda d: d["profiles"]["cpu"].update(batch_size=0), "profiles.cpu.batch_size: expected a positive number"),
     (lambda d: d.update(default_profile="gpu"), "default_profile: unknown profile 'gpu' (valid: smoke, cpu, paper)"),
+    (lambda d: d["profiles"]["paper"]["resources"].update(gpus_per_trial=1.5),
+     "profiles.paper.resources.gpus_per_trial: expected 0, a fraction in (0, 1] (trials share a GPU) or a whole "
+     "number, got 1.5"),
+    (lambda d: d["papers"]["revisiting"]["experiments"]["methods_searched"]["arms"]["mixout"].update(
+        mixout={"searched": "reinit"}),
+     "arms.mixout.mixout: experiment 'reinit' declares no search"),
+    (lambda d: d["papers"]["revisiting"]["experiments"]["reinit"].update(search={"reduction_factor": 1}),
+     "experiments.reinit.search.reduction_factor: expected an integer >= 2"),
+    (lambda d: d["papers"]["revisiting"]["experiments"]["methods_searched"]["arms"]["mixout"].update(
+        mixout={"searched": "methods", "selected": "methods"}),
+     "arms.mixout.mixout: expected one of 'selected' (an experiment's choice) or 'searched'"),
 ])
 def test_bad_config_is_one_clear_error(tmp_path, mutate, message):
     with pytest.raises(ConfigError) as err:
@@ -54,7 +65,8 @@ def test_bad_config_is_one_clear_error(tmp_path, mutate, message):
     (["run", "revisiting", "--profile", "gpu"], "unknown profile 'gpu' (valid: smoke, cpu, paper)"),
     (["reproduce", "revisiting", "--experiments", "reinit,longest"],
      "unknown experiment 'longest' for paper 'revisiting' (valid: bias_correction, reinit, reinit_1k, "
-     "parameter_change, longer_search, longer, longer_search_1k, longer_1k, methods, controlled_seeds, precision, "
+     "parameter_change, longer_search, longer, longer_search_1k, longer_1k, methods, methods_searched, "
+     "controlled_seeds, precision, "
      "mnli_full, other_models)"),
     (["run", "revisiting", "--profile", "paper"],
      "none of the 6426 planned trials can run here: checkpoint bert-large-uncased not in the offline assets and "
