@@ -7,6 +7,7 @@ PAPER ?= revisiting
 PROFILE ?= cpu
 EXPERIMENTS ?=
 EXPERIMENT ?= methods
+TASKS ?=
 RAY_ADDRESS ?=
 SUITE_ARGS = $(PAPER) --profile $(PROFILE) $(if $(EXPERIMENTS),--experiments $(EXPERIMENTS))
 CLUSTER_ARGS = $(if $(RAY_ADDRESS),--ray-address $(RAY_ADDRESS))
@@ -36,7 +37,7 @@ run: setup
 	$(BIN)/suite run $(SUITE_ARGS) $(CLUSTER_ARGS)
 
 search: setup  ## ASHA over an experiment's declared grids: make search PAPER=revisiting EXPERIMENT=methods
-	$(BIN)/suite search $(PAPER) --experiment $(EXPERIMENT) --profile $(PROFILE) $(CLUSTER_ARGS)
+	$(BIN)/suite search $(PAPER) --experiment $(EXPERIMENT) --profile $(PROFILE) $(if $(TASKS),--tasks $(TASKS)) $(CLUSTER_ARGS)
 
 report: setup
 	$(BIN)/suite report $(SUITE_ARGS)

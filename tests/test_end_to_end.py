@@ -42,10 +42,12 @@ def _runnable(config):
 def test_every_stage_runs_and_every_runnable_trial_is_one_finished_mlflow_run(study):
     config, runs, first = study
     plan, runnable = _runnable(config)
-    assert not plan.pending  # the Longer stages were planned from the finished earlier stages
+    # The Longer stages were planned from the finished earlier stages; methods_searched waits for `suite search`.
+    assert set(plan.pending) == {"methods_searched"}
+    assert "the ASHA search of methods (make search EXPERIMENT=methods)" in plan.pending["methods_searched"]
     out = first.stdout
-    assert "pending stages: longer_search, longer_search_1k, longer, longer_1k" in out  # stage 0
-    assert "pending stages: longer, longer_1k" in out  # stage 1
+    assert "pending stages: methods_searched, longer_search, longer_search_1k, longer, longer_1k" in out  # stage 0
+    assert "pending stages: methods_searched, longer, longer_1k" in out  # stage 1
     assert "not run here (4 trials): data/glue/MNLI/train.tsv, data/glue/MNLI/dev_matched.tsv not in the " \
            "offline assets and the hub is unreachable" in out  # Table 2's intermediate task (MNLI)
     assert "ETA" in out and f"trials: {len(runnable)} ran, 0 reused, 0 failed" in out

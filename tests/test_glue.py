@@ -78,9 +78,11 @@ def test_missing_and_corrupted_assets_name_the_file_and_checksum(tmp_path, monke
         fh.write(b"x")
     with pytest.raises(assets.AssetError, match=f"checksum mismatch \\(expected sha256 {expected}, found"):
         assets.verify(rel)
-    (tmp_path / "models" / "empty-model").mkdir(parents=True)
-    with pytest.raises(assets.AssetError, match="checkpoint folder without model.safetensors"):
-        assets.model_source("empty-model")
+    weights = "models/all-MiniLM-L6-v2/model.safetensors"
+    (tmp_path / "models" / "all-MiniLM-L6-v2").mkdir(parents=True)
+    with pytest.raises(assets.AssetError, match=f"model.safetensors: checkpoint folder without weights "
+                                                 f"\\(expected sha256 {assets.manifest()[weights]}\\)"):
+        assets.model_source("all-MiniLM-L6-v2")
 
 
 def test_unknown_task():

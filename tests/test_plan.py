@@ -27,9 +27,11 @@ def test_paper_profile_counts_match_the_paper():
         "longer_search_1k": 8 * 2 * 6 * 8,  # 1k: 3 epochs = 96 steps, all six candidates
         "longer": 4 * 2 * 20,
         "longer_1k": 8 * 2 * 20,
+        "methods_searched": 4 * 4 * 20,  # Table 2's four searched methods at the search's choice, 20 seeds
     }
     assert {name: _count(plan, name) for name in expected} == expected
-    assert set(plan.pending) == {"longer_search", "longer_search_1k", "longer", "longer_1k"}
+    assert set(plan.pending) == {"longer_search", "longer_search_1k", "longer", "longer_1k", "methods_searched"}
+    assert plan.stages["methods_searched"] == 0  # a search result is made outside the study: no stage
     assert plan.stages["longer"] == 2 and plan.stages["longer_search"] == 1 and plan.stages["reinit"] == 0
     cfg = plan.specs[plan.experiments["reinit"][0].trial_id].config
     assert (cfg.model, cfg.batch_size, cfg.lr, cfg.epochs, cfg.warmup_ratio, cfg.max_grad_norm, cfg.evaluations) == \

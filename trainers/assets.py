@@ -83,7 +83,9 @@ def model_source(name: str) -> str:
     local = root / "models" / name if root else None
     if local is not None and local.is_dir():
         if not (local / "model.safetensors").is_file():
-            raise AssetError(f"{local}: checkpoint folder without model.safetensors")
+            expected = manifest().get(f"models/{name}/model.safetensors", "unknown: not a shipped checkpoint")
+            raise AssetError(f"{local / 'model.safetensors'}: checkpoint folder without weights "
+                             f"(expected sha256 {expected})")
         return str(local)
     if hub_reachable():
         return name
