@@ -142,7 +142,7 @@ def run_study(config: SuiteConfig, paper: str, profile_name: str | None, experim
                                         f"{next(iter(blocked.values()))}")
             checksums = preflight(runnable)  # before anything is written: a bad asset stops the study here
             if session is None:
-                session = _Session(config, plan, ray_address, out)
+                session = StudySession(config, plan, ray_address, out)
             finished = tracking.finished_trial_ids(session.client, session.experiment_id)
             todo = [s for s in runnable if s.trial_id not in finished]
             skipped = Counter(why for why in blocked.values() if why)
@@ -163,7 +163,7 @@ def run_study(config: SuiteConfig, paper: str, profile_name: str | None, experim
             session.close()
 
 
-class _Session:
+class StudySession:
     """The MLflow experiment and (lazily) the Ray connection shared by every stage of one study."""
 
     def __init__(self, config: SuiteConfig, plan: Plan, ray_address: str | None, out, name: str | None = None):

@@ -88,7 +88,7 @@ def run_search(config: SuiteConfig, paper: str, profile_name: str | None, experi
                tasks: list[str] | None = None, ray_address: str | None = None, out=print) -> SearchOutcome:
     from ray.tune.schedulers import ASHAScheduler
 
-    from pipelines.driver import _Session, failed_ids, preflight
+    from pipelines.driver import StudySession, failed_ids, preflight
 
     plan, settings = search_plan(config, paper, profile_name, experiment, tasks)
     runnable = [s for s in plan.unique() if not reason(s.config)]
@@ -98,7 +98,7 @@ def run_search(config: SuiteConfig, paper: str, profile_name: str | None, experi
     checksums = preflight(runnable)
     name = f"{tracking.experiment_name(paper, plan.profile)}-search-{experiment}"
     search_id = time.strftime("%Y%m%d-%H%M%S")
-    session = _Session(config, plan, ray_address, out, name=name)
+    session = StudySession(config, plan, ray_address, out, name=name)
     evaluations = runnable[0].config.evaluations
     stopped, failed = 0, []
     try:
@@ -138,7 +138,7 @@ def rungs(evaluations: int, settings: dict) -> list[int]:
 def search_runs(client, experiment_id: str, search_id: str) -> pd.DataFrame:
     """Every run of one search (complete, stopped early, failed): tags, final metrics, evaluations reached."""
     rows = []
-    for run in tracking._all_runs(client, experiment_id, f"tags.search_id = '{search_id}'"):
+    for run in tracking.all_runs(client, experiment_id, f"tags.search_id = '{search_id}'"):
         rows.append({"run_id": run.info.run_id, "status": run.info.status, "end_time": run.info.end_time,
                      **run.data.tags, **run.data.metrics})
     frame = pd.DataFrame(rows)

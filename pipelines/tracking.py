@@ -29,7 +29,7 @@ def ensure_experiment(client: MlflowClient, name: str, artifact_root: Path) -> s
     return client.create_experiment(name, artifact_location=None if served else (artifact_root / name).as_uri())
 
 
-def _all_runs(client: MlflowClient, experiment_id: str, filter_string: str = ""):
+def all_runs(client: MlflowClient, experiment_id: str, filter_string: str = ""):
     token = None
     while True:
         page = client.search_runs([experiment_id], filter_string=filter_string, max_results=1000, page_token=token)
@@ -40,7 +40,7 @@ def _all_runs(client: MlflowClient, experiment_id: str, filter_string: str = "")
 
 
 def finished_trial_ids(client: MlflowClient, experiment_id: str) -> set[str]:
-    runs = _all_runs(client, experiment_id, "attributes.status = 'FINISHED'")
+    runs = all_runs(client, experiment_id, "attributes.status = 'FINISHED'")
     return {r.data.tags["trial_id"] for r in runs if "trial_id" in r.data.tags}
 
 
@@ -85,7 +85,7 @@ def fail_run(client: MlflowClient, run_id: str, error: str) -> None:
 def mark_killed(client: MlflowClient, experiment_id: str) -> int:
     """Runs left RUNNING by a driver that died (SIGKILL, power loss): tag them killed and end them as KILLED.
     Called before a study starts; the study lock guarantees no other driver owns them."""
-    stale = list(_all_runs(client, experiment_id, "attributes.status = 'RUNNING'"))
+    stale = list(all_runs(client, experiment_id, "attributes.status = 'RUNNING'"))
     for run in stale:
         client.log_batch(run.info.run_id, tags=[RunTag("outcome", "killed")])
         client.set_terminated(run.info.run_id, "KILLED")
@@ -96,7 +96,7 @@ def failed_trials(client: MlflowClient, experiment_id: str) -> dict[str, str]:
     """{trial id: last error line} for trials whose every attempt failed (none finished)."""
     finished = finished_trial_ids(client, experiment_id)
     out = {}
-    for run in _all_runs(client, experiment_id, "attributes.status = 'FAILED'"):
+    for run in all_runs(client, experiment_id, "attributes.status = 'FAILED'"):
         trial = run.data.tags.get("trial_id")
         if trial and trial not in finished:
             lines = [x for x in run.data.tags.get("error", "").strip().splitlines() if x.strip()]
@@ -107,7 +107,7 @@ def failed_trials(client: MlflowClient, experiment_id: str) -> dict[str, str]:
 def runs_frame(client: MlflowClient, experiment_id: str) -> pd.DataFrame:
     """Finished runs as one row each (the latest per trial id): tags, params (p.*) and final metrics."""
     rows = []
-    for run in _all_runs(client, experiment_id, "attributes.status = 'FINISHED'"):
+    for run in all_runs(client, experiment_id, "attributes.status = 'FINISHED'"):
         row = {"run_id": run.info.run_id, "end_time": run.info.end_time, **run.data.tags}
         row.update({f"p.{k}": v for k, v in run.data.params.items()})
         row.update(run.data.metrics)
