@@ -57,7 +57,8 @@ def render(ctx: ReportContext) -> str:
         header += "\n\n" + caveat
     sections = [
         coverage(ctx),
-        tables.section_table1(ctx), tables.section_table2(ctx), bias.section_table3(ctx),
+        tables.section_table1(ctx), tables.section_table2(ctx), tables.section_table2_searched(ctx),
+        bias.section_table3(ctx),
         tables.section_table4(ctx), tables.section_table5(ctx), tables.section_table6(ctx),
         tables.section_table7(ctx),
         bias.section_figure1(ctx), bias.section_figure2(ctx), bias.section_figure3(ctx), bias.section_figure4(ctx),

@@ -117,6 +117,31 @@ def section_table2(ctx: ReportContext) -> str:
     return "\n\n".join(parts)
 
 
+def section_table2_searched(ctx: ReportContext) -> str:
+    """Table 2's four tuned methods at the ASHA search's choices (methods_searched) beside the grid's choices."""
+    arms = [(arm, label) for arm, label in TABLE2 if arm in ("llrd", "mixout", "pretrained_wd", "weight_decay")]
+    rows, notes = [], Notes()
+    for task in SMALL_TASKS:
+        grid = table2_values(ctx, task)
+        asha, settings = [], []
+        for arm, _ in arms:
+            runs, _ = chosen(ctx, "methods_searched", task, arm)
+            asha.append(_cell(pct(runs["test_at_best_val"]), False, not_run(ctx, "methods_searched", task, arm),
+                              notes))
+            settings.append(setting_text(dict(runs["settings"].iloc[0])) if len(runs) else "—")
+        rows.append([task, "ASHA choice", *asha])
+        rows.append([task, "ASHA setting", *settings])
+        rows.append([task, "grid choice (Table 2)", *[_cell(grid[arm][0], False, grid[arm][2], notes)
+                                                        for arm, _ in arms]])
+    return "\n\n".join([
+        "## Table 2 at the ASHA search's choices (mean test performance ± std)",
+        markdown_table(["Task", "", *[label for _, label in arms]], rows), notes.render(),
+        "`make search EXPERIMENT=methods` chooses each method's setting with ASHA over the Appendix H grid "
+        "(complete trials only; its own report is under runs/reports/<study>-search-methods/); "
+        "`methods_searched` then trains that setting with the table's seeds. The grid choice is Table 2's.",
+        scale_line(ctx, "methods_searched")])
+
+
 def _two_arms(ctx: ReportContext, experiment: str, tasks, arms, test, notes: Notes) -> list[list[str]]:
     rows = []
     for task in tasks:
