@@ -38,13 +38,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _names(text: str | None) -> list[str] | None:
+    """'a, b' -> ['a', 'b']; None when not given."""
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
 def _search(config, args) -> int:
     from pipelines.driver import fmt_seconds
     from pipelines.search import run_search
     from reports import search as search_report
     start = time.monotonic()
-    tasks = [t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None
-    outcome = run_search(config, args.paper, args.profile, args.experiment, tasks, args.ray_address)
+    outcome = run_search(config, args.paper, args.profile, args.experiment, _names(args.tasks), args.ray_address)
     print(f"search: {outcome.trials} trials, {outcome.stopped} stopped early by ASHA, {len(outcome.failed)} failed "
           f"({fmt_seconds(time.monotonic() - start)}); choices written: {outcome.result_file}")
     path = search_report.render(config.runs_dir / "reports", outcome.name, outcome.runs, outcome.result_file,
@@ -58,8 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         config = load(args.config)
-        chosen = ([e.strip() for e in args.experiments.split(",") if e.strip()]
-                  if getattr(args, "experiments", None) else None)
+        chosen = _names(getattr(args, "experiments", None))
         if args.command == "search":
             return _search(config, args)
         if args.command == "plan":

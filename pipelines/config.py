@@ -193,9 +193,9 @@ def _check_search(where: str, exp: dict) -> None:
     if search.get("seeds", "search") not in SEED_KEYS and not _number(0, integer=True)(search.get("seeds")):
         raise ConfigError(f"{where}.seeds: unknown seed set {search['seeds']!r} "
                           f"(valid: {_choices(sorted(SEED_KEYS))} or a fixed count)")
-    for key in ("grace_evaluations", "reduction_factor"):
-        if key in search and not _number(0 if key == "grace_evaluations" else 1, integer=True)(search[key]):
-            raise ConfigError(f"{where}.{key}: expected an integer >= {1 if key == 'grace_evaluations' else 2}")
+    for key, least in (("grace_evaluations", 1), ("reduction_factor", 2)):
+        if key in search and not _number(least - 1, integer=True)(search[key]):
+            raise ConfigError(f"{where}.{key}: expected an integer >= {least}")
     if references(exp):
         raise ConfigError(f"{where}: a searched experiment cannot take settings from other experiments")
     if not exp.get("select"):

@@ -29,7 +29,7 @@ class ClusterUnreachable(StudyError):
 
 def check_tracking_server(uri: str) -> None:
     """Fail in seconds, not after MLflow's minutes of retries, when the tracking server is down."""
-    if not uri.startswith(("http://", "https://")):
+    if not tracking.is_server(uri):
         return
     import urllib.request
     try:
@@ -94,6 +94,8 @@ def package_versions() -> dict[str, str]:
 def _progress_callback(total: int, out):
     from ray import tune
 
+    from pipelines.trial import stopped_early
+
     class Progress(tune.Callback):
         """One line per finished trial: done/total, elapsed, ETA, and the trial's headline numbers."""
 
@@ -106,7 +108,7 @@ def _progress_callback(total: int, out):
             eta = elapsed / self.done * (total - self.done)
             result = trial.last_result or {}
             numbers = ""
-            if status == "done" and "outcome" not in result and "evaluation" in result:
+            if status == "done" and stopped_early(result):
                 status = f"stopped by ASHA after evaluation {result['evaluation']} (val={result['val_metric']:.3f})"
             if "best_val" in result:
                 numbers = (f" val={result['best_val']:.3f} test={result['test_at_best_val']:.3f}"
@@ -194,7 +196,8 @@ class StudySession:
             local = {} if address else {"num_cpus": os.cpu_count(), "object_store_memory": 256 * 1024 * 1024}
             try:
                 # "local": always a fresh instance; never silently join a stray cluster left on this machine
-                ray.init(address=address or "local", include_dashboard=False, log_to_driver=False, logging_level="ERROR",
+                ray.init(address=address or "local", include_dashboard=False, log_to_driver=False,
+                         logging_level="ERROR",
                          runtime_env={"env_vars": {"SUITE_CACHE": os.environ["SUITE_CACHE"]}}, **local)
             except (ConnectionError, RuntimeError) as exc:
                 if not address:

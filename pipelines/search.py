@@ -27,9 +27,7 @@ SEARCH_DEFAULTS = {"seeds": "search", "grace_evaluations": 1, "reduction_factor"
 
 @dataclass
 class SearchOutcome:
-    plan: Plan
     name: str  # the MLflow experiment of the search
-    search_id: str
     trials: int
     stopped: int
     failed: list[str]
@@ -89,6 +87,7 @@ def run_search(config: SuiteConfig, paper: str, profile_name: str | None, experi
     from ray.tune.schedulers import ASHAScheduler
 
     from pipelines.driver import StudySession, failed_ids, preflight
+    from pipelines.trial import stopped_early
 
     plan, settings = search_plan(config, paper, profile_name, experiment, tasks)
     runnable = [s for s in plan.unique() if not reason(s.config)]
@@ -114,16 +113,14 @@ def run_search(config: SuiteConfig, paper: str, profile_name: str | None, experi
             grid = session.run(specs, checksums, scheduler=asha, tags={"search_id": search_id})
             failed += failed_ids(grid)
             for result in grid:
-                metrics = result.metrics or {}
-                if not result.error and "outcome" not in metrics and "run_id" in metrics:
-                    tracking.stop_run(session.client, metrics["run_id"], metrics["evaluation"])
+                if not result.error and stopped_early(result.metrics or {}):
+                    tracking.stop_run(session.client, result.metrics["run_id"], result.metrics["evaluation"])
                     stopped += 1
         runs = search_runs(session.client, session.experiment_id, search_id)
     finally:
         session.close()
     path = write_result(config, plan, experiment, search_id, runs)
-    return SearchOutcome(plan, name, search_id, len(runnable), stopped, failed, path, runs, evaluations,
-                         rungs(evaluations, settings))
+    return SearchOutcome(name, len(runnable), stopped, failed, path, runs, evaluations, rungs(evaluations, settings))
 
 
 def rungs(evaluations: int, settings: dict) -> list[int]:
@@ -146,7 +143,6 @@ def search_runs(client, experiment_id: str, search_id: str) -> pd.DataFrame:
         return frame
     history = tracking.metric_histories(client, dict(zip(frame["run_id"], frame["run_id"])), "val_metric")
     frame["evaluations"] = [len(history[r]) for r in frame["run_id"]]
-    frame["val_curve"] = [history[r] for r in frame["run_id"]]
     return frame.sort_values("end_time", kind="stable").reset_index(drop=True)
 
 
@@ -160,14 +156,12 @@ def write_result(config: SuiteConfig, plan: Plan, experiment: str, search_id: st
     """The chosen settings per (task, arm) from the complete trials, written atomically."""
     from pipelines.selection import choose, members_frame
     select = config.paper(plan.paper)["experiments"][experiment]["select"]
-    frame = members_frame(plan, experiment, complete(runs)) if not runs.empty else None
     choices: dict = {}
-    if frame is not None:
-        for row in choose(frame, select).itertuples():
-            if row.n:
-                choices.setdefault(row.raw_task, {})[row.arm] = {"settings": dict(row.choice),
-                                                            "mean_val": round(float(row.mean_val), 6),
-                                                            "complete_seeds": int(row.n)}
+    for row in choose(members_frame(plan, experiment, complete(runs)), select).itertuples():
+        if row.n:  # an arm whose every trial was stopped (or could not run) has no choice
+            choices.setdefault(row.raw_task, {})[row.arm] = {"settings": dict(row.choice),
+                                                        "mean_val": round(float(row.mean_val), 6),
+                                                        "complete_seeds": int(row.n)}
     path = result_path(config, plan.paper, plan.profile, experiment)
     path.parent.mkdir(parents=True, exist_ok=True)
     searched = {spec.config.task for spec in plan.unique()}

@@ -20,13 +20,18 @@ def experiment_name(paper: str, profile: str) -> str:
     return f"{paper}-{profile}"
 
 
+def is_server(uri: str) -> bool:
+    """An MLflow tracking server (make mlflow-server), not a local store."""
+    return uri.startswith(("http://", "https://"))
+
+
 def ensure_experiment(client: MlflowClient, name: str, artifact_root: Path) -> str:
     """A tracking server keeps artifacts where it was told to (make mlflow-server); a local store under runs/."""
     exp = client.get_experiment_by_name(name)
     if exp is not None:
         return exp.experiment_id
-    served = client.tracking_uri.startswith(("http://", "https://"))
-    return client.create_experiment(name, artifact_location=None if served else (artifact_root / name).as_uri())
+    local = None if is_server(client.tracking_uri) else (artifact_root / name).as_uri()
+    return client.create_experiment(name, artifact_location=local)
 
 
 def all_runs(client: MlflowClient, experiment_id: str, filter_string: str = ""):

@@ -48,10 +48,10 @@ def run_trial(config: dict) -> None:
     on_eval = None
     if config.get("report_each_eval"):  # ASHA: a result per evaluation, its points in MLflow before the scheduler acts
         def on_eval(step, steps, value, curves):
-            done = len(curves["val_metric"])
             if step < steps:  # the last evaluation is reported with the final metrics below
                 tracking.log_curves(client, run_id, curves, logged)
-                tune.report({"val_metric": _rankable(value), "evaluation": done, "run_id": run_id})
+                tune.report({"val_metric": _rankable(value), "evaluation": len(curves["val_metric"]),
+                             "run_id": run_id})
     try:
         result, micro_batch = train_within_memory(cfg, train, on_eval)
     except Exception:
@@ -63,6 +63,11 @@ def run_trial(config: dict) -> None:
     tune.report({**result["metrics"], "outcome": result["outcome"], "trial_id": spec["tags"]["trial_id"],
                  "run_id": run_id, "val_metric": _rankable(result["metrics"]["val_last"]),
                  "evaluation": len(result["curves"]["val_metric"])})
+
+
+def stopped_early(last_result: dict) -> bool:
+    """A trial whose last Tune result is a per-evaluation report, not the final one (which carries 'outcome')."""
+    return "evaluation" in last_result and "outcome" not in last_result
 
 
 def _rankable(value: float) -> float:

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import importlib
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -15,6 +13,7 @@ from pipelines import tracking
 from pipelines.config import SuiteConfig
 from pipelines.plan import Plan
 from pipelines.selection import members_frame
+from reports.render import replace_folder
 
 PUBLISHED = Path(__file__).with_name("published")
 
@@ -67,18 +66,11 @@ def build_report(config: SuiteConfig, plan: Plan) -> Path:
     published_file = PUBLISHED / f"{paper['report']}.yaml"
     with open(published_file, encoding="utf-8") as fh:
         published = yaml.safe_load(fh)
-    final_dir = config.runs_dir / "reports" / f"{plan.paper}-{plan.profile}"
-    final_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".building-", dir=final_dir.parent))
-    try:
-        ctx = ReportContext(plan, profile, paper, tracking.load_runs(config, plan), work, published,
-                            curve_loader(config), suite=config.data, failed=tracking.load_failed(config, plan))
-        module = importlib.import_module(f"reports.{paper['report']}")
+    runs, failed = tracking.load_runs(config, plan), tracking.load_failed(config, plan)
+    module = importlib.import_module(f"reports.{paper['report']}")
+
+    def fill(work: Path) -> None:
+        ctx = ReportContext(plan, profile, paper, runs, work, published, curve_loader(config), suite=config.data,
+                            failed=failed)
         (work / "report.md").write_text(module.render(ctx), encoding="utf-8")
-        if final_dir.exists():
-            shutil.rmtree(final_dir)
-        work.rename(final_dir)  # nothing half-written: the old report stays until the new one is complete
-    finally:
-        if work.exists():
-            shutil.rmtree(work)
-    return final_dir / "report.md"
+    return replace_folder(config.runs_dir / "reports" / f"{plan.paper}-{plan.profile}", fill) / "report.md"

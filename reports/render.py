@@ -37,6 +37,24 @@ def latex_table(header: list[str], rows: list[list[str]], caption: str, label: s
     ])
 
 
+def replace_folder(final: Path, fill) -> Path:
+    """Build a report folder with ``fill(work_dir)`` beside ``final``, then swap it in: nothing half-written,
+    and the old folder stays until the new one is complete."""
+    import shutil
+    import tempfile
+    final.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".building-", dir=final.parent))
+    try:
+        fill(work)
+        if final.exists():
+            shutil.rmtree(final)
+        work.rename(final)
+    finally:
+        if work.exists():
+            shutil.rmtree(work)
+    return final
+
+
 def save_figure(fig, out_dir: Path, name: str) -> list[Path]:
     """PNG and PDF without timestamps, so the same runs give byte-identical files."""
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -2,8 +2,6 @@
 over the complete trials only, and the best-so-far curve. Written to runs/reports/<study>-search-<experiment>/."""
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +10,7 @@ import yaml
 
 from analysis.stats import expected_max
 from pipelines.search import complete
-from reports.render import markdown_table, plt, save_figure
+from reports.render import markdown_table, plt, replace_folder, save_figure
 
 BUDGETS = (1, 3, 5, 10)  # expected maximum of n complete trials (Dodge et al. 2019)
 
@@ -71,10 +69,8 @@ def render(out_root: Path, name: str, runs: pd.DataFrame, result_file: Path, eva
            rungs: list[int]) -> Path:
     """Write <out_root>/<name>/report.md and figures/best_so_far.{png,pdf}, replacing the folder whole."""
     result = yaml.safe_load(result_file.read_text(encoding="utf-8"))
-    final = out_root / name
-    out_root.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".building-", dir=out_root))
-    try:
+
+    def fill(work: Path) -> None:
         _best_so_far(runs, work)
         text = "\n\n".join([
             f"# ASHA search of `{result['experiment']}` (profile {result['profile']}, search {result['search_id']})",
@@ -90,10 +86,4 @@ def render(out_root: Path, name: str, runs: pd.DataFrame, result_file: Path, eva
             "## Best so far", "![best so far](figures/best_so_far.png)",
         ]) + "\n"
         (work / "report.md").write_text(text, encoding="utf-8")
-        if final.exists():
-            shutil.rmtree(final)
-        work.rename(final)
-    finally:
-        if work.exists():
-            shutil.rmtree(work)
-    return final / "report.md"
+    return replace_folder(out_root / name, fill) / "report.md"

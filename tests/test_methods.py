@@ -124,7 +124,7 @@ def test_out_of_memory_retries_with_half_the_micro_batch():
     from pipelines.trial import train_within_memory
     seen = []
 
-    def train_on_small_gpu(cfg, on_eval=None, micro_batch=None):  # stands in for a GPU that fits at most 2 examples at once
+    def train_on_small_gpu(cfg, on_eval=None, micro_batch=None):  # a GPU that fits at most 2 examples at once
         seen.append(micro_batch)
         if (micro_batch or cfg.batch_size) > 2:
             raise torch.OutOfMemoryError("CUDA out of memory")
