@@ -180,7 +180,8 @@ def stand_in_choices(config: SuiteConfig, paper: str, profile: dict) -> dict:
 def _waiting_for(source: str) -> str:
     if source.startswith(SEARCH_PREFIX):
         name = source[len(SEARCH_PREFIX):]
-        return f"the ASHA search of {name} (make search EXPERIMENT={name})"
+        return (f"the ASHA search of {name} (make search EXPERIMENT={name}), once it has searched the task and left "
+                f"a complete trial in every arm")
     return f"the finished runs of {source}"
 
 
