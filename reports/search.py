@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from matplotlib.ticker import MaxNLocator
 
 from analysis.stats import expected_max
 from pipelines.search import complete
@@ -58,6 +59,7 @@ def _best_so_far(runs: pd.DataFrame, out_dir: Path) -> None:
         vals = np.where(done, group["best_val"].fillna(-np.inf).to_numpy(dtype=float), -np.inf)
         best = np.maximum.accumulate(vals)
         ax.step(np.arange(1, len(best) + 1), np.where(np.isfinite(best), best, np.nan), where="post", label=task)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # trials are counted, not measured
     ax.set_xlabel("Trials ended (complete or stopped)")
     ax.set_ylabel("Best complete validation")
     ax.legend(fontsize=8)
