@@ -9,6 +9,7 @@ EXPERIMENTS ?=
 EXPERIMENT ?= methods
 TASKS ?=
 RAY_ADDRESS ?=
+BENCH_ARGS ?=
 SUITE_ARGS = $(PAPER) --profile $(PROFILE) $(if $(EXPERIMENTS),--experiments $(EXPERIMENTS))
 CLUSTER_ARGS = $(if $(RAY_ADDRESS),--ray-address $(RAY_ADDRESS))
 UI_PORT ?= 5000
@@ -17,7 +18,7 @@ MLFLOW_PORT ?= 5001
 PG_PORT ?= 5433
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup reproduce run report plan search test ui postgres postgres-stop mlflow-server clean-runs
+.PHONY: setup reproduce run report plan search test bench ui postgres postgres-stop mlflow-server clean-runs
 
 # The virtual environment is created on first use from the pins in pyproject.toml (CPU torch 2.13.0).
 $(BIN)/.installed: pyproject.toml
@@ -25,7 +26,7 @@ $(BIN)/.installed: pyproject.toml
 	  || { echo "make: $(PYTHON) is missing or older than 3.11; run: make PYTHON=/path/to/python3.11 ..."; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	@touch $@
 
 setup: $(BIN)/.installed
@@ -47,6 +48,9 @@ plan: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+bench: setup  ## trainer vs transformers.Trainer, levers, study efficiency, report rebuild -> docs/benchmarks.md
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 ui: setup  ## MLflow UI over the local store, bound to 127.0.0.1
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/runs/mlflow.db --host 127.0.0.1 --port $(UI_PORT)

@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from trainers.glue import TASKS
+from trainers.batching import BATCHING
 from trainers.loop import PRECISIONS
 from trainers.optim import OPTIMIZERS
 
@@ -19,6 +20,7 @@ PROFILE_KEYS = {
     "max_grad_norm", "weight_decay", "adam_epsilon", "evaluations", "train_examples", "eval_examples", "tasks",
     "seeds", "grids", "skip", "retries", "resources", "cost",
 }
+PROFILE_OPTIONAL = {"batching"}
 SEED_KEYS = {"table", "many", "search", "controlled"}
 RESOURCE_KEYS = {"cpus_per_trial", "gpus_per_trial"}
 COST_KEYS = {"seconds_per_step", "seconds_per_eval_example"}
@@ -95,7 +97,9 @@ def _positive(where: str, value, kind=(int, float), allow_none=False) -> None:
 
 def _check_profile(name: str, profile) -> None:
     where = f"profiles.{name}"
-    _check_keys(where, profile, PROFILE_KEYS)
+    _check_keys(where, profile, PROFILE_KEYS, optional=PROFILE_OPTIONAL)
+    if profile.get("batching", "random") not in BATCHING:
+        raise ConfigError(f"{where}.batching: unknown batching {profile['batching']!r} (valid: {_choices(BATCHING)})")
     if not isinstance(profile["model"], str):
         raise ConfigError(f"{where}.model: expected a model name")
     for key in ("max_seq_len", "batch_size", "evaluations"):

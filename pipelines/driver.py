@@ -165,6 +165,14 @@ def run_study(config: SuiteConfig, paper: str, profile_name: str | None, experim
             session.close()
 
 
+EXECUTION_ENV = ("SUITE_TF32", "SUITE_COMPILE", "SUITE_TOKEN_CACHE", "SUITE_WEIGHT_CACHE")
+
+
+def worker_env() -> dict[str, str]:
+    """What trials on every node must see: the shared cache folder and the execution switches set here."""
+    return {"SUITE_CACHE": os.environ["SUITE_CACHE"], **{k: os.environ[k] for k in EXECUTION_ENV if k in os.environ}}
+
+
 class StudySession:
     """The MLflow experiment and (lazily) the Ray connection shared by every stage of one study."""
 
@@ -198,7 +206,7 @@ class StudySession:
                 # "local": always a fresh instance; never silently join a stray cluster left on this machine
                 ray.init(address=address or "local", include_dashboard=False, log_to_driver=False,
                          logging_level="ERROR",
-                         runtime_env={"env_vars": {"SUITE_CACHE": os.environ["SUITE_CACHE"]}}, **local)
+                         runtime_env={"env_vars": worker_env()}, **local)
             except (ConnectionError, RuntimeError) as exc:
                 if not address:
                     raise

@@ -111,7 +111,8 @@ def _train_config(profile: dict, recipes: dict, task: str, s: dict, init_seed: i
         reinit_layers=s["reinit"] if isinstance(s.get("reinit"), int) else 0,
         llrd=s.get("llrd"), mixout=float(s.get("mixout", 0.0)), pretrained_wd=float(s.get("pretrained_wd", 0.0)),
         intermediate=s.get("intermediate"), precision=s.get("precision", "fp32"),
-        full_train=bool(s.get("full_train", False)), evaluations=profile["evaluations"],
+        full_train=bool(s.get("full_train", False)), batching=profile.get("batching", "random"),
+        evaluations=profile["evaluations"],
         train_examples=None if s.get("full_train") else train_examples, eval_examples=profile["eval_examples"],
         init_seed=init_seed, data_seed=data_seed,
     )

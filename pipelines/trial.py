@@ -36,13 +36,14 @@ def run_trial(config: dict) -> None:
     from mlflow.tracking import MlflowClient
 
     from pipelines import tracking
-    from trainers.loop import TrainConfig, train
+    from trainers.loop import TrainConfig, execution_options, train
 
     torch.set_num_threads(max(1, int(config["threads"])))
     spec = config["spec"]
     cfg = TrainConfig(**spec["config"])
     client = MlflowClient(config["tracking_uri"])
-    tags = {**spec["tags"], **config["run_tags"], **node_tags()}
+    tags = {**spec["tags"], **config["run_tags"], **node_tags(),
+            **{f"exec.{k}": str(v).lower() for k, v in execution_options().items()}}
     run_id = tracking.start_run(client, config["experiment_id"], spec["run_name"], tags, cfg.to_dict())
     logged: dict[str, int] = {}
     on_eval = None

@@ -52,6 +52,8 @@ def _write(tmp_path: Path, mutate) -> Path:
     (lambda d: d["papers"]["revisiting"]["experiments"]["methods_searched"]["arms"]["mixout"].update(
         mixout={"searched": "methods", "selected": "methods"}),
      "arms.mixout.mixout: expected one of 'selected' (an experiment's choice) or 'searched'"),
+    (lambda d: d["profiles"]["cpu"].update(batching="sorted"),
+     "profiles.cpu.batching: unknown batching 'sorted' (valid: random, length_grouped)"),
 ])
 def test_bad_config_is_one_clear_error(tmp_path, mutate, message):
     with pytest.raises(ConfigError) as err:

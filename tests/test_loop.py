@@ -30,3 +30,26 @@ def test_nan_loss_ends_as_diverged_with_metrics_kept():
     result = train(TrainConfig(task="RTE", init_seed=1, data_seed=1, **{**TINY, "lr": 1e30, "epochs": 3}))
     assert result["outcome"] == "diverged"
     assert result["metrics"]["steps"] < result["metrics"]["total_steps"]
+
+
+def test_loss_log_stops_at_the_first_non_finite_loss_as_a_per_step_check_would():
+    import torch
+
+    from trainers.loop import LossLog
+    curves = {"train_loss": [], "lr": [(s, 0.1) for s in range(1, 5)], "l2_block_1": [(0, 0.0), (2, 0.5), (4, 9.9)]}
+    log = LossLog(curves)
+    for step, value in enumerate([0.75, 0.5, math.nan, 0.25], start=1):
+        log.add(step, torch.tensor(value))
+    assert log.flush() == 2  # the last good step
+    assert curves == {"train_loss": [(1, 0.75), (2, 0.5)], "lr": [(1, 0.1), (2, 0.1)],
+                      "l2_block_1": [(0, 0.0), (2, 0.5)]}
+    assert log.flush() is None and log.pending == []
+
+
+def test_diverged_run_reports_only_steps_before_the_nan():
+    result = train(TrainConfig(task="RTE", init_seed=1, data_seed=1, **{**TINY, "lr": 1e30, "epochs": 3}))
+    steps = result["metrics"]["steps"]
+    assert result["outcome"] == "diverged"
+    assert [s for s, _ in result["curves"]["train_loss"]] == list(range(1, steps + 1))
+    assert all(math.isfinite(v) for _, v in result["curves"]["train_loss"])
+    assert max(s for s, _ in result["curves"]["lr"]) == steps

@@ -19,11 +19,13 @@ import numpy as np
 import torch
 from transformers import get_linear_schedule_with_warmup
 
-from trainers.glue import get_task, load_splits
+from trainers.batching import epoch_batches
+from trainers.glue import get_task
 from trainers.metrics import score
-from trainers.model import build_model, tokenizer_for
+from trainers.model import build_model
 from trainers.optim import PretrainedWeightDecay, build_optimizer
 from trainers.param_distance import BlockDistance, measure_steps
+from trainers.tokens import TokenizedSplit, encoded_splits
 
 EVAL_BATCH = 64
 
@@ -56,6 +58,7 @@ class TrainConfig:
     intermediate: str | None = None  # fine-tune on this task first (Phang et al. 2018; Sec. 7.1)
     precision: str = "fp32"  # fp16 / bf16: autocast mixed precision (Appendix C)
     full_train: bool = False  # large tasks: all of train but the validation sample (Appendix D, MNLI)
+    batching: str = "random"  # or length_grouped: similar lengths per batch, less padding (trainers.batching)
     evaluations: int = 10
     train_examples: int | None = None  # stratified subsample of the train split
     eval_examples: int | None = None  # cap on validation and test sizes
@@ -85,33 +88,38 @@ def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-@functools.lru_cache(maxsize=16)
-def encoded_splits(task_name: str, model: str, max_seq_len: int, train_examples, eval_examples, full_train=False):
-    """Tokenised splits, cached per worker process (reused across the trials it runs)."""
-    tokenizer = tokenizer_for(model)
-    out = {}
-    for name, data in load_splits(task_name, train_examples, eval_examples, full_train).items():
-        args = (list(data.text_a),) if data.text_b is None else (list(data.text_a), list(data.text_b))
-        enc = tokenizer(*args, truncation=True, max_length=max_seq_len, padding=False)
-        out[name] = (enc["input_ids"], enc.get("token_type_ids"), np.asarray(data.labels))
-    return out, tokenizer.pad_token_id
+def execution_options() -> dict[str, bool]:
+    """How (not what) a trial computes; logged as run tags, not part of the trial id.
+    SUITE_TF32 (default 1): fp32 matrix products on TF32 tensor cores (Ampere and later GPUs).
+    SUITE_COMPILE (default 0): torch.compile the model (dynamic shapes; pays off on long GPU trials)."""
+    return {"tf32": os.environ.get("SUITE_TF32", "1") != "0", "compile": os.environ.get("SUITE_COMPILE", "0") == "1"}
 
 
-def collate(split, indices, pad_id: int, regression: bool, dev: torch.device | None = None):
-    ids, types, labels = split
-    width = max(len(ids[i]) for i in indices)
-    input_ids = torch.full((len(indices), width), pad_id, dtype=torch.long)
-    token_types = torch.zeros((len(indices), width), dtype=torch.long)
-    mask = torch.zeros((len(indices), width), dtype=torch.long)
-    for row, i in enumerate(indices):
-        n = len(ids[i])
-        input_ids[row, :n] = torch.tensor(ids[i])
-        mask[row, :n] = 1
-        if types is not None:
-            token_types[row, :n] = torch.tensor(types[i])
-    y = torch.tensor(labels[list(indices)], dtype=torch.float if regression else torch.long)
+def prepare_execution(model: torch.nn.Module, dev: torch.device) -> torch.nn.Module:
+    """The module the steps call: the model itself, or its compiled form (sharing the same parameters)."""
+    options = execution_options()
+    if dev.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = options["tf32"]
+        torch.backends.cudnn.allow_tf32 = options["tf32"]
+    return torch.compile(model, dynamic=True) if options["compile"] else model
+
+
+def collate(split: TokenizedSplit, indices, pad_id: int, regression: bool, dev: torch.device | None = None):
+    """A batch padded to its longest row (dynamic padding)."""
+    rows = [split.row(i) for i in indices]
+    width = max(r.stop - r.start for r in rows)
+    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    token_types = torch.zeros((len(rows), width), dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for k, r in enumerate(rows):
+        n = r.stop - r.start
+        input_ids[k, :n] = torch.from_numpy(split.ids[r])
+        mask[k, :n] = 1
+        if split.types is not None:
+            token_types[k, :n] = torch.from_numpy(split.types[r])
+    y = torch.from_numpy(split.labels[np.asarray(indices)]).to(torch.float if regression else torch.long)
     inputs = {"input_ids": input_ids, "attention_mask": mask}
-    if types is not None:
+    if split.types is not None:
         inputs["token_type_ids"] = token_types
     if dev is not None and dev.type != "cpu":
         inputs, y = {k: v.to(dev, non_blocking=True) for k, v in inputs.items()}, y.to(dev, non_blocking=True)
@@ -134,7 +142,7 @@ def autocast(precision: str, dev: torch.device):
 def evaluate(model, split, pad_id: int, metric: str, regression: bool, precision: str = "fp32") -> float:
     model.eval()
     dev = next(model.parameters()).device
-    order = np.argsort([len(x) for x in split[0]], kind="stable")  # length-sorted: less padding
+    order = np.argsort(split.lengths, kind="stable")  # length-sorted: less padding
     outputs = np.zeros((len(order), 1 if regression else model.config.num_labels), dtype=np.float32)
     for start in range(0, len(order), EVAL_BATCH):
         idx = order[start:start + EVAL_BATCH]
@@ -142,13 +150,14 @@ def evaluate(model, split, pad_id: int, metric: str, regression: bool, precision
         with autocast(precision, dev):
             outputs[idx] = model(**inputs).logits.float().cpu().numpy()
     model.train()
-    return score(metric, outputs, split[2])
+    return score(metric, outputs, split.labels)
 
 
 def forward_backward(model, inputs: dict, labels: torch.Tensor, precision: str, scaler,
-                     micro_batch: int | None = None) -> torch.Tensor | None:
-    """The batch's mean loss with its gradients accumulated over micro-batches of ``micro_batch`` examples
-    (each weighted by its share of the batch: the same effective batch); None when a loss is not finite."""
+                     micro_batch: int | None = None) -> torch.Tensor:
+    """The batch's mean loss (a device tensor: reading it would wait for the GPU) with its gradients accumulated
+    over micro-batches of ``micro_batch`` examples (each weighted by its share of the batch: the same effective
+    batch)."""
     n = labels.shape[0]
     size = micro_batch or n
     total = None
@@ -156,12 +165,40 @@ def forward_backward(model, inputs: dict, labels: torch.Tensor, precision: str, 
         part = {k: v[start:start + size] for k, v in inputs.items()}
         with autocast(precision, labels.device):
             loss = model(**part, labels=labels[start:start + size]).loss
-        if not torch.isfinite(loss):
-            return None
         share = min(size, n - start) / n
         scaler.scale(loss if share == 1 else loss * share).backward()
         total = loss.detach() * share if total is None else total + loss.detach() * share
     return total
+
+
+class LossLog:
+    """Step losses kept on the device and read in one transfer every ``FLUSH_EVERY`` steps and before each
+    evaluation, so the GPU is not waited for after every step. The first non-finite loss ends the trial as
+    diverged at the step before it, exactly as a per-step check would: later steps' curve points are dropped
+    (the steps run in between are wasted work, never reported)."""
+    FLUSH_EVERY = 64
+
+    def __init__(self, curves: dict):
+        self.curves, self.pending = curves, []
+
+    def add(self, step: int, loss: torch.Tensor) -> None:
+        self.pending.append((step, loss))
+
+    def flush(self) -> int | None:
+        """Record the pending losses; the last good step if one was not finite, else None."""
+        if not self.pending:
+            return None
+        values = torch.stack([loss.float() for _, loss in self.pending]).cpu().tolist()
+        steps = [step for step, _ in self.pending]
+        self.pending = []
+        for step, value in zip(steps, values):
+            if not math.isfinite(value):
+                last_good = step - 1
+                for name, points in self.curves.items():
+                    self.curves[name] = [(s, v) for s, v in points if s <= last_good]
+                return last_good
+            self.curves["train_loss"].append((step, value))
+        return None
 
 
 def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch: int | None = None) -> dict:
@@ -181,12 +218,13 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
     optimizer = build_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.adam_epsilon, llrd=cfg.llrd)
     prior_wd = PretrainedWeightDecay(optimizer, model, cfg.pretrained_wd) if cfg.pretrained_wd else None
     scaler = torch.amp.GradScaler(dev.type, enabled=cfg.precision == "fp16")
-    n_train = len(splits["train"][2])
+    n_train = len(splits["train"])
     steps = total_steps(cfg, n_train)
     warmup = cfg.warmup_steps if cfg.warmup_steps is not None else int(cfg.warmup_ratio * steps)
     scheduler = get_linear_schedule_with_warmup(optimizer, warmup, steps)
     checkpoints = set(eval_steps(steps, cfg.evaluations))
     distance, distance_steps = BlockDistance(model), measure_steps(steps)
+    forward = prepare_execution(model, dev)
 
     torch.manual_seed(cfg.data_seed)  # dropout (and Mixout) stream
     order_rng = torch.Generator().manual_seed(cfg.data_seed)  # data order stream
@@ -195,15 +233,20 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
     curves.update({f"l2_block_{i + 1}": [(0, 0.0)] for i in range(len(distance.params))})
     best_val, best_step, best_state, last_val = -math.inf, 0, None, math.nan
     outcome, step, train_seconds, eval_seconds = "finished", 0, 0.0, 0.0
+    losses = LossLog(curves)
+
+    def diverged() -> bool:
+        nonlocal step, outcome
+        last_good = losses.flush()
+        if last_good is not None:
+            step, outcome = last_good, "diverged"
+        return last_good is not None
+
     while step < steps and outcome == "finished":
-        perm = torch.randperm(n_train, generator=order_rng).tolist()
-        for start in range(0, n_train, cfg.batch_size):
+        for batch in epoch_batches(splits["train"].lengths, cfg.batch_size, order_rng, cfg.batching):
             t0 = time.perf_counter()
-            inputs, labels = collate(splits["train"], perm[start:start + cfg.batch_size], pad_id, regression, dev)
-            loss = forward_backward(model, inputs, labels, cfg.precision, scaler, micro_batch)
-            if loss is None:
-                outcome = "diverged"
-                break
+            inputs, labels = collate(splits["train"], batch, pad_id, regression, dev)
+            loss = forward_backward(forward, inputs, labels, cfg.precision, scaler, micro_batch)
             scaler.unscale_(optimizer)
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
             curves["lr"].append((step + 1, scheduler.get_last_lr()[0]))
@@ -214,14 +257,18 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
-            curves["train_loss"].append((step, loss.item()))
+            losses.add(step, loss)
+            if (step in checkpoints or step >= steps or len(losses.pending) >= LossLog.FLUSH_EVERY) and diverged():
+                train_seconds += time.perf_counter() - t0
+                break
             train_seconds += time.perf_counter() - t0
             if step in distance_steps:
                 for i, value in enumerate(distance.measure()):
                     curves[f"l2_block_{i + 1}"].append((step, value))
             if step in checkpoints:
                 t0 = time.perf_counter()
-                last_val = evaluate(model, splits["validation"], pad_id, task.metric, regression, cfg.precision)
+                last_val = evaluate(forward, splits["validation"], pad_id, task.metric, regression,
+                                    cfg.precision)
                 curves["val_metric"].append((step, last_val))
                 if last_val > best_val:
                     best_val, best_step = last_val, step
@@ -235,14 +282,14 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
     t0 = time.perf_counter()
     test = functools.partial(evaluate, split=splits["test"], pad_id=pad_id, metric=task.metric,
                              regression=regression, precision=cfg.precision)
-    test_last = math.nan if outcome == "diverged" else test(model)
+    test_last = math.nan if outcome == "diverged" else test(forward)
     if best_state is None:
         test_best = math.nan
     elif best_step == step and outcome == "finished":
         test_best = test_last
     else:
         model.load_state_dict(best_state)
-        test_best = test(model)
+        test_best = test(forward)
     eval_seconds += time.perf_counter() - t0
     result = {
         "outcome": outcome,
@@ -272,7 +319,7 @@ def intermediate_base_state(cfg: TrainConfig) -> dict:
     inter = TrainConfig(task=cfg.intermediate, model=cfg.model, optimizer=cfg.optimizer, lr=cfg.lr,
                         batch_size=cfg.batch_size, epochs=cfg.epochs, warmup_ratio=cfg.warmup_ratio,
                         max_grad_norm=cfg.max_grad_norm, adam_epsilon=cfg.adam_epsilon, max_seq_len=cfg.max_seq_len,
-                        num_layers=cfg.num_layers, precision=cfg.precision, full_train=True,
+                        num_layers=cfg.num_layers, precision=cfg.precision, full_train=True, batching=cfg.batching,
                         evaluations=cfg.evaluations, train_examples=cfg.train_examples,
                         eval_examples=cfg.eval_examples)
     path = cache_dir() / f"intermediate-{inter.fingerprint()}.pt"

@@ -1,7 +1,9 @@
 """Build the classifier: pretrained encoder, task head from the init seed, optional Re-init and Mixout."""
 from __future__ import annotations
 
+import copy
 import functools
+import os
 
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -21,17 +23,38 @@ def tokenizer_for(model_name: str):
     return AutoTokenizer.from_pretrained(model_source(model_name))
 
 
+def _load_pretrained(model_name: str, num_labels: int, num_layers: int | None) -> torch.nn.Module:
+    kwargs = {"num_labels": num_labels,
+              "problem_type": "regression" if num_labels == 1 else "single_label_classification"}
+    if num_layers:
+        kwargs["num_hidden_layers"] = num_layers  # keeps the first k pretrained blocks
+    return AutoModelForSequenceClassification.from_pretrained(model_source(model_name), **kwargs)
+
+
+_cached_pretrained = functools.lru_cache(maxsize=4)(_load_pretrained)
+
+
+def weight_cache_enabled() -> bool:
+    """SUITE_WEIGHT_CACHE=1 keeps a loaded copy per worker. Off by default: docs/benchmarks.md measured a copy
+    slower than from_pretrained from a local disk (safetensors maps the file); it can pay on network storage."""
+    return os.environ.get("SUITE_WEIGHT_CACHE", "0") == "1"
+
+
+def pretrained(model_name: str, num_labels: int, num_layers: int | None) -> torch.nn.Module:
+    """A fresh pre-trained classifier: read from the checkpoint, or (weight cache on) copied from the one this
+    worker loaded for an earlier trial (Ray reuses workers across trials)."""
+    if not weight_cache_enabled():
+        return _load_pretrained(model_name, num_labels, num_layers)
+    return copy.deepcopy(_cached_pretrained(model_name, num_labels, num_layers))
+
+
 def build_model(model_name: str, num_labels: int, init_seed: int, num_layers: int | None = None,
                 reinit_layers: int = 0, reinit_pooler: bool = False, mixout: float = 0.0,
                 base_state: dict | None = None) -> torch.nn.Module:
     """The init seed alone decides the task head and any re-initialised weights (Appendix B).
 
     ``base_state`` replaces the pre-trained encoder weights (transfer through an intermediate task)."""
-    kwargs = {"num_labels": num_labels,
-              "problem_type": "regression" if num_labels == 1 else "single_label_classification"}
-    if num_layers:
-        kwargs["num_hidden_layers"] = num_layers  # keeps the first k pretrained blocks
-    model = AutoModelForSequenceClassification.from_pretrained(model_source(model_name), **kwargs)
+    model = pretrained(model_name, num_labels, num_layers)
     if base_state is not None:
         model.base_model.load_state_dict(base_state)
     generator = torch.Generator().manual_seed(init_seed)

@@ -1,0 +1,100 @@
+"""`make bench`: measure the trainer, the levers, a study and the report stage side by side in one run, then write
+docs/benchmarks.md (with the machine it ran on) and the raw numbers beside it.
+
+python -m bench [--seeds N] [--quick] [--out docs]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+TASKS = ("RTE", "MRPC", "STS-B", "CoLA")
+
+
+def machine() -> dict:
+    import torch
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "torch": torch.__version__,
+            "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+            "date": time.strftime("%Y-%m-%d")}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=2, help="seeds per task in the trainer comparison (default 2)")
+    parser.add_argument("--quick", action="store_true",
+                        help="one seed, two tasks, a smaller study and 200 runs for the report (minutes)")
+    parser.add_argument("--out", default=str(REPO / "docs"), help="where benchmarks.md and bench/ go")
+    parser.add_argument("--render", action="store_true",
+                        help="measure nothing: rewrite benchmarks.md from bench/cpu.json and bench/gpu-*.json")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    if args.render:
+        from bench.report import render
+        raw = out / "bench" / "cpu.json"
+        if not raw.is_file():
+            print(f"bench: {raw} does not exist; run `make bench` first", file=sys.stderr)
+            return 2
+        results = json.loads(raw.read_text(encoding="utf-8"))
+        (out / "benchmarks.md").write_text(render(results, sorted((out / "bench").glob("gpu-*.json"))),
+                                           encoding="utf-8")
+        print(f"written: {out / 'benchmarks.md'}")
+        return 0
+    if args.seeds < 1:
+        print(f"bench: --seeds must be at least 1, got {args.seeds}", file=sys.stderr)
+        return 2
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import torch
+    import yaml
+
+    from bench import analysis, levers, study, trainer
+    from bench.report import render
+    with open(REPO / "suite.yaml", encoding="utf-8") as fh:
+        profile = yaml.safe_load(fh)["profiles"]["cpu"]
+    threads = int(profile["resources"]["cpus_per_trial"])
+    torch.set_num_threads(threads)  # the cpu profile's trials run on this many threads each
+    seeds, tasks = (1, TASKS[2:]) if args.quick else (args.seeds, TASKS)
+    results = {"machine": machine(), "threads": threads, "profile": "cpu", "command": "make bench"
+               + (" BENCH_ARGS=--quick" if args.quick else "")}
+    start = time.perf_counter()
+    print(f"[1/4] trainer vs transformers.Trainer: {len(tasks)} tasks x {seeds} seed(s), {threads} thread(s)",
+          flush=True)
+    results["trainer"] = [row for task in tasks for seed in range(1, seeds + 1)
+                          for row in trainer.compare(trainer.profile_config(profile, task, seed))]
+    print("[2/4] levers on/off", flush=True)
+    results["levers"] = [levers.token_cache(), levers.weight_cache(profile["model"], profile["num_layers"]),
+                         levers.mlflow_batching()]
+    results["cpu_profile"] = levers.cpu_step_profile(profile)
+    for row in results["levers"]:
+        print(f"  {row['lever']}: off {row['off_s']:.3f}s, on {row['on_s']:.3f}s", flush=True)
+    print("[3/4] study efficiency (Ray Tune + MLflow, cpu profile)", flush=True)
+    results["study"] = study.measure(tasks=TASKS[2:] if args.quick else TASKS)
+    print(f"  {results['study']['trials']} trials: efficiency {results['study']['efficiency']:.1%}", flush=True)
+    runs = 200 if args.quick else 1000
+    print(f"[4/4] report rebuilt from {runs} runs", flush=True)
+    results["analysis"] = analysis.measure(runs)
+    print(f"  {results['analysis']['rebuild_s']:.1f}s", flush=True)
+    results["seconds"] = time.perf_counter() - start
+    (out / "bench").mkdir(parents=True, exist_ok=True)
+    raw = out / "bench" / "cpu.json"
+    raw.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    page = out / "benchmarks.md"
+    page.write_text(render(results, sorted((out / "bench").glob("gpu-*.json"))), encoding="utf-8")
+    print(f"written: {page} (raw numbers: {raw}) in {results['seconds'] / 60:.1f} min")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

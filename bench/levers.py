@@ -1,0 +1,122 @@
+"""CPU levers measured on/off, each in isolation: the on-disk token cache, a worker's kept weights, and batched
+MLflow logging. (Length grouping is measured in bench.trainer; the GPU levers in bench.gpu.)"""
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+
+from trainers import tokens
+from trainers.model import build_model
+
+
+def _median_seconds(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def token_cache(task: str = "SST-2", model: str = "all-MiniLM-L6-v2", max_seq_len: int = 128) -> dict:
+    """Tokenising a large split (SST-2's full training set, about 66k sentences) vs reading it from the cache."""
+    with tempfile.TemporaryDirectory() as cache:
+        before = os.environ.get("SUITE_CACHE")
+        os.environ["SUITE_CACHE"] = cache
+        try:
+            args = (task, model, max_seq_len, None, None, True)
+
+            def fresh():
+                tokens.encoded_splits.cache_clear()
+                return tokens.encoded_splits(*args)
+            os.environ["SUITE_TOKEN_CACHE"] = "0"
+            off = _median_seconds(fresh, 2)
+            os.environ["SUITE_TOKEN_CACHE"] = "1"
+            fresh()  # writes the cache file
+            on = _median_seconds(fresh, 3)
+            splits, _ = fresh()
+        finally:
+            os.environ.pop("SUITE_TOKEN_CACHE", None)
+            os.environ.pop("SUITE_CACHE") if before is None else os.environ.update(SUITE_CACHE=before)
+            tokens.encoded_splits.cache_clear()
+    return {"lever": "tokenized datasets cached on disk",
+            "setting": f"{task} full train ({len(splits['train'])} examples), length {max_seq_len}",
+            "off_s": off, "on_s": on}
+
+
+def weight_cache(model: str = "all-MiniLM-L6-v2", num_layers: int = 3) -> dict:
+    """A new trial's model: from_pretrained from local disk vs a copy of the one the worker keeps."""
+    def build():
+        build_model(model, 2, 0, num_layers)
+    try:
+        os.environ["SUITE_WEIGHT_CACHE"] = "0"
+        build()  # imports and the page cache, for both
+        off = _median_seconds(build, 5)
+        os.environ["SUITE_WEIGHT_CACHE"] = "1"
+        build()
+        on = _median_seconds(build, 5)
+    finally:
+        os.environ.pop("SUITE_WEIGHT_CACHE", None)
+    return {"lever": "workers keep loaded weights", "setting": f"{model}, {num_layers} blocks", "off_s": off,
+            "on_s": on}
+
+
+def mlflow_batching(steps: int = 300, blocks: int = 24, evaluations: int = 10) -> dict:
+    """One trial's curves into a local MLflow store: a call per point vs tracking.log_curves (log_batch).
+    Sized as a paper-profile trial: BERT-large (24 blocks), about 300 steps, 10 evaluations."""
+    from mlflow.tracking import MlflowClient
+
+    from pipelines import tracking
+    curves = {"train_loss": [(s, 1.0 / s) for s in range(1, steps + 1)],
+              "lr": [(s, 2e-5) for s in range(1, steps + 1)],
+              "val_metric": [(s, 0.5) for s in range(steps // evaluations, steps + 1, steps // evaluations)]}
+    curves.update({f"l2_block_{b}": [(s, 0.1) for s in range(0, steps + 1, steps // 20)] for b in range(1, blocks + 1)})
+    points = sum(len(v) for v in curves.values())
+    with tempfile.TemporaryDirectory() as folder:
+        client = MlflowClient(f"sqlite:///{folder}/mlflow.db")
+        experiment = client.create_experiment("bench", artifact_location=f"file://{folder}/artifacts")
+        run = client.create_run(experiment).info.run_id  # the schema is created before timing
+        t = time.perf_counter()
+        for name, values in curves.items():
+            for step, value in values:
+                client.log_metric(run, name, value, step=step)
+        off = time.perf_counter() - t
+        run = client.create_run(experiment).info.run_id
+        t = time.perf_counter()
+        tracking.log_curves(client, run, curves, {})
+        on = time.perf_counter() - t
+        assert len(client.get_metric_history(run, "train_loss")) == steps
+    return {"lever": "batched MLflow logging", "setting": f"one trial's {points} curve points, sqlite store",
+            "off_s": off, "on_s": on}
+
+
+def cpu_step_profile(profile: dict, task: str = "RTE", steps: int = 4) -> str:
+    """Where a cpu-profile training step spends its time, by operator (torch.profiler): the trainer's own step
+    (collate, forward and backward, clipping, fused AdamW) on the profile's model, batch and length."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile as torch_profile
+
+    from trainers.glue import get_task
+    from trainers.loop import collate, forward_backward
+    from trainers.optim import build_optimizer
+    splits, pad_id = tokens.encoded_splits(task, profile["model"], profile["max_seq_len"],
+                                           profile["train_examples"], profile["eval_examples"], False)
+    model = build_model(profile["model"], get_task(task).num_labels, 0, profile["num_layers"])
+    model.train()
+    optimizer = build_optimizer(model, "adamw", float(profile["lr"]))
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
+    size = profile["batch_size"]
+
+    def step(i: int) -> None:
+        inputs, labels = collate(splits["train"], list(range(i * size, (i + 1) * size)), pad_id, False)
+        forward_backward(model, inputs, labels, "fp32", scaler)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), float(profile["max_grad_norm"]))
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    step(0)
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        for i in range(1, steps + 1):
+            step(i)
+    return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12, max_name_column_width=40)

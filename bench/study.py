@@ -1,0 +1,60 @@
+"""Study efficiency: a real study of short trials through the driver (Ray Tune, MLflow), on the cpu profile.
+
+Efficiency = the trials' own training and evaluation time / (wall time x concurrent slots). The rest is
+overhead, split by where it is spent: outside the MLflow runs (Ray start, scheduling, worker start) and inside them
+but outside training (model build, tokenisation or cache read, MLflow logging)."""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from pipelines.config import DEFAULT_CONFIG, load
+
+
+def study_config(folder: Path, tasks: list[str]) -> Path:
+    data = yaml.safe_load(DEFAULT_CONFIG.read_text())
+    data["runs_dir"] = str(folder / "runs")
+    if tasks is not None:
+        data["profiles"]["cpu"]["tasks"] = tasks
+    path = folder / "suite.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def measure(experiment: str = "bias_correction", tasks=("RTE", "MRPC", "STS-B", "CoLA")) -> dict:
+    from mlflow.tracking import MlflowClient
+
+    from pipelines import tracking
+    from pipelines.driver import run_study
+    with tempfile.TemporaryDirectory() as folder:
+        config = load(study_config(Path(folder), list(tasks)))
+        saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
+        try:
+            started = time.time()
+            plan, outcome = run_study(config, "revisiting", "cpu", [experiment], out=lambda line: None)
+            ended = time.time()
+        finally:
+            if saved is not None:
+                os.environ["MLFLOW_TRACKING_URI"] = saved
+        client = MlflowClient(tracking.tracking_uri(config.runs_dir))
+        experiment_id = client.get_experiment_by_name(tracking.experiment_name("revisiting", "cpu")).experiment_id
+        runs = list(tracking.all_runs(client, experiment_id, "attributes.status = 'FINISHED'"))
+        _, profile = config.profile("cpu")
+    slots = max(1, int((os.cpu_count() or 1) // profile["resources"]["cpus_per_trial"]))
+    train = sum(r.data.metrics["train_seconds"] for r in runs)
+    evals = sum(r.data.metrics["eval_seconds"] for r in runs)
+    in_runs = sum((r.info.end_time - r.info.start_time) / 1000 for r in runs)
+    n, wall = len(runs), ended - started
+    first_start = min(r.info.start_time for r in runs) / 1000
+    last_end = max(r.info.end_time for r in runs) / 1000
+    return {"experiment": experiment, "tasks": list(tasks), "trials": n, "slots": slots, "wall_s": wall,
+            "train_s": train, "eval_s": evals, "in_runs_s": in_runs,
+            "efficiency": (train + evals) / (wall * slots), "steps_only_efficiency": train / (wall * slots),
+            "overhead_per_trial_s": (wall * slots - train - evals) / n,
+            "outside_runs_per_trial_s": (wall * slots - in_runs) / n,
+            "inside_runs_per_trial_s": (in_runs - train - evals) / n, "failed": len(outcome.failed),
+            "until_first_trial_s": first_start - started, "after_last_trial_s": ended - last_end}
