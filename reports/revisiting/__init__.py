@@ -41,13 +41,14 @@ def render(ctx: ReportContext) -> str:
     profile = ctx.profile
     layers = f" (first {profile['num_layers']} blocks)" if profile["num_layers"] else ""
     seeds = ", ".join(f"{k} {v}" for k, v in profile["seeds"].items())
+    batches = ("length-grouped" if profile.get("batching") == "length_grouped" else "random") + " batches"
     header = "\n".join([
         f"# {ctx.paper['title']}: reproduction report",
         "",
         f"Profile **{ctx.plan.profile}**: {profile['description']}. Model `{profile['model']}`{layers}, batch "
-        f"{profile['batch_size']}, lr {profile['lr']}, {profile['epochs']} epochs, {profile['evaluations']} "
-        f"evaluations, max length {profile['max_seq_len']}; seeds per cell: {seeds} (the paper: table 20, many 50, "
-        f"search 8, controlled 10x10).",
+        f"{profile['batch_size']} ({batches}), lr {profile['lr']}, {profile['epochs']} epochs, "
+        f"{profile['evaluations']} evaluations, max length {profile['max_seq_len']}; seeds per cell: {seeds} "
+        f"(the paper: table 20, many 50, search 8, controlled 10x10).",
         "",
         "The paper's numbers are for BERT-large on the full splits; at a reduced profile compare directions "
         "and spreads, not levels.",
