@@ -208,8 +208,9 @@ def main(argv=None) -> None:
                    "peak_mem_gib": torch.cuda.max_memory_allocated() / 2 ** 30 if dev.type == "cuda" else None}
             result["rows"].append(row)
             if args.profile:
-                row["profile"] = profile_step(step, dev)
-                print(row["profile"], flush=True)
+                table = profile_step(step, dev)
+                result.setdefault("profiles", []).append({"case": f"{size} b{batch} s{seq} {variant}", "table": table})
+                print(table, flush=True)
             _write(args.out, result)  # after every row: a time limit keeps what was measured
             print(f"{size} b{batch} s{seq} {variant:32s} {seconds * 1e3:8.1f} ms/step {row['model_tflops']:7.1f} "
                   f"TFLOP/s" + (f"  MFU {row['mfu']:.1%}" if row["mfu"] else ""), flush=True)

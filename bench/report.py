@@ -118,9 +118,9 @@ def gpu_section(run: dict) -> list[str]:
         lines += _table(["task", "config", "examples/s", "val"],
                         [[r["task"], r["config"], f"{r['examples_per_s']:.0f}", f"{r['val']:.3f}"]
                          for r in run["trainer"]])
-    if run.get("profile"):
-        lines += [f"Where a step's GPU time goes ({run['profile']['case']}, torch.profiler):", "", "```",
-                  run["profile"]["table"].rstrip(), "```", ""]
+    for prof in run.get("profiles", []):
+        lines += [f"Where a step's GPU time goes ({prof['case']}, torch.profiler):", "", "```",
+                  prof["table"].rstrip(), "```", ""]
     return lines
 
 
