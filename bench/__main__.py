@@ -30,6 +30,14 @@ def machine() -> dict:
             "date": time.strftime("%Y-%m-%d")}
 
 
+def write_page(out: Path, results: dict) -> Path:
+    """benchmarks.md from one run's numbers and every GPU run kept in bench/."""
+    from bench.report import render
+    page = out / "benchmarks.md"
+    page.write_text(render(results, sorted((out / "bench").glob("gpu-*.json"))), encoding="utf-8")
+    return page
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=2, help="seeds per task in the trainer comparison (default 2)")
@@ -41,28 +49,19 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     out = Path(args.out)
     if args.render:
-        from bench.report import render
         raw = out / "bench" / "cpu.json"
         if not raw.is_file():
             print(f"bench: {raw} does not exist; run `make bench` first", file=sys.stderr)
             return 2
-        results = json.loads(raw.read_text(encoding="utf-8"))
-        (out / "benchmarks.md").write_text(render(results, sorted((out / "bench").glob("gpu-*.json"))),
-                                           encoding="utf-8")
-        print(f"written: {out / 'benchmarks.md'}")
+        print(f"written: {write_page(out, json.loads(raw.read_text(encoding='utf-8')))}")
         return 0
-    if args.seeds < 1:
-        print(f"bench: --seeds must be at least 1, got {args.seeds}", file=sys.stderr)
-        return 2
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import torch
-    import yaml
 
     from bench import analysis, levers, study, trainer
-    from bench.report import render
-    with open(REPO / "suite.yaml", encoding="utf-8") as fh:
-        profile = yaml.safe_load(fh)["profiles"]["cpu"]
+    from pipelines.config import load
+    _, profile = load().profile("cpu")
     threads = int(profile["resources"]["cpus_per_trial"])
     torch.set_num_threads(threads)  # the cpu profile's trials run on this many threads each
     seeds, tasks = (1, TASKS[2:]) if args.quick else (args.seeds, TASKS)
@@ -71,8 +70,7 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     print(f"[1/4] trainer vs transformers.Trainer: {len(tasks)} tasks x {seeds} seed(s), {threads} thread(s)",
           flush=True)
-    results["trainer"] = [row for task in tasks for seed in range(1, seeds + 1)
-                          for row in trainer.compare(trainer.profile_config(profile, task, seed))]
+    results["trainer"] = [row for cfg in trainer.planned_trials(tasks, seeds) for row in trainer.compare(cfg)]
     print("[2/4] levers on/off", flush=True)
     results["levers"] = [levers.token_cache(), levers.weight_cache(profile["model"], profile["num_layers"]),
                          levers.mlflow_batching()]
@@ -90,9 +88,7 @@ def main(argv=None) -> int:
     (out / "bench").mkdir(parents=True, exist_ok=True)
     raw = out / "bench" / "cpu.json"
     raw.write_text(json.dumps(results, indent=1), encoding="utf-8")
-    page = out / "benchmarks.md"
-    page.write_text(render(results, sorted((out / "bench").glob("gpu-*.json"))), encoding="utf-8")
-    print(f"written: {page} (raw numbers: {raw}) in {results['seconds'] / 60:.1f} min")
+    print(f"written: {write_page(out, results)} (raw numbers: {raw}) in {results['seconds'] / 60:.1f} min")
     return 0
 
 

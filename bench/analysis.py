@@ -9,6 +9,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 
@@ -47,24 +48,19 @@ def seed_runs(config, n: int = 1000, seed: int = 0) -> int:
 
 
 def measure(n: int = 1000) -> dict:
-    from pipelines.config import load
+    from pipelines.config import load, scratch_copy
     from pipelines.selection import resolved_plan
     from reports.build import build_report
 
-    from bench.study import study_config
-    with tempfile.TemporaryDirectory() as folder:
-        config = load(study_config(Path(folder), None))
-        saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
-        try:
-            t = time.perf_counter()
-            runs = seed_runs(config, n)
-            seeding = time.perf_counter() - t
-            t = time.perf_counter()
-            path = build_report(config, resolved_plan(config, "revisiting", "paper", None))
-            rebuild = time.perf_counter() - t
-            figures = len(list((path.parent / "figures").glob("*.png")))
-            tables = len(list((path.parent / "tables").glob("*.tex")))
-        finally:
-            if saved is not None:
-                os.environ["MLFLOW_TRACKING_URI"] = saved
+    with tempfile.TemporaryDirectory() as folder, mock.patch.dict(os.environ):
+        os.environ.pop("MLFLOW_TRACKING_URI", None)  # a local store in the scratch folder
+        config = load(scratch_copy(Path(folder)))
+        t = time.perf_counter()
+        runs = seed_runs(config, n)
+        seeding = time.perf_counter() - t
+        t = time.perf_counter()
+        path = build_report(config, resolved_plan(config, "revisiting", "paper", None))
+        rebuild = time.perf_counter() - t
+        figures = len(list((path.parent / "figures").glob("*.png")))
+        tables = len(list((path.parent / "tables").glob("*.tex")))
     return {"runs": runs, "seeding_s": seeding, "rebuild_s": rebuild, "figures": figures, "tables": tables}

@@ -1,9 +1,9 @@
 """GPU levers and model FLOPs utilisation (MFU) of the shared trainer's training step, BERT-base and BERT-large
 sized (random init: the step's cost does not depend on the weights' values).
 
-The step is the trainer's own: ``trainers.loop.forward_backward`` (autocast, finite-loss check), gradient clipping,
-the optimizer from ``trainers.optim.build_optimizer`` and ``zero_grad``. Needs only torch and transformers, so it
-runs on a bare CUDA image: ``python -m bench.gpu --out FILE.json``.
+The step is the trainer's own: ``trainers.loop.forward_backward`` (autocast) and ``trainers.loop.optimizer_step``
+(clipping, the optimizer from ``trainers.optim.build_optimizer``, fresh gradients). Needs only torch and
+transformers, so it runs on a bare CUDA image: ``python -m bench.gpu --out FILE.json``.
 
 Model FLOPs per trained token (Chowdhery et al. 2022, App. B): 6 N + 12 L H S, with N the matrix-multiply
 weights (encoder blocks, pooler, classifier; embedding lookups do no matrix work), L blocks, H hidden size,
@@ -88,7 +88,7 @@ def time_steps(step, steps: int, warmup: int, dev: torch.device) -> float:
 def variant_step(size: str, batch: int, seq: int, dev: torch.device, precision: str, tf32: bool, fused: bool,
                  compile_mode: str | None, step_sync: bool):
     """One training step as the trainer runs it, under the given levers."""
-    from trainers.loop import forward_backward
+    from trainers.loop import forward_backward, optimizer_step
     from trainers.optim import build_optimizer
     torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.backends.cudnn.allow_tf32 = tf32
@@ -111,9 +111,7 @@ def variant_step(size: str, batch: int, seq: int, dev: torch.device, precision: 
         if step_sync:  # the trainer before its LossLog: a finite check and loss.item() after every step
             bool(torch.isfinite(loss))
             loss.item()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        optimizer_step(model, optimizer, scaler, 1.0)
 
     return step, model, config
 

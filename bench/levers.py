@@ -6,6 +6,7 @@ import os
 import statistics
 import tempfile
 import time
+from unittest import mock
 
 from trainers import tokens
 from trainers.model import build_model
@@ -22,25 +23,19 @@ def _median_seconds(fn, repeat: int) -> float:
 
 def token_cache(task: str = "SST-2", model: str = "all-MiniLM-L6-v2", max_seq_len: int = 128) -> dict:
     """Tokenising a large split (SST-2's full training set, about 66k sentences) vs reading it from the cache."""
-    with tempfile.TemporaryDirectory() as cache:
-        before = os.environ.get("SUITE_CACHE")
-        os.environ["SUITE_CACHE"] = cache
-        try:
-            args = (task, model, max_seq_len, None, None, True)
+    args = (task, model, max_seq_len, None, None, True)
 
-            def fresh():
-                tokens.encoded_splits.cache_clear()
-                return tokens.encoded_splits(*args)
-            os.environ["SUITE_TOKEN_CACHE"] = "0"
-            off = _median_seconds(fresh, 2)
-            os.environ["SUITE_TOKEN_CACHE"] = "1"
-            fresh()  # writes the cache file
-            on = _median_seconds(fresh, 3)
-            splits, _ = fresh()
-        finally:
-            os.environ.pop("SUITE_TOKEN_CACHE", None)
-            os.environ.pop("SUITE_CACHE") if before is None else os.environ.update(SUITE_CACHE=before)
-            tokens.encoded_splits.cache_clear()
+    def fresh():
+        tokens.encoded_splits.cache_clear()  # the per-process cache would hide both
+        return tokens.encoded_splits(*args)
+    with tempfile.TemporaryDirectory() as cache, mock.patch.dict(os.environ, {"SUITE_CACHE": cache}):
+        os.environ["SUITE_TOKEN_CACHE"] = "0"
+        off = _median_seconds(fresh, 2)
+        os.environ["SUITE_TOKEN_CACHE"] = "1"
+        fresh()  # writes the cache file
+        on = _median_seconds(fresh, 3)
+        splits, _ = fresh()
+    tokens.encoded_splits.cache_clear()
     return {"lever": "tokenized datasets cached on disk",
             "setting": f"{task} full train ({len(splits['train'])} examples), length {max_seq_len}",
             "off_s": off, "on_s": on}
@@ -50,15 +45,13 @@ def weight_cache(model: str = "all-MiniLM-L6-v2", num_layers: int = 3) -> dict:
     """A new trial's model: from_pretrained from local disk vs a copy of the one the worker keeps."""
     def build():
         build_model(model, 2, 0, num_layers)
-    try:
+    with mock.patch.dict(os.environ):
         os.environ["SUITE_WEIGHT_CACHE"] = "0"
         build()  # imports and the page cache, for both
         off = _median_seconds(build, 5)
         os.environ["SUITE_WEIGHT_CACHE"] = "1"
         build()
         on = _median_seconds(build, 5)
-    finally:
-        os.environ.pop("SUITE_WEIGHT_CACHE", None)
     return {"lever": "workers keep loaded weights", "setting": f"{model}, {num_layers} blocks", "off_s": off,
             "on_s": on}
 
@@ -94,12 +87,12 @@ def mlflow_batching(steps: int = 300, blocks: int = 24, evaluations: int = 10) -
 
 def cpu_step_profile(profile: dict, task: str = "RTE", steps: int = 4) -> str:
     """Where a cpu-profile training step spends its time, by operator (torch.profiler): the trainer's own step
-    (collate, forward and backward, clipping, fused AdamW) on the profile's model, batch and length."""
+    (collate, forward_backward, optimizer_step) on the profile's model, batch and length."""
     import torch
     from torch.profiler import ProfilerActivity, profile as torch_profile
 
     from trainers.glue import get_task
-    from trainers.loop import collate, forward_backward
+    from trainers.loop import collate, forward_backward, optimizer_step
     from trainers.optim import build_optimizer
     splits, pad_id = tokens.encoded_splits(task, profile["model"], profile["max_seq_len"],
                                            profile["train_examples"], profile["eval_examples"], False)
@@ -112,9 +105,7 @@ def cpu_step_profile(profile: dict, task: str = "RTE", steps: int = 4) -> str:
     def step(i: int) -> None:
         inputs, labels = collate(splits["train"], list(range(i * size, (i + 1) * size)), pad_id, False)
         forward_backward(model, inputs, labels, "fp32", scaler)
-        torch.nn.utils.clip_grad_norm_(model.parameters(), float(profile["max_grad_norm"]))
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        optimizer_step(model, optimizer, scaler, float(profile["max_grad_norm"]))
     step(0)
     with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
         for i in range(1, steps + 1):

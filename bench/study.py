@@ -9,20 +9,9 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
-import yaml
-
-from pipelines.config import DEFAULT_CONFIG, load
-
-
-def study_config(folder: Path, tasks: list[str]) -> Path:
-    data = yaml.safe_load(DEFAULT_CONFIG.read_text())
-    data["runs_dir"] = str(folder / "runs")
-    if tasks is not None:
-        data["profiles"]["cpu"]["tasks"] = tasks
-    path = folder / "suite.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
+from pipelines.config import load, scratch_copy
 
 
 def measure(experiment: str = "bias_correction", tasks=("RTE", "MRPC", "STS-B", "CoLA")) -> dict:
@@ -31,15 +20,12 @@ def measure(experiment: str = "bias_correction", tasks=("RTE", "MRPC", "STS-B", 
     from pipelines import tracking
     from pipelines.driver import run_study
     with tempfile.TemporaryDirectory() as folder:
-        config = load(study_config(Path(folder), list(tasks)))
-        saved = os.environ.pop("MLFLOW_TRACKING_URI", None)
-        try:
+        config = load(scratch_copy(Path(folder), lambda data: data["profiles"]["cpu"].update(tasks=list(tasks))))
+        with mock.patch.dict(os.environ):
+            os.environ.pop("MLFLOW_TRACKING_URI", None)  # a local store in the scratch folder
             started = time.time()
             plan, outcome = run_study(config, "revisiting", "cpu", [experiment], out=lambda line: None)
             ended = time.time()
-        finally:
-            if saved is not None:
-                os.environ["MLFLOW_TRACKING_URI"] = saved
         client = MlflowClient(tracking.tracking_uri(config.runs_dir))
         experiment_id = client.get_experiment_by_name(tracking.experiment_name("revisiting", "cpu")).experiment_id
         runs = list(tracking.all_runs(client, experiment_id, "attributes.status = 'FINISHED'"))

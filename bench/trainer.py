@@ -14,6 +14,7 @@ import os
 import tempfile
 import time
 from dataclasses import replace
+from unittest import mock
 
 import numpy as np
 import torch
@@ -26,15 +27,15 @@ from trainers.tokens import encoded_splits
 CONFIGS = ("ours random", "ours length_grouped", "hf pad-to-max", "hf dynamic", "hf group_by_length")
 
 
-def profile_config(profile: dict, task: str, seed: int) -> TrainConfig:
-    """The trial a profile runs for a task's plain fine-tuning arm (the Table 1 'AdamW 3 epochs' setting)."""
-    return TrainConfig(task=task, model=profile["model"], lr=float(profile["lr"]), batch_size=profile["batch_size"],
-                       epochs=float(profile["epochs"]), warmup_ratio=float(profile["warmup_ratio"]),
-                       max_grad_norm=float(profile["max_grad_norm"]), weight_decay=float(profile["weight_decay"]),
-                       adam_epsilon=float(profile["adam_epsilon"]), max_seq_len=profile["max_seq_len"],
-                       num_layers=profile["num_layers"], evaluations=profile["evaluations"],
-                       train_examples=profile["train_examples"], eval_examples=profile["eval_examples"],
-                       init_seed=seed, data_seed=seed)
+def planned_trials(tasks, seeds: int, profile: str = "cpu") -> list[TrainConfig]:
+    """The trials the profile itself runs for plain fine-tuning (bias_correction's AdamW arm, Table 1's Standard
+    setting): the first ``seeds`` seeds of each task, as the planner builds them."""
+    from pipelines.config import load
+    from pipelines.plan import make_plan
+    plan = make_plan(load(), "revisiting", profile, ["bias_correction"])
+    members = [m for m in plan.experiments["bias_correction"] if m.arm == "adamw"]
+    return [plan.specs[m.trial_id].config for task in tasks
+            for m in sorted((m for m in members if m.task == task), key=lambda m: m.data_seed)[:seeds]]
 
 
 def _splits(cfg: TrainConfig):
@@ -45,12 +46,8 @@ def _splits(cfg: TrainConfig):
 def run_ours(cfg: TrainConfig, mode: str) -> dict:
     """``mode``: the batching, with ``+compile`` for torch.compile (SUITE_COMPILE)."""
     batching, *flags = mode.split("+")
-    before = os.environ.get("SUITE_COMPILE")
-    os.environ["SUITE_COMPILE"] = "1" if "compile" in flags else "0"
-    try:
+    with mock.patch.dict(os.environ, {"SUITE_COMPILE": "1" if "compile" in flags else "0"}):
         result = train(replace(cfg, batching=batching))
-    finally:
-        os.environ.pop("SUITE_COMPILE") if before is None else os.environ.update(SUITE_COMPILE=before)
     m = result["metrics"]
     return {"seconds": m["train_seconds"], "steps": m["steps"], "val": m["val_last"]}
 
@@ -119,8 +116,6 @@ def compare(cfg: TrainConfig, configs=CONFIGS, dev: torch.device | None = None, 
 def main() -> None:  # the GPU comparison (python -m bench.trainer on a CUDA machine); make bench runs the CPU one
     import argparse
     import json
-
-    import yaml
     parser = argparse.ArgumentParser(description="our trainer vs transformers.Trainer")
     parser.add_argument("--out", required=True)
     parser.add_argument("--tasks", default="RTE,STS-B")
@@ -131,17 +126,13 @@ def main() -> None:  # the GPU comparison (python -m bench.trainer on a CUDA mac
     parser.add_argument("--repeat", type=int, default=2, help="time the last of this many runs of each")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    with open(os.path.join(os.path.dirname(__file__), "..", "suite.yaml"), encoding="utf-8") as fh:
-        profile = yaml.safe_load(fh)["profiles"]["cpu"]
-    profile = {**profile, "model": os.environ.get("BENCH_MODEL", profile["model"])}
-    for key in ("batch_size", "max_seq_len", "train_examples"):
-        if getattr(args, key) is not None:
-            profile[key] = getattr(args, key)
+    overrides = {"precision": args.precision, "model": os.environ.get("BENCH_MODEL"), "batch_size": args.batch_size,
+                 "max_seq_len": args.max_seq_len, "train_examples": args.train_examples}
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    configs = CONFIGS + (("ours length_grouped+compile",) if dev.type == "cuda" else ())
     rows = []
-    for task in args.tasks.split(","):
-        cfg = replace(profile_config(profile, task, 1), precision=args.precision)
-        configs = CONFIGS + (("ours length_grouped+compile",) if dev.type == "cuda" else ())
+    for cfg in planned_trials(args.tasks.split(","), 1):
+        cfg = replace(cfg, **{k: v for k, v in overrides.items() if v is not None})
         rows += compare(cfg, configs, dev=dev, repeat=args.repeat)
     with open(args.out, "w", encoding="utf-8") as fh:
         json.dump({"device": torch.cuda.get_device_name() if dev.type == "cuda" else "cpu", "rows": rows}, fh,

@@ -328,6 +328,18 @@ def validate(data, path: Path) -> None:
             raise ConfigError(f"{where}: {exc}") from None
 
 
+def scratch_copy(root: Path, mutate=None) -> Path:
+    """suite.yaml copied to ``root`` with its runs (MLflow store, Ray results, reports) under ``root/runs``;
+    ``mutate(data)`` edits it first. For tests and benchmarks that must not touch the real runs folder."""
+    data = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    data["runs_dir"] = str(root / "runs")
+    if mutate:
+        mutate(data)
+    path = root / "suite.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
 def load(path: str | Path | None = None) -> SuiteConfig:
     path = Path(path or DEFAULT_CONFIG).resolve()
     try:

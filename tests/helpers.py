@@ -3,20 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
-
-from pipelines.config import DEFAULT_CONFIG
-
-
-def study_config(root: Path, mutate=None) -> Path:
-    """suite.yaml with runs_dir under ``root``; ``mutate(data)`` edits it first."""
-    data = yaml.safe_load(DEFAULT_CONFIG.read_text())
-    data["runs_dir"] = str(root / "runs")
-    if mutate:
-        mutate(data)
-    path = root / "suite.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
+from pipelines.config import scratch_copy as study_config  # noqa: F401  (suite.yaml with runs under a tmp folder)
 
 
 def suite(config: Path, *args: str, **kwargs) -> subprocess.Popen:

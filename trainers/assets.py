@@ -77,6 +77,12 @@ def hub_reachable(timeout: float = 2.0) -> bool:
         return False
 
 
+def cache_dir() -> Path:
+    """Derived files shared by the trials of a study: tokenised splits, intermediate-task weights (the driver
+    sets SUITE_CACHE to runs/cache)."""
+    return Path(os.environ.get("SUITE_CACHE") or REPO_ROOT / "runs" / "cache")
+
+
 def model_source(name: str) -> str:
     """A local checkpoint folder for ``name``, or the hub id when the hub is reachable."""
     root = assets_root()

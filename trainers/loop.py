@@ -13,12 +13,12 @@ import math
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 from transformers import get_linear_schedule_with_warmup
 
+from trainers.assets import cache_dir
 from trainers.batching import epoch_batches
 from trainers.glue import get_task
 from trainers.metrics import score
@@ -171,6 +171,17 @@ def forward_backward(model, inputs: dict, labels: torch.Tensor, precision: str, 
     return total
 
 
+def optimizer_step(model, optimizer, scaler, max_grad_norm: float, before_update=None) -> None:
+    """Unscale (fp16), clip, an optional hook (pre-trained weight decay), the update, and fresh gradients."""
+    scaler.unscale_(optimizer)
+    torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+    if before_update:
+        before_update()
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad(set_to_none=True)
+
+
 class LossLog:
     """Step losses kept on the device and read in one transfer every ``FLUSH_EVERY`` steps and before each
     evaluation, so the GPU is not waited for after every step. The first non-finite loss ends the trial as
@@ -234,34 +245,22 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
     best_val, best_step, best_state, last_val = -math.inf, 0, None, math.nan
     outcome, step, train_seconds, eval_seconds = "finished", 0, 0.0, 0.0
     losses = LossLog(curves)
-
-    def diverged() -> bool:
-        nonlocal step, outcome
-        last_good = losses.flush()
-        if last_good is not None:
-            step, outcome = last_good, "diverged"
-        return last_good is not None
-
     while step < steps and outcome == "finished":
         for batch in epoch_batches(splits["train"].lengths, cfg.batch_size, order_rng, cfg.batching):
             t0 = time.perf_counter()
             inputs, labels = collate(splits["train"], batch, pad_id, regression, dev)
             loss = forward_backward(forward, inputs, labels, cfg.precision, scaler, micro_batch)
-            scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
             curves["lr"].append((step + 1, scheduler.get_last_lr()[0]))
-            if prior_wd:
-                prior_wd.apply()
-            scaler.step(optimizer)
-            scaler.update()
+            optimizer_step(model, optimizer, scaler, cfg.max_grad_norm, prior_wd.apply if prior_wd else None)
             scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
             step += 1
             losses.add(step, loss)
-            if (step in checkpoints or step >= steps or len(losses.pending) >= LossLog.FLUSH_EVERY) and diverged():
-                train_seconds += time.perf_counter() - t0
-                break
+            # the last step is a checkpoint too (eval_steps), so every loss is read before the test passes
+            last_good = losses.flush() if step in checkpoints or len(losses.pending) >= LossLog.FLUSH_EVERY else None
             train_seconds += time.perf_counter() - t0
+            if last_good is not None:
+                step, outcome = last_good, "diverged"
+                break
             if step in distance_steps:
                 for i, value in enumerate(distance.measure()):
                     curves[f"l2_block_{i + 1}"].append((step, value))
@@ -330,8 +329,3 @@ def intermediate_base_state(cfg: TrainConfig) -> dict:
         torch.save({k: v.cpu() for k, v in model.base_model.state_dict().items()}, partial)
         partial.replace(path)  # atomic: concurrent trials never read half a file
     return torch.load(path, map_location="cpu", weights_only=True)
-
-
-def cache_dir() -> Path:
-    """Shared by the trials of a study (the driver sets SUITE_CACHE to runs/cache)."""
-    return Path(os.environ.get("SUITE_CACHE") or Path(__file__).resolve().parent.parent / "runs" / "cache")

@@ -38,7 +38,9 @@ def tokenize(tokenizer, data, max_seq_len: int) -> TokenizedSplit:
     enc = tokenizer(*args, truncation=True, max_length=max_seq_len, padding=False)
     lengths = np.fromiter((len(x) for x in enc["input_ids"]), dtype=np.int64, count=len(data))
     offsets = np.concatenate([[0], np.cumsum(lengths)])
-    flat = lambda rows: np.fromiter((t for r in rows for t in r), dtype=np.int32, count=int(offsets[-1]))  # noqa: E731
+
+    def flat(rows) -> np.ndarray:
+        return np.fromiter((t for r in rows for t in r), dtype=np.int32, count=int(offsets[-1]))
     types = enc.get("token_type_ids")
     return TokenizedSplit(flat(enc["input_ids"]), None if types is None else flat(types), offsets,
                           np.asarray(data.labels))
@@ -87,8 +89,8 @@ def cache_enabled() -> bool:
 def encoded_splits(task_name: str, model: str, max_seq_len: int, train_examples, eval_examples,
                    full_train=False) -> tuple[dict[str, TokenizedSplit], int]:
     """Tokenised train/validation/test splits and the pad id, cached per process and on disk."""
+    from trainers.assets import cache_dir
     from trainers.glue import load_splits
-    from trainers.loop import cache_dir
     from trainers.model import tokenizer_for
 
     path = cache_dir() / "tokens" / (cache_key(task_name, model, max_seq_len, train_examples, eval_examples,

@@ -41,7 +41,7 @@ def render(ctx: ReportContext) -> str:
     profile = ctx.profile
     layers = f" (first {profile['num_layers']} blocks)" if profile["num_layers"] else ""
     seeds = ", ".join(f"{k} {v}" for k, v in profile["seeds"].items())
-    batches = ("length-grouped" if profile.get("batching") == "length_grouped" else "random") + " batches"
+    batches = profile.get("batching", "random").replace("_", "-") + " batches"
     header = "\n".join([
         f"# {ctx.paper['title']}: reproduction report",
         "",
