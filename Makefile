@@ -18,7 +18,7 @@ MLFLOW_PORT ?= 5001
 PG_PORT ?= 5433
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup reproduce run report plan search test bench ui postgres postgres-stop mlflow-server clean-runs
+.PHONY: setup reproduce run report report-pdf plan search test bench ui postgres postgres-stop mlflow-server clean-runs
 
 # The virtual environment is created on first use from the pins in pyproject.toml (CPU torch 2.13.0).
 $(BIN)/.installed: pyproject.toml
@@ -43,6 +43,9 @@ search: setup  ## ASHA over an experiment's declared grids: make search PAPER=re
 report: setup
 	$(BIN)/suite report $(SUITE_ARGS)
 
+report-pdf: setup  ## runs/reports/<paper>-<profile>/report.tex -> report.pdf (pdflatex; see README "PDF reports")
+	$(BIN)/python -m reports.pdf $(PAPER) --profile $(PROFILE)
+
 plan: setup
 	$(BIN)/suite plan $(SUITE_ARGS)
 
@@ -53,6 +56,7 @@ bench: setup  ## trainer vs transformers.Trainer, levers, study efficiency, repo
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 ui: setup  ## MLflow UI over the local store, bound to 127.0.0.1
+	@echo "Open http://127.0.0.1:$(UI_PORT)/#/experiments?workflowType=machine_learning (the runs view: MLflow 3.17 opens experiments on GenAI traces otherwise)"
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/runs/mlflow.db --host 127.0.0.1 --port $(UI_PORT)
 
 # A shared tracking store for clusters: PostgreSQL (password from $$POSTGRES_PASSWORD), then the MLflow server on it.

@@ -1,13 +1,28 @@
 """Statistical checks behind the claim verdicts: one-sided per-task p-values from scipy, combined across tasks
-with Fisher's method. Pure functions over arrays; every random draw takes an explicit seed."""
+with Fisher's method, and the verdict layer over them: which comparisons carry a signal (`signal`), the smallest
+p-value an exact test can reach at a number of runs (`exact_floor`), and what the data can tell about a claim
+(`verdict`). Pure functions over arrays; every random draw takes an explicit seed."""
 from __future__ import annotations
 
+import math
 import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
 
 ALPHA = 0.05
+
+# The four verdicts, in the order an index counts them.
+REPRODUCED, NOT_REPRODUCED, COULD_NOT_TELL, NOT_RUN = "reproduced", "not reproduced", "could not tell", "not run"
+VERDICTS = (REPRODUCED, NOT_REPRODUCED, COULD_NOT_TELL, NOT_RUN)
+
+# Why a comparison stays out of a claim's combined test (`signal`).
+NO_RUNS = "no finished runs"
+AT_BASELINE = "all runs at the majority baseline"
+NO_VARIANCE = "no variance in either arm"
+NO_EVENTS = "no run at the majority baseline in either arm"
+BASELINE_TOL = 1e-9  # a score within this of the baseline is at it (scores x100)
 
 
 def variance_lower(better, worse) -> float:
@@ -81,3 +96,132 @@ def combine(pvalues) -> float:
     if len(finite) == 1:
         return float(finite[0])
     return float(stats.combine_pvalues(np.clip(finite, 1e-300, 1.0), method="fisher").pvalue)
+
+
+def too_few(min_runs: int) -> str:
+    return f"fewer than {min_runs} runs a side"
+
+
+def signal(arms, baseline: float | None = None, *, min_runs: int = 2, spread: bool = True,
+           events: bool = False) -> str | None:
+    """Why a comparison between ``arms`` (arrays of per-run scores) can tell nothing, or None when it can.
+
+    In order: an arm without runs (NO_RUNS: not run); an arm with fewer than ``min_runs`` runs (too few seeds);
+    every run of every arm at or below ``baseline`` (AT_BASELINE: the models learnt nothing); no spread within
+    any arm (NO_VARIANCE: a test on means or spreads has no error to measure against; skipped with
+    ``spread=False``, for tests that count events); for ``events`` tests (runs at the baseline counted per arm),
+    no such run in any arm (NO_EVENTS: nothing to be rarer)."""
+    arms = [np.asarray(a, float) for a in arms]
+    if not arms or any(a.size == 0 for a in arms):
+        return NO_RUNS
+    if any(a.size < min_runs for a in arms):
+        return too_few(min_runs)
+    at = [a <= baseline + BASELINE_TOL for a in arms] if baseline is not None else None
+    if at is not None and all(x.all() for x in at):
+        return AT_BASELINE
+    if spread and all(np.ptp(a) == 0 for a in arms):
+        return NO_VARIANCE if len(arms) == 2 else "no variance in any arm"
+    if events and at is not None and not any(x.any() for x in at):
+        return NO_EVENTS
+    return None
+
+
+def reason_kind(reason: str) -> str:
+    """The verdict a left-out comparison points to: NOT_RUN, "too few seeds" or "no signal"."""
+    if reason == NO_RUNS:
+        return NOT_RUN
+    return "too few seeds" if reason.startswith("fewer than") else "no signal"
+
+
+def exact_floor(n_better: int, n_worse: int, resamples: int | None = None) -> float:
+    """The smallest p-value an exact test of two groups (Fisher's exact test, a permutation test) can reach:
+    one arrangement out of C(n_better + n_worse, n_better); a Monte Carlo test with ``resamples`` draws (scipy
+    draws when the arrangements outnumber them) cannot go below 1 / (resamples + 1)."""
+    arrangements = math.comb(n_better + n_worse, n_better)
+    if resamples is not None and arrangements > resamples:
+        return 1.0 / (resamples + 1)
+    return 1.0 / arrangements
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the data can tell about one claim. ``per_task``: the p-value of each task in the combined test;
+    ``left_out``: task -> why it stayed out; ``seeds``: fewest runs a side among the tested tasks;
+    ``control_p``: the positive control's combined p over the same tasks (no-gain claims)."""
+    verdict: str
+    reason: str
+    combined_p: float = float("nan")
+    per_task: dict = field(default_factory=dict)
+    left_out: dict = field(default_factory=dict)
+    seeds: int | None = None
+    control_p: float = float("nan")
+
+
+def _grouped(reasons: dict) -> str:
+    by_reason: dict[str, list[str]] = {}
+    for task, reason in reasons.items():
+        by_reason.setdefault(reason, []).append(task)
+    return "; ".join(f"{', '.join(tasks)} {reason}" for reason, tasks in by_reason.items())
+
+
+def verdict(pvalues_by_task: dict, reasons_by_task: dict, expects_effect: bool = True,
+            control: Verdict | None = None, *, floors: dict | None = None, seeds: int | None = None,
+            control_name: str = "the positive control", alpha: float = ALPHA) -> Verdict:
+    """The verdict on a claim from its per-task one-sided p-values (in the claimed direction; for a no-gain claim,
+    in the direction of a gain) and each task's `signal` reason (None: the task has signal).
+
+    Tasks with a reason stay out of Fisher's combination. No task left: "not run" when no task has runs, else
+    "could not tell" (no signal on any task, or too few seeds). "could not tell" too when even the strongest
+    outcome could not reach ``alpha``: Fisher's combination of the ``floors`` (task -> smallest attainable p at
+    these runs, see `exact_floor`) is at least ``alpha``. A claim of an effect is reproduced when the combined
+    p < ``alpha``. A claim of no effect needs a positive control (``control``: a verdict on a comparison expected
+    to show an effect, usually from the same runs): restricted to the tasks tested here, its combined p must be
+    below ``alpha``, else "could not tell"; then a combined p >= ``alpha`` reproduces the claim."""
+    tasks = list(dict.fromkeys([*reasons_by_task, *pvalues_by_task]))
+    left, tested = {}, {}
+    for task in tasks:
+        reason, p = reasons_by_task.get(task), pvalues_by_task.get(task, float("nan"))
+        if reason is None and not np.isfinite(p):
+            reason = "no p-value"
+        if reason is None:
+            tested[task] = float(p)
+        else:
+            left[task] = reason
+    if not tested:
+        kinds = {reason_kind(r) for r in left.values()} - {NOT_RUN}
+        if not kinds:
+            return Verdict(NOT_RUN, "no finished runs on any task" if left else "no task", left_out=left)
+        prefix = ("too few seeds" if kinds == {"too few seeds"} else
+                  "no signal on any task" if kinds == {"no signal"} else "no task could be tested")
+        return Verdict(COULD_NOT_TELL, f"{prefix}: {_grouped(left)}", left_out=left, seeds=seeds)
+    combined = combine(tested.values())
+    over = f"over {', '.join(tested)}" + (f" (left out: {_grouped(left)})" if left else "")
+    at = f" at {seeds} runs a side" if seeds is not None else ""
+    common = dict(combined_p=combined, per_task=tested, left_out=left, seeds=seeds)
+    floor = combine([floors.get(t, 0.0) for t in tested]) if floors else 0.0
+    if floor >= alpha:
+        return Verdict(COULD_NOT_TELL, f"too few seeds: with {seeds if seeds is not None else 'these'} runs a "
+                       f"side the smallest attainable p is {floor:.3g} {over}", **common)
+    significant = f"combined p {combined:.3g} {'<' if combined < alpha else '≥'} {alpha}{at} {over}"
+    if expects_effect:
+        return Verdict(REPRODUCED if combined < alpha else NOT_REPRODUCED, significant, **common)
+    if control is None:
+        return Verdict(COULD_NOT_TELL, f"a no-gain claim needs a positive control; none given ({significant})",
+                       **common)
+    shared = {t: control.per_task[t] for t in tested if t in control.per_task}
+    if not shared:
+        why = control.reason if control.verdict != REPRODUCED else f"it was tested on {', '.join(control.per_task)}"
+        return Verdict(COULD_NOT_TELL, f"the positive control ({control_name}) could not be tested on "
+                       f"{', '.join(tested)}: {why}", **common)
+    control_p = combine(shared.values())
+    control_seeds = control.seeds if control.seeds is not None else seeds
+    control_text = (f"the positive control ({control_name}) "
+                    f"{'was significant' if control_p < alpha else 'was not significant'}"
+                    f"{f' at {control_seeds} seeds' if control_seeds is not None else ''}: "
+                    f"p {control_p:.3g} over {', '.join(shared)}")
+    common["control_p"] = control_p
+    if control_p >= alpha:
+        return Verdict(COULD_NOT_TELL, f"{control_text}; the claim's own {significant}", **common)
+    if combined < alpha:
+        return Verdict(NOT_REPRODUCED, f"a significant gain: {significant}, and {control_text}", **common)
+    return Verdict(REPRODUCED, f"no significant gain: {significant}, while {control_text}", **common)

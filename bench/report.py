@@ -11,6 +11,7 @@ from scipy import stats
 from bench.trainer import CONFIGS
 
 TARGET_SPEEDUP, TARGET_EFFICIENCY, TARGET_MFU = 1.5, 0.85, 0.40
+TARGET_MEMORY_GROWTH = 1.2  # a worker's RSS after any trial of a stage vs after its first
 
 
 def _table(header: list[str], rows: list[list]) -> list[str]:
@@ -100,7 +101,18 @@ def study_section(s: dict) -> list[str]:
              f"{s['inside_runs_per_trial_s']:.2f}s"],
             ["driver start to the first trial's run", f"{s['until_first_trial_s']:.1f}s"],
             ["last trial's end to the driver's end", f"{s['after_last_trial_s']:.1f}s"]]
-    return _table(["", ""], rows)
+    return _table(["", ""], rows) + memory_section(s.get("worker_memory"))
+
+
+def memory_section(m: dict | None) -> list[str]:
+    if not m:
+        return []
+    return [f"Worker memory: {m['workers']} Ray workers ran {', '.join(map(str, m['trials_per_worker']))} trials. "
+            f"RSS after the first trial {', '.join(f'{x:.0f}' for x in m['first_mb'])} MB, at most "
+            f"{', '.join(f'{x:.0f}' for x in m['max_mb'])} MB later: **{m['max_growth']:.2f}x** at worst "
+            f"(target <= {TARGET_MEMORY_GROWTH}x). After each trial the worker gives its freed heap back to the OS "
+            f"(malloc_trim: {m['freed_per_trial_mb']:.0f} MB per trial on average); without it, glibc's per-thread "
+            "arenas kept it and a worker grew ~20 MB per trial.", ""]
 
 
 def gpu_section(run: dict) -> list[str]:
@@ -138,6 +150,10 @@ def render(results: dict, gpu_files: list[Path]) -> str:
                 verdict(ratios["ours length_grouped / hf dynamic"] >= TARGET_SPEEDUP)],
                ["study efficiency (cpu profile)", f">= {TARGET_EFFICIENCY:.0%}", f"{s['efficiency']:.1%}",
                 verdict(s["efficiency"] >= TARGET_EFFICIENCY)],
+               ["worker RSS across a stage's trials", f"<= {TARGET_MEMORY_GROWTH}x its RSS after the first",
+                f"{s['worker_memory']['max_growth']:.2f}x" if s.get("worker_memory") else "not measured",
+                verdict(s["worker_memory"]["max_growth"] <= TARGET_MEMORY_GROWTH) if s.get("worker_memory")
+                else "-"],
                ["report rebuilt from runs", "(measured)", f"{a['rebuild_s']:.1f}s for {a['runs']} runs", "-"],
                ["BERT-large bf16 MFU", f">= {TARGET_MFU:.0%}", f"{mfu:.1%} (best shape)" if mfu else "no GPU run kept",
                 verdict(mfu is not None and mfu >= TARGET_MFU) if mfu else "not measured"]]

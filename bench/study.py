@@ -43,4 +43,22 @@ def measure(experiment: str = "bias_correction", tasks=("RTE", "MRPC", "STS-B", 
             "overhead_per_trial_s": (wall * slots - train - evals) / n,
             "outside_runs_per_trial_s": (wall * slots - in_runs) / n,
             "inside_runs_per_trial_s": (in_runs - train - evals) / n, "failed": len(outcome.failed),
-            "until_first_trial_s": first_start - started, "after_last_trial_s": ended - last_end}
+            "until_first_trial_s": first_start - started, "after_last_trial_s": ended - last_end,
+            "worker_memory": worker_memory(runs)}
+
+
+def worker_memory(runs) -> dict:
+    """Each Ray worker's resident memory after each of its trials, in the order they ended (pipelines.trial logs
+    it): the target is a flat line, every trial within 20% of the worker's RSS after its first."""
+    by_worker: dict[str, list] = {}
+    for run in sorted(runs, key=lambda r: r.info.end_time):
+        if "worker_rss_mb" in run.data.metrics:
+            by_worker.setdefault(run.data.tags["worker_pid"], []).append(
+                (run.data.metrics["worker_rss_untrimmed_mb"], run.data.metrics["worker_rss_mb"]))
+    growth = {pid: max(after for _, after in rows) / rows[0][1] for pid, rows in by_worker.items()}
+    return {"workers": len(by_worker), "trials_per_worker": [len(r) for r in by_worker.values()],
+            "first_mb": [rows[0][1] for rows in by_worker.values()],
+            "max_mb": [max(a for _, a in rows) for rows in by_worker.values()],
+            "max_growth": max(growth.values(), default=float("nan")),
+            "freed_per_trial_mb": sum(b - a for rows in by_worker.values() for b, a in rows)
+            / max(1, sum(len(r) for r in by_worker.values()))}

@@ -10,7 +10,7 @@ from pipelines.config import ConfigError, load
 from pipelines.driver import StudyError
 from pipelines.plan import describe
 from pipelines.selection import resolved_plan
-from trainers.assets import AssetError
+from trainers.assets import AssetError, assets_root
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,7 +21,7 @@ def _parser() -> argparse.ArgumentParser:
                         ("report", "analyse finished runs and write the report; trains nothing"),
                         ("reproduce", "run, then report")):
         cmd = sub.add_parser(name, help=about, description=about)
-        cmd.add_argument("paper", help="a paper in suite.yaml, e.g. revisiting")
+        cmd.add_argument("paper", help="a paper in suite.yaml, e.g. revisiting, or all")
         cmd.add_argument("--profile", help="smoke, cpu (default) or paper; see suite.yaml")
         cmd.add_argument("--experiments", help="comma-separated subset of the paper's experiments")
         cmd.add_argument("--config", help="path to suite.yaml (default: the repository's)")
@@ -38,9 +38,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _names(text: str | None) -> list[str] | None:
+def _names(text: str | None, option: str = "--experiments") -> list[str] | None:
     """'a, b' -> ['a', 'b']; None when not given."""
-    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+    names = None if text is None else [t.strip() for t in text.split(",") if t.strip()]
+    if names == []:
+        raise ConfigError(f"{option}: expected comma-separated names, got {text!r}")
+    return names
+
+
+def _no_runs_note(config, plan) -> None:
+    """A report built from zero finished runs is still written (each table says why), and the terminal says so."""
+    from pipelines.tracking import load_runs, tracking_uri
+    if set(load_runs(config, plan)["trial_id"]) & set(plan.specs):
+        return
+    why = (f"run `make reproduce PAPER={plan.paper} PROFILE={plan.profile}` first" if plan.specs
+           else f"no chosen experiment runs at profile {plan.profile}; its coverage table says why")
+    print(f"suite: no finished runs for {plan.paper}-{plan.profile} in "
+          f"{tracking_uri(config.runs_dir).removeprefix('sqlite:///')}; the report shows every table as not run "
+          f"({why})", file=sys.stderr)
 
 
 def _search(config, args) -> int:
@@ -48,7 +63,8 @@ def _search(config, args) -> int:
     from pipelines.search import run_search
     from reports import search as search_report
     start = time.monotonic()
-    outcome = run_search(config, args.paper, args.profile, args.experiment, _names(args.tasks), args.ray_address)
+    outcome = run_search(config, args.paper, args.profile, args.experiment, _names(args.tasks, "--tasks"),
+                         args.ray_address)
     print(f"search: {outcome.trials} trials, {outcome.stopped} stopped early by ASHA, {len(outcome.failed)} failed "
           f"({fmt_seconds(time.monotonic() - start)}); choices written: {outcome.result_file}")
     path = search_report.render(config.runs_dir / "reports", outcome.name, outcome.runs, outcome.result_file,
@@ -57,34 +73,83 @@ def _search(config, args) -> int:
     return 1 if outcome.failed else 0
 
 
+def _papers(config, paper: str, chosen: list[str] | None) -> list[str]:
+    """`all`: every paper of suite.yaml, in declared order; otherwise the one named (checked by config.paper)."""
+    if paper != "all":
+        config.paper(paper)
+        return [paper]
+    if chosen:
+        raise ConfigError("--experiments names one paper's experiments: give a paper, not all")
+    return list(config.data["papers"])
+
+
+def _plan(config, papers: list[str], profile: str | None, chosen) -> None:
+    from pipelines.plan import describe_suite
+    totals = []
+    for paper in papers:
+        plan = resolved_plan(config, paper, profile, chosen)
+        text, paper_totals = describe(plan, config.profile(plan.profile)[1])
+        print(text + ("\n" if len(papers) > 1 else ""))
+        totals.append(paper_totals)
+    if len(papers) > 1:
+        print(describe_suite(totals, config.profile(profile)[0]))
+
+
+def _run(config, args, papers: list[str], chosen) -> int:
+    """Every paper's study in one process: one Ray instance and one MLflow store for all of them."""
+    from pipelines.driver import fmt_seconds, run_study, shared_ray
+    status = 0
+    with shared_ray():
+        for paper in papers:
+            start = time.monotonic()
+            _, outcome = run_study(config, paper, args.profile, chosen, getattr(args, "ray_address", None))
+            print(f"{paper}: trials: {outcome.ran} ran, {outcome.reused} reused, {len(outcome.failed)} failed "
+                  f"({fmt_seconds(time.monotonic() - start)})")
+            if outcome.failed:  # the report is still written; a rerun retries only these
+                print(f"suite: {len(outcome.failed)} trial(s) failed ({paper}): {', '.join(outcome.failed)}",
+                      file=sys.stderr)
+                status = 1
+    return status
+
+
+def _report(config, papers: list[str], profile: str | None, chosen) -> None:
+    from reports.build import build_report
+    from reports.index import write_index
+    for paper in papers:
+        plan = resolved_plan(config, paper, profile, chosen)
+        print(f"report written: {build_report(config, plan)}")
+        _no_runs_note(config, plan)
+    print(f"index of every report: {write_index(config.runs_dir / 'reports')}")
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args = _parser().parse_args(argv)
+    config = None
     try:
         config = load(args.config)
+        assets_root()  # a SUITE_ASSETS that names no folder: an error before anything is written
         chosen = _names(getattr(args, "experiments", None))
         if args.command == "search":
             return _search(config, args)
+        papers = _papers(config, args.paper, chosen)
+        config.profile(args.profile)
         if args.command == "plan":
-            plan = resolved_plan(config, args.paper, args.profile, chosen)
-            print(describe(plan, config.profile(plan.profile)[1]))
+            _plan(config, papers, args.profile, chosen)
             return 0
-        start, status = time.monotonic(), 0
-        if args.command in ("run", "reproduce"):
-            from pipelines.driver import fmt_seconds, run_study
-            _, outcome = run_study(config, args.paper, args.profile, chosen, getattr(args, "ray_address", None))
-            print(f"trials: {outcome.ran} ran, {outcome.reused} reused, {len(outcome.failed)} failed "
-                  f"({fmt_seconds(time.monotonic() - start)})")
-            if outcome.failed:  # the report is still written; a rerun retries only these
-                print(f"suite: {len(outcome.failed)} trial(s) failed: {', '.join(outcome.failed)}", file=sys.stderr)
-                status = 1
+        status = _run(config, args, papers, chosen) if args.command in ("run", "reproduce") else 0
         if args.command in ("report", "reproduce"):
-            from reports.build import build_report
-            path = build_report(config, resolved_plan(config, args.paper, args.profile, chosen))
-            print(f"report written: {path}")
+            _report(config, papers, args.profile, chosen)
         return status
     except (ConfigError, AssetError, StudyError) as exc:
         print(f"suite: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a path we cannot write or read (runs_dir under a file, a read-only folder)
+        if exc.filename is None:
+            raise
+        ours = config is not None and str(exc.filename).startswith(str(config.runs_dir))
+        hint = " (runs_dir in the config says where runs and reports go)" if ours else ""
+        print(f"suite: error: {exc.filename}: {exc.strerror}{hint}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("suite: interrupted; finished trials are kept in MLflow and rerunning resumes", file=sys.stderr)

@@ -68,9 +68,65 @@ def _choices(valid) -> str:
     return ", ".join(str(v) for v in valid)
 
 
+def _kind(value) -> str:
+    """What a YAML value is, in words, for 'expected ..., got ...' messages."""
+    if value is None:
+        return "nothing (an empty value)"
+    return {dict: "a mapping", list: "a list", str: f"text {value!r}", bool: f"{value!r}"}.get(
+        type(value), f"{value!r}")
+
+
+class _Loader(yaml.SafeLoader):
+    """yaml.safe_load's loader (same safe constructors) that rejects a key written twice in one mapping, which
+    PyYAML would otherwise accept silently, the last one winning."""
+
+    def get_single_data(self):
+        node = self.get_single_node()
+        if node is None:
+            return None
+        _no_duplicates(node, [])
+        return self.construct_document(node)
+
+
+def _no_duplicates(node, where: list[str], seen_nodes=None) -> None:
+    seen_nodes = set() if seen_nodes is None else seen_nodes
+    if id(node) in seen_nodes:  # an alias: checked where it was defined
+        return
+    seen_nodes.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        lines: dict = {}
+        for key, value in node.value:
+            name = key.value if isinstance(key, yaml.ScalarNode) else None
+            if name is not None and name != "<<":
+                first = lines.setdefault((key.tag, name), key.start_mark.line + 1)
+                if first != key.start_mark.line + 1:
+                    place = f"in {'.'.join(where)}" if where else "at the top level"
+                    raise ConfigError(f"duplicate key {name!r} at lines {first} and {key.start_mark.line + 1} "
+                                      f"({place})")
+            _no_duplicates(value, where + [str(name)], seen_nodes)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _no_duplicates(item, where[:-1] + [f"{where[-1]}[{i}]"] if where else [f"[{i}]"], seen_nodes)
+
+
+def parse_yaml(text: str, name: str):
+    """safe_load semantics, plus: a duplicate key is an error; errors name the file, line and column."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506  (_Loader is a yaml.SafeLoader)
+    except ConfigError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = exc.problem or exc.context or "unreadable"
+        raise ConfigError(f"{name}: invalid YAML{where}: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{name}: invalid YAML: {' '.join(str(exc).split())}") from None
+
+
 def _check_keys(where: str, mapping, allowed: set[str], required: bool = True, optional=frozenset()) -> None:
     if not isinstance(mapping, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {type(mapping).__name__}")
+        raise ConfigError(f"{where}: expected a mapping, got {_kind(mapping)}")
     unknown = sorted(set(mapping) - allowed - set(optional))
     if unknown:
         raise ConfigError(f"{where}: unknown key {unknown[0]!r} (valid: {_choices(sorted(allowed | set(optional)))})")
@@ -84,15 +140,28 @@ def _check_tasks(where: str, tasks) -> None:
     if not isinstance(tasks, list) or not tasks:
         raise ConfigError(f"{where}: expected a non-empty list of tasks")
     for task in tasks:
-        if task not in TASKS:
+        if not isinstance(task, str) or task not in TASKS:
             raise ConfigError(f"{where}: unknown task {task!r} (valid: {_choices(TASKS)})")
+
+
+def _as_text_number(value) -> str:
+    """A hint when YAML read a number as text: PyYAML (YAML 1.1) needs a dot in a float, so 2e-5 is a string."""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return ""
+        return f" (YAML reads {value} as text: write a float with a dot, e.g. 2.0e-5)"
+    return ""
 
 
 def _positive(where: str, value, kind=(int, float), allow_none=False) -> None:
     if value is None and allow_none:
         return
     if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:
-        raise ConfigError(f"{where}: expected a positive number, got {value!r}")
+        what = "a positive integer" if kind is int else "a positive number"
+        raise ConfigError(f"{where}: expected {what}{' or null' if allow_none else ''}, got {_kind(value)}"
+                          f"{_as_text_number(value)}")
 
 
 def _check_profile(name: str, profile) -> None:
@@ -101,7 +170,7 @@ def _check_profile(name: str, profile) -> None:
     if profile.get("batching", "random") not in BATCHING:
         raise ConfigError(f"{where}.batching: unknown batching {profile['batching']!r} (valid: {_choices(BATCHING)})")
     if not isinstance(profile["model"], str):
-        raise ConfigError(f"{where}.model: expected a model name")
+        raise ConfigError(f"{where}.model: expected a model name, got {_kind(profile['model'])}")
     for key in ("max_seq_len", "batch_size", "evaluations"):
         _positive(f"{where}.{key}", profile[key], int)
     for key in ("lr", "epochs", "max_grad_norm", "adam_epsilon"):
@@ -109,18 +178,19 @@ def _check_profile(name: str, profile) -> None:
     for key in ("num_layers", "train_examples", "eval_examples"):
         _positive(f"{where}.{key}", profile[key], int, allow_none=True)
     for key in ("warmup_ratio", "weight_decay"):
-        if not isinstance(profile[key], (int, float)) or not 0 <= profile[key] < 1:
-            raise ConfigError(f"{where}.{key}: expected a number in [0, 1), got {profile[key]!r}")
+        if isinstance(profile[key], bool) or not isinstance(profile[key], (int, float)) or not 0 <= profile[key] < 1:
+            raise ConfigError(f"{where}.{key}: expected a number in [0, 1), got {_kind(profile[key])}"
+                              f"{_as_text_number(profile[key])}")
     if profile["tasks"] is not None:
         _check_tasks(f"{where}.tasks", profile["tasks"])
     _check_keys(f"{where}.seeds", profile["seeds"], SEED_KEYS)
     for key, value in profile["seeds"].items():
         _positive(f"{where}.seeds.{key}", value, int)
     if isinstance(profile["retries"], bool) or not isinstance(profile["retries"], int) or profile["retries"] < 0:
-        raise ConfigError(f"{where}.retries: expected an integer >= 0, got {profile['retries']!r}")
+        raise ConfigError(f"{where}.retries: expected an integer >= 0, got {_kind(profile['retries'])}")
     for key in ("grids", "skip"):
         if not isinstance(profile[key], dict):
-            raise ConfigError(f"{where}.{key}: expected a mapping")
+            raise ConfigError(f"{where}.{key}: expected a mapping, got {_kind(profile[key])}")
     for key, reason in profile["skip"].items():
         if not isinstance(reason, str) or not reason.strip():
             raise ConfigError(f"{where}.skip.{key}: expected the reason as text")
@@ -129,7 +199,7 @@ def _check_profile(name: str, profile) -> None:
     gpus = profile["resources"]["gpus_per_trial"]
     if isinstance(gpus, bool) or not isinstance(gpus, (int, float)) or gpus < 0 or (gpus > 1 and gpus % 1):
         raise ConfigError(f"{where}.resources.gpus_per_trial: expected 0, a fraction in (0, 1] (trials share a GPU) "
-                          f"or a whole number, got {gpus!r}")
+                          f"or a whole number, got {_kind(gpus)}")
     _check_keys(f"{where}.cost", profile["cost"], COST_KEYS)
     for key, value in profile["cost"].items():
         _positive(f"{where}.cost.{key}", value)
@@ -147,7 +217,7 @@ def _check_value(where: str, key: str, value, selectable: bool = True) -> None:
         return
     for item in value if isinstance(value, list) else [value]:
         if isinstance(item, (list, dict)) or not valid(item):
-            raise ConfigError(f"{where}: bad value {item!r} (expected {expected})")
+            raise ConfigError(f"{where}: bad value {item!r} (expected {expected}){_as_text_number(item)}")
     if isinstance(value, list) and not value:
         raise ConfigError(f"{where}: expected a non-empty list")
 
@@ -155,9 +225,17 @@ def _check_value(where: str, key: str, value, selectable: bool = True) -> None:
 def _check_experiment(where: str, exp, experiments: dict, recipes: dict) -> None:
     _check_keys(where, exp, EXPERIMENT_KEYS, optional=EXPERIMENT_OPTIONAL)
     _check_tasks(f"{where}.tasks", exp["tasks"])
-    if exp["seeds"] not in SEED_KEYS and not _number(0, integer=True)(exp["seeds"]):
-        raise ConfigError(f"{where}.seeds: unknown seed set {exp['seeds']!r} "
-                          f"(valid: {_choices(sorted(SEED_KEYS))} or a fixed count)")
+    _check_seeds(f"{where}.seeds", exp["seeds"])
+    if not isinstance(exp["about"], str):
+        raise ConfigError(f"{where}.about: expected text, got {_kind(exp['about'])}")
+    if not isinstance(exp["covers"], list) or not all(isinstance(c, str) for c in exp["covers"]):
+        raise ConfigError(f"{where}.covers: expected a list of the tables and figures it feeds, "
+                          f"got {_kind(exp['covers'])}")
+    if not isinstance(exp.get("settings") or {}, dict):
+        raise ConfigError(f"{where}.settings: expected a mapping of settings, got {_kind(exp['settings'])}")
+    select = exp.get("select") or []
+    if not isinstance(select, list) or not all(isinstance(k, str) for k in select):
+        raise ConfigError(f"{where}.select: expected a list of setting names, got {_kind(exp['select'])}")
     for key, value in (exp.get("settings") or {}).items():
         _check_value(f"{where}.settings.{key}", key, value, selectable=False)
     if not isinstance(exp["arms"], dict) or not exp["arms"]:
@@ -170,6 +248,9 @@ def _check_experiment(where: str, exp, experiments: dict, recipes: dict) -> None
             if isinstance(value, dict):
                 verb = "selected" if "selected" in value else "searched"
                 source = value[verb]
+                if not isinstance(source, str) or not isinstance(value.get("arm", arm), str):
+                    raise ConfigError(f"{where}.arms.{arm}.{key}: expected an experiment name after {verb!r} "
+                                      f"(and an arm name after 'arm'), got {_kind(source)}")
                 if source not in experiments or source == where.rsplit(".", 1)[-1]:
                     raise ConfigError(f"{where}.arms.{arm}.{key}: {verb} from unknown experiment {source!r} "
                                       f"(valid: {_choices(experiments)})")
@@ -190,13 +271,22 @@ def _check_experiment(where: str, exp, experiments: dict, recipes: dict) -> None
         _check_search(f"{where}.search", exp)
 
 
+def _check_seeds(where: str, seeds) -> None:
+    """An experiment's seeds: a profile seed set by name, or a fixed positive count."""
+    if isinstance(seeds, str) and seeds in SEED_KEYS or _number(0, integer=True)(seeds):
+        return
+    if isinstance(seeds, (int, float)) and not isinstance(seeds, bool):
+        raise ConfigError(f"{where}: expected a positive integer count, got {seeds!r} "
+                          f"(or a seed set: {_choices(sorted(SEED_KEYS))})")
+    raise ConfigError(f"{where}: unknown seed set {seeds!r} (valid: {_choices(sorted(SEED_KEYS))} "
+                      f"or a fixed count)")
+
+
 def _check_search(where: str, exp: dict) -> None:
     """ASHA over the experiment's own grids: they must be plain (no stage choices) and `select` must name them."""
     search = exp["search"]
     _check_keys(where, search, SEARCH_KEYS, required=False)
-    if search.get("seeds", "search") not in SEED_KEYS and not _number(0, integer=True)(search.get("seeds")):
-        raise ConfigError(f"{where}.seeds: unknown seed set {search['seeds']!r} "
-                          f"(valid: {_choices(sorted(SEED_KEYS))} or a fixed count)")
+    _check_seeds(f"{where}.seeds", search.get("seeds", "search"))
     for key, least in (("grace_evaluations", 1), ("reduction_factor", 2)):
         if key in search and not _number(least - 1, integer=True)(search[key]):
             raise ConfigError(f"{where}.{key}: expected an integer >= {least}")
@@ -211,6 +301,9 @@ def _check_recipes(where: str, recipes) -> None:
         raise ConfigError(f"{where}: expected a mapping of recipes")
     for name, recipe in recipes.items():
         _check_keys(f"{where}.{name}", recipe, {"model", "tasks"})
+        if not isinstance(recipe["tasks"], dict) or not recipe["tasks"]:
+            raise ConfigError(f"{where}.{name}.tasks: expected a mapping of task -> hyperparameters, "
+                              f"got {_kind(recipe['tasks'])}")
         for task, hp in recipe["tasks"].items():
             _check_tasks(f"{where}.{name}.tasks", [task])
             _check_keys(f"{where}.{name}.tasks.{task}", hp, RECIPE_KEYS, required=False)
@@ -295,7 +388,12 @@ class SuiteConfig:
 
 def validate(data, path: Path) -> None:
     where = path.name
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping with keys {_choices(sorted(TOP_KEYS))} at the top level, "
+                          f"got {_kind(data)}")
     _check_keys(where, data, TOP_KEYS)
+    if not isinstance(data["runs_dir"], str) or not data["runs_dir"].strip():
+        raise ConfigError(f"{where}: runs_dir: expected a folder path, got {_kind(data['runs_dir'])}")
     if not isinstance(data["profiles"], dict) or not data["profiles"]:
         raise ConfigError(f"{where}: profiles: expected at least one profile")
     for name, profile in data["profiles"].items():
@@ -303,7 +401,7 @@ def validate(data, path: Path) -> None:
             _check_profile(name, profile)
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
-    if data["default_profile"] not in data["profiles"]:
+    if not isinstance(data["default_profile"], str) or data["default_profile"] not in data["profiles"]:
         raise ConfigError(f"{where}: default_profile: unknown profile {data['default_profile']!r} "
                           f"(valid: {_choices(data['profiles'])})")
     if not isinstance(data["papers"], dict) or not data["papers"]:
@@ -311,6 +409,13 @@ def validate(data, path: Path) -> None:
     for name, paper in data["papers"].items():
         try:
             _check_keys(f"papers.{name}", paper, PAPER_KEYS, optional=PAPER_OPTIONAL)
+            for key in ("title", "source", "report"):
+                if not isinstance(paper[key], str) or not paper[key].strip():
+                    raise ConfigError(f"papers.{name}.{key}: expected text, got {_kind(paper[key])}")
+            reports = sorted(p.stem for p in (REPO_ROOT / "reports" / "published").glob("*.yaml"))
+            if paper["report"] not in reports:
+                raise ConfigError(f"papers.{name}.report: unknown report {paper['report']!r} "
+                                  f"(valid: {_choices(reports)})")
             if not isinstance(paper["experiments"], dict) or not paper["experiments"]:
                 raise ConfigError(f"papers.{name}.experiments: expected at least one experiment")
             recipes = paper.get("recipes") or {}
@@ -343,11 +448,20 @@ def scratch_copy(root: Path, mutate=None) -> Path:
 def load(path: str | Path | None = None) -> SuiteConfig:
     path = Path(path or DEFAULT_CONFIG).resolve()
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path.name}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory; --config takes the path of a suite.yaml file") from None
+    except PermissionError:
+        raise ConfigError(f"{path}: cannot read the config file (permission denied)") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); is it a suite.yaml?") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror or exc})") from None
+    data = parse_yaml(text, path.name)
+    if data is None:
+        raise ConfigError(f"{path.name}: the file is empty; expected a mapping with keys "
+                          f"{_choices(sorted(TOP_KEYS))}")
     validate(data, path)
     return SuiteConfig(path, data)

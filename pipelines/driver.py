@@ -1,6 +1,7 @@
 """Run a plan: create the MLflow experiment, skip finished trials, run the rest as Ray Tune trials."""
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import time
@@ -10,7 +11,8 @@ from dataclasses import dataclass
 from pipelines import tracking
 from pipelines.availability import reason
 from pipelines.config import REPO_ROOT, SuiteConfig
-from pipelines.plan import Plan, TrialSpec
+from pipelines.plan import Plan, TrialSpec, describe
+from pipelines.terminal import QuietTerminal, log_path
 from trainers import assets
 from trainers.glue import files_for
 
@@ -91,69 +93,112 @@ def package_versions() -> dict[str, str]:
             "ray": ray.__version__, "mlflow": mlflow.__version__}
 
 
-def _progress_callback(total: int, out):
-    from ray import tune
+class Progress:
+    """One line per finished trial, counted across every stage of a study: done/total, elapsed, ETA, and the
+    trial's headline numbers. The ETA is the mean trial duration (Tune's time_total_s: the trial's own time,
+    without Ray's start, queueing, or a new worker's imports, so it is honest from the first trial) x the rounds
+    of ``slots`` parallel trials left."""
 
-    from pipelines.trial import stopped_early
+    def __init__(self, total: int, out, slots: int = 1):
+        self.total, self.out, self.slots = total, out, max(1, slots)
+        self.done, self.start, self.durations = 0, time.monotonic(), []
 
-    class Progress(tune.Callback):
-        """One line per finished trial: done/total, elapsed, ETA, and the trial's headline numbers."""
+    def eta(self) -> float:
+        left = max(0, self.total - self.done)
+        if not self.durations or not left:
+            return 0.0
+        return sum(self.durations) / len(self.durations) * math.ceil(left / self.slots)
 
-        def __init__(self):
-            self.done, self.start = 0, time.monotonic()
+    def finished(self, name: str, result: dict, status: str) -> None:
+        from pipelines.trial import stopped_early
+        self.done += 1
+        self.total = max(self.total, self.done)
+        if result.get("time_total_s"):
+            self.durations.append(float(result["time_total_s"]) - float(result.get("import_seconds", 0.0)))
+        numbers = ""
+        if status == "done" and stopped_early(result):
+            status = f"stopped by ASHA after evaluation {result['evaluation']} (val={result['val_metric']:.3f})"
+        if "best_val" in result:
+            numbers = (f" val={result['best_val']:.3f} test={result['test_at_best_val']:.3f}"
+                       f" ({result.get('outcome', '?')})")
+        self.out(f"[{self.done}/{self.total}] {fmt_seconds(time.monotonic() - self.start)} elapsed, "
+                 f"ETA {fmt_seconds(self.eta())} | {name}: {status}{numbers}")
 
-        def _line(self, trial, status: str) -> None:
-            self.done += 1
-            elapsed = time.monotonic() - self.start
-            eta = elapsed / self.done * (total - self.done)
-            result = trial.last_result or {}
-            numbers = ""
-            if status == "done" and stopped_early(result):
-                status = f"stopped by ASHA after evaluation {result['evaluation']} (val={result['val_metric']:.3f})"
-            if "best_val" in result:
-                numbers = (f" val={result['best_val']:.3f} test={result['test_at_best_val']:.3f}"
-                           f" ({result.get('outcome', '?')})")
-            out(f"[{self.done}/{total}] {fmt_seconds(elapsed)} elapsed, ETA {fmt_seconds(eta)} | "
-                f"{trial.config['spec']['run_name']}: {status}{numbers}")
+    def callback(self):
+        from ray import tune
 
-        def on_trial_complete(self, iteration, trials, trial, **info):
-            self._line(trial, "done")
+        class Callback(tune.Callback):
+            def __init__(self, progress):
+                self.progress = progress
 
-        def on_trial_error(self, iteration, trials, trial, **info):
-            self._line(trial, "FAILED")
+            def __getstate__(self):  # Tune pickles its callbacks for restores; ours holds the terminal
+                return {}
 
-    return Progress()
+            def on_trial_complete(self, iteration, trials, trial, **info):
+                self.progress.finished(trial.config["spec"]["run_name"], trial.last_result or {}, "done")
+
+            def on_trial_error(self, iteration, trials, trial, **info):
+                self.progress.finished(trial.config["spec"]["run_name"], trial.last_result or {}, "FAILED")
+
+        return Callback(self)
 
 
 def run_study(config: SuiteConfig, paper: str, profile_name: str | None, experiments: list[str] | None,
-              ray_address: str | None = None, out=print) -> tuple[Plan, StudyOutcome]:
-    """Run every stage: plan, run what is missing, choose (pipelines.selection), plan the next stage, ..."""
+              ray_address: str | None = None, out=None) -> tuple[Plan, StudyOutcome]:
+    """Run every stage: plan, run what is missing, choose (pipelines.selection), plan the next stage, ...
+    ``out``: where progress lines go (default: the terminal; everything else goes to the session's log)."""
     from pipelines.plan import make_plan
-    from pipelines.selection import next_choices
+    from pipelines.selection import next_choices, resolved_plan
 
     total = StudyOutcome(0, 0, 0, [])
     choices: dict | None = {}
-    session = None
+    session = progress = None
+    told: set[str] = set()
     try:
         while True:
             plan = make_plan(config, paper, profile_name, experiments, choices)
             blocked = {s.trial_id: reason(s.config) for s in plan.unique()}
             runnable = [s for s in plan.unique() if not blocked[s.trial_id]]
-            if not runnable and session is None and blocked:
+            if not blocked and session is None:  # only skipped (or waiting) experiments: no store, no Ray
+                (out or print)(f"{plan.paper}/{plan.profile}: 0 trials to run: " + "; ".join(
+                    [f"{n} is skipped at profile {plan.profile} ({why})" for n, why in plan.skipped.items()]
+                    + [f"{n} is pending ({why})" for n, why in plan.pending.items()]))
+                return plan, total
+            if not runnable and session is None:
                 raise assets.AssetError(f"none of the {len(blocked)} planned trials can run here: "
                                         f"{next(iter(blocked.values()))}")
             checksums = preflight(runnable)  # before anything is written: a bad asset stops the study here
             if session is None:
                 session = StudySession(config, plan, ray_address, out)
+            session.plan = plan  # this stage's experiments: the run tags name every experiment using a trial
             finished = tracking.finished_trial_ids(session.client, session.experiment_id)
+            arms = memberships(plan)  # a later stage's experiments may use finished trials: tag their runs too
+            tracking.add_memberships(session.client, session.experiment_id,
+                                     {t: a for t, a in arms.items() if t in finished})
             todo = [s for s in runnable if s.trial_id not in finished]
-            skipped = Counter(why for why in blocked.values() if why)
-            out(f"{plan.paper}/{plan.profile}: {len(plan.specs)} trials planned, "
-                f"{len(runnable) - len(todo)} already finished in MLflow, {len(todo)} to run"
-                + (f"; pending stages: {', '.join(plan.pending)}" if plan.pending else ""))
-            for why, count in skipped.items():
-                out(f"  not run here ({count} trials): {why}")
-            failed = failed_ids(session.run(todo, checksums)) if todo else []
+            if progress is None:  # stages that finished runs already choose for are exact; later ones stand-ins
+                _, totals = describe(resolved_plan(config, paper, profile_name, experiments), session.profile)
+            else:
+                _, totals = describe(plan, session.profile)
+            left = len(totals.runnable_ids - finished)
+            if progress is None:
+                session.say(f"{plan.paper}/{plan.profile}: {totals.unique} trials planned in "
+                            f"{len(set(plan.stages.values()))} stage(s), {totals.runnable} of them runnable here: "
+                            f"{totals.runnable - left} already finished in MLflow, {left} to run"
+                            + (" (later stages estimated)" if plan.pending else "")
+                            + f"; Ray's own output goes to {session.log_path}")
+                progress = Progress(left, session.say)
+            progress.total = progress.done + left
+            stage = [n for n in plan.experiments if n not in plan.pending and
+                     any(m.trial_id in {s.trial_id for s in todo} for m in plan.experiments[n])]
+            session.say(f"stage {max((plan.stages[n] for n in stage), default=0)}: "
+                        f"{len(todo)} to run" + (f" ({', '.join(stage)})" if stage else "")
+                        + (f"; pending stages: {', '.join(plan.pending)}" if plan.pending else ""))
+            for why, count in Counter(why for why in blocked.values() if why).items():
+                if why not in told:
+                    told.add(why)
+                    session.say(f"  not run here ({count} trials): {why}")
+            failed = failed_ids(session.run(todo, checksums, progress=progress)) if todo else []
             ran = total.ran + len(todo)
             total = StudyOutcome(len(plan.specs), len(runnable) - ran, ran, total.failed + failed)
             runs = tracking.runs_frame(session.client, session.experiment_id)
@@ -173,25 +218,61 @@ def worker_env() -> dict[str, str]:
     return {"SUITE_CACHE": os.environ["SUITE_CACHE"], **{k: os.environ[k] for k in EXECUTION_ENV if k in os.environ}}
 
 
+_SHARED_RAY: list[bool] = []  # non-empty inside shared_ray(): sessions leave Ray running for the next paper
+
+
+class shared_ray:
+    """One Ray instance for several studies in one process (`suite reproduce all`); shut down on exit."""
+
+    def __enter__(self):
+        _SHARED_RAY.append(True)
+
+    def __exit__(self, *exc):
+        _SHARED_RAY.pop()
+        if not _SHARED_RAY:
+            import ray
+            if ray.is_initialized():
+                ray.shutdown()
+
+
 class StudySession:
     """The MLflow experiment and (lazily) the Ray connection shared by every stage of one study."""
 
-    def __init__(self, config: SuiteConfig, plan: Plan, ray_address: str | None, out, name: str | None = None):
-        """``name``: the MLflow experiment (default: the study's, paper-profile); one driver at a time per name."""
+    def __init__(self, config: SuiteConfig, plan: Plan, ray_address: str | None, out=None, name: str | None = None):
+        """``name``: the MLflow experiment (default: the study's, paper-profile); one driver at a time per name.
+        ``out``: where our lines go (default: the terminal, while Ray's output goes to runs/logs/)."""
         from mlflow.tracking import MlflowClient
         self.runs_dir = config.runs_dir
         self.runs_dir.mkdir(parents=True, exist_ok=True)
-        self.plan, self.out, self.ray_address, self.ray_started = plan, out, ray_address, False
-        _, self.profile = config.profile(plan.profile)
-        self.uri = tracking.tracking_uri(self.runs_dir)
-        check_tracking_server(self.uri)
-        self.client = MlflowClient(self.uri)
+        self.plan, self.ray_address, self.ray_started = plan, ray_address, False
         self.name = name or tracking.experiment_name(plan.paper, plan.profile)
-        self.lock = _study_lock(self.runs_dir, self.name)
-        self.experiment_id = tracking.ensure_experiment(self.client, self.name, self.runs_dir / "mlartifacts")
-        killed = tracking.mark_killed(self.client, self.experiment_id)
+        self.quiet = QuietTerminal(log_path(self.runs_dir, self.name)).__enter__()
+        self.log_path = self.quiet.log_path
+        self.out = out or self.quiet.line
+        try:
+            _, self.profile = config.profile(plan.profile)
+            self.uri = tracking.tracking_uri(self.runs_dir)
+            check_tracking_server(self.uri)
+            self.client = MlflowClient(self.uri)
+            self.lock = _study_lock(self.runs_dir, self.name)
+            self.experiment_id = tracking.ensure_experiment(self.client, self.name, self.runs_dir / "mlartifacts")
+            killed = tracking.mark_killed(self.client, self.experiment_id)
+        except BaseException:
+            self.quiet.__exit__(None, None, None)
+            raise
         if killed:
-            out(f"{killed} run(s) left RUNNING by an interrupted driver are marked killed; their trials rerun")
+            self.say(f"{killed} run(s) left RUNNING by an interrupted driver are marked killed; their trials rerun")
+
+    def say(self, line: str) -> None:
+        self.out(line)
+
+    def slots(self) -> int:
+        """How many trials run at once: the cluster's CPUs (or GPUs) over a trial's share."""
+        import ray
+        resources, cluster = self.profile["resources"], ray.cluster_resources()
+        if resources["gpus_per_trial"]:
+            return max(1, int(cluster.get("GPU", 0) / resources["gpus_per_trial"]))
+        return max(1, int(cluster.get("CPU", 1) / resources["cpus_per_trial"]))
 
     def _start_ray(self) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -199,6 +280,8 @@ class StudySession:
         os.environ.setdefault("RAY_DEDUP_LOGS", "0")
         os.environ.setdefault("SUITE_CACHE", str(self.runs_dir / "cache"))
         import ray
+        if not self.ray_started and ray.is_initialized() and _SHARED_RAY:
+            self.ray_started = True  # `suite ... all`: the Ray instance of an earlier paper's session
         if not self.ray_started:
             address = self.ray_address or os.environ.get("RAY_ADDRESS")
             local = {} if address else {"num_cpus": os.cpu_count(), "object_store_memory": 256 * 1024 * 1024}
@@ -221,17 +304,23 @@ class StudySession:
                          f"{ray.cluster_resources().get('CPU', 0):g} CPUs, "
                          f"{ray.cluster_resources().get('GPU', 0):g} GPUs")
 
-    def run(self, todo: list[TrialSpec], checksums: dict[str, str], scheduler=None, tags: dict | None = None):
-        """The trials as one Tune run; with a ``scheduler`` (ASHA) each trial reports at every evaluation."""
+    def run(self, todo: list[TrialSpec], checksums: dict[str, str], scheduler=None, tags: dict | None = None,
+            progress: Progress | None = None):
+        """The trials as one Tune run; with a ``scheduler`` (ASHA) each trial reports at every evaluation.
+        ``progress``: the study's counter across stages (default: one for these trials)."""
         self._start_ray()
+        progress = progress or Progress(len(todo), self.say)
+        progress.slots = self.slots()
         from ray import tune
 
         from pipelines.trial import run_trial
         plan = self.plan
         run_tags = {"paper": plan.paper, "profile": plan.profile, "git_commit": git_commit(),
                     **{f"version.{k}": v for k, v in package_versions().items()}, **(tags or {})}
+        arms = memberships(plan)
         specs = [{"config": s.config.to_dict(), "run_name": s.name,
-                  "tags": {**s.tags(), "data_sha256": checksums[s.config.task]}} for s in todo]
+                  "tags": {**s.tags(), **tracking.membership_tags(arms.get(s.trial_id, {})),
+                           "data_sha256": checksums[s.config.task]}} for s in todo]
         resources = self.profile["resources"]
         trainable = tune.with_resources(run_trial,
                                         {"cpu": resources["cpus_per_trial"], "gpu": resources["gpus_per_trial"]})
@@ -250,16 +339,30 @@ class StudySession:
                 name=f"{self.name}-{time.strftime('%Y%m%d-%H%M%S')}",
                 storage_path=str(self.runs_dir / "ray"), verbose=0,
                 failure_config=tune.FailureConfig(max_failures=self.profile["retries"]),  # each attempt: an MLflow run
-                callbacks=[_progress_callback(len(todo), self.out)],
+                callbacks=[progress.callback()],
             ),
         )
         return tuner.fit()
 
     def close(self) -> None:
-        if self.ray_started:
-            import ray
-            ray.shutdown()
-        self.lock.close()  # releases the study lock (the OS releases it too if the driver dies)
+        try:
+            if self.ray_started and not _SHARED_RAY:
+                import ray
+                ray.shutdown()
+            self.lock.close()  # releases the study lock (the OS releases it too if the driver dies)
+        finally:
+            self.quiet.__exit__(None, None, None)
+
+
+def memberships(plan: Plan) -> dict[str, dict[str, str]]:
+    """{trial id: {experiment: arm}} over the plan's planned experiments (a trial may serve several; two arms
+    of one experiment asking for the same training are joined with '+')."""
+    out: dict[str, dict[str, str]] = {}
+    for experiment, members in plan.experiments.items():
+        for m in members:
+            arms = out.setdefault(m.trial_id, {})
+            arms[experiment] = m.arm if arms.get(experiment, m.arm) == m.arm else f"{arms[experiment]}+{m.arm}"
+    return out
 
 
 def failed_ids(grid) -> list[str]:

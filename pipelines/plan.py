@@ -39,11 +39,13 @@ def setting_label(key: str, value) -> str:
 class TrialSpec:
     trial_id: str
     config: TrainConfig
-    name: str  # run name, e.g. "RTE-reinit-reinit-2-seed3"
+    name: str  # run name: task, seeds, then what sets the trial apart, e.g. "RTE s3 reinit-2", "RTE-1k i2 d7 standard"
 
     def tags(self) -> dict[str, str]:
-        return {"trial_id": self.trial_id, "task": self.config.task, "optimizer": self.config.optimizer,
-                "init_seed": str(self.config.init_seed), "data_seed": str(self.config.data_seed)}
+        """The trial's identity as MLflow run tags (the config's other fields are its params); which metric
+        ``val_metric`` holds (accuracy, f1, mcc or spearman: Table 3)."""
+        return {"trial_id": self.trial_id, "task": self.config.task, "init_seed": str(self.config.init_seed),
+                "data_seed": str(self.config.data_seed), "val_metric_name": get_task(self.config.task).metric}
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,17 @@ def _seed_pairs(count: int, cross: bool) -> list[tuple[int, int]]:
     return list(itertools.product(seeds, seeds)) if cross else [(s, s) for s in seeds]
 
 
+def run_name(label: str, arm: str, values: dict, grid: dict, chosen: set, init_seed: int, data_seed: int) -> str:
+    """Short, seeds first so a narrow column shows them: "RTE s3 reinit-2", "RTE-1k i2 d7 standard",
+    "STS-B s1 lr_scale=2.5 llrd=0.9". The arm is left out when a shown setting already names it. The name
+    never enters the trial id; experiments and arms are tags (pipelines.tracking.membership_tags)."""
+    seeds = f"s{init_seed}" if init_seed == data_seed else f"i{init_seed} d{data_seed}"
+    shown = [setting_label(k, v) for k, v in values.items()
+             if len(grid[k]) > 1 or k in ("reinit", "max_steps") or k in chosen]
+    detail = shown if any(arm in s for s in shown) else [arm, *shown]
+    return " ".join([label.replace(" (1k)", "-1k"), seeds, *detail])
+
+
 def expand_experiment(profile, recipes, exp_name, exp, tasks, choices) -> tuple[list[Member], list[TrialSpec]]:
     """Members and specs of one experiment. ``choices``: {(source experiment, task, arm): {setting: value}}."""
     count = profile["seeds"][exp["seeds"]] if isinstance(exp["seeds"], str) else exp["seeds"]
@@ -139,9 +152,11 @@ def expand_experiment(profile, recipes, exp_name, exp, tasks, choices) -> tuple[
     for task in tasks:
         for arm in exp["arms"]:
             settings = _arm_settings(profile, exp_name, exp, arm)
+            chosen = set()  # settings another stage chose: they set the trial apart, so the run name shows them
             for key, value in list(settings.items()):
                 if isinstance(value, dict):
                     settings[key] = choices[(source_key(value), task, value.get("arm", arm))][key]
+                    chosen.add(key)
             grid = {k: v if isinstance(v, list) else [v] for k, v in settings.items()}
             for combo in itertools.product(*grid.values()):
                 values = dict(zip(grid, combo))
@@ -152,11 +167,8 @@ def expand_experiment(profile, recipes, exp_name, exp, tasks, choices) -> tuple[
                         if cfg.max_steps < total_steps(dataclasses.replace(cfg, max_steps=None), train_size(cfg)):
                             continue
                     label = task_label(task, values)
-                    seed = f"seed{init_seed}" if init_seed == data_seed else f"init{init_seed}-data{data_seed}"
-                    suffix = "-".join(setting_label(k, v) for k, v in values.items() if len(grid[k]) > 1
-                                      or k in ("reinit", "max_steps"))
-                    name = "-".join(p for p in (label.replace(" (1k)", "-1k"), arm, suffix, seed) if p)
-                    spec = TrialSpec(trial_id(cfg), cfg, name)
+                    spec = TrialSpec(trial_id(cfg), cfg, run_name(label, arm, values, grid, chosen, init_seed,
+                                                                  data_seed))
                     specs.append(spec)
                     members.append(Member(spec.trial_id, label, arm, tuple(values.items()), init_seed, data_seed))
     return members, specs
@@ -243,28 +255,101 @@ def trial_seconds(cfg: TrainConfig, cost: dict) -> float:
     return steps * cost["seconds_per_step"] + evaluated * cost["seconds_per_eval_example"]
 
 
-def describe(plan: Plan, profile: dict) -> str:
-    """The table `suite plan` prints: trials per experiment (and how many can run here), estimated hours, status."""
+@dataclass(frozen=True)
+class PlanTotals:
+    """A paper's plan summed once per trial id: every planned trial (pending and skipped stages costed with their
+    stand-in specs) and those that can run here."""
+    paper: str
+    unique: int
+    runnable: int
+    hours: float  # accelerator hours: GPU-hours on a GPU profile, CPU-hours (one thread per trial slot) otherwise
+    runnable_hours: float
+    unit: str
+    runnable_ids: frozenset = frozenset()
+
+
+def cost_unit(profile: dict) -> str:
+    return "GPU-hours" if profile["resources"]["gpus_per_trial"] else "CPU-hours"
+
+
+def trial_hours(cfg: TrainConfig, profile: dict) -> float:
+    """One trial's accelerator hours: its seconds times the share of a GPU it holds (0.25 GPU for 4 h is 1 GPU-hour),
+    or its CPU slot's seconds on a CPU profile."""
+    share = profile["resources"]["gpus_per_trial"] or 1
+    return trial_seconds(cfg, profile["cost"]) * share / 3600
+
+
+def _row_status(plan: Plan, name: str, specs: list[TrialSpec], why: dict[str, str | None]) -> str:
+    from collections import Counter
+    if name in plan.skipped:
+        return f"not run at this profile: {plan.skipped[name]}"
+    status = f"pending ({plan.pending[name]})" if name in plan.pending else "planned"
+    blocked = Counter(why[s.trial_id] for s in specs if why[s.trial_id])
+    if blocked:
+        status += "; not runnable here: " + "; ".join(f"{n} trials, {reason}" for reason, n in blocked.items())
+    return status
+
+
+def describe(plan: Plan, profile: dict) -> tuple[str, PlanTotals]:
+    """The table `suite plan` prints (trials per experiment, how many can run here, estimated hours, status; every
+    row that cannot run here says why) and the paper's totals, shared trials counted once."""
     from pipelines.availability import reason
-    unit = "GPU-hours" if profile["resources"]["gpus_per_trial"] else "CPU-hours"
-    cost = profile["cost"]
+    unit = cost_unit(profile)
     lines = [f"Plan for {plan.paper} at profile {plan.profile} ({profile['description']})",
              f"{'experiment':<20} {'stage':>5} {'trials':>7} {'here':>6} {unit:>10}  status"]
-    seen: dict[str, TrialSpec] = {}
+    why: dict[str, str | None] = {}
+    everything: dict[str, TrialSpec] = {}
     for name, stage in plan.stages.items():
         specs = [plan.specs[i] for i in plan.ids(name)] + plan.estimates.get(name, [])
-        here = [] if name in plan.skipped else [s for s in specs if not reason(s.config)]
-        status = (f"not run at this profile: {plan.skipped[name]}" if name in plan.skipped
-                  else f"pending ({plan.pending[name]})" if name in plan.pending else "planned")
-        for spec in here:
-            seen.setdefault(spec.trial_id, spec)
-        hours = sum(trial_seconds(s.config, cost) for s in specs) / 3600
-        lines.append(f"{name:<20} {stage:>5} {len(specs):>7} {len(here):>6} {hours:>10.1f}  {status}")
-    total = sum(trial_seconds(s.config, cost) for s in seen.values()) / 3600
-    lines.append(f"{'unique, runnable here':<26} {len(seen):>14} {total:>10.1f}  "
-                 "(hours of the trials that can run here)")
-    lines.append("'here': trials whose data and checkpoint are available on this machine (offline assets, or the hub "
-                 "when reachable).")
-    lines.append(f"Trials shared between experiments run once. Pending stages are costed with a stand-in choice; "
-                 f"cost assumes {cost['seconds_per_step']} s/step, {cost['seconds_per_eval_example']} s/eval example.")
+        for spec in specs:
+            if spec.trial_id not in why:
+                why[spec.trial_id] = plan.skipped.get(name) or reason(spec.config)
+            elif name not in plan.skipped and why[spec.trial_id] in plan.skipped.values():
+                why[spec.trial_id] = reason(spec.config)  # a trial another experiment runs is not skipped
+            everything.setdefault(spec.trial_id, spec)
+        here = sum(1 for s in specs if not why[s.trial_id] and name not in plan.skipped)
+        hours = sum(trial_hours(s.config, profile) for s in specs)
+        lines.append(f"{name:<20} {stage:>5} {len(specs):>7} {here:>6} {hours:>10.1f}  "
+                     f"{_row_status(plan, name, specs, why)}")
+    runnable = [s for i, s in everything.items() if not why[i]]
+    totals = PlanTotals(plan.paper, len(everything), len(runnable),
+                        sum(trial_hours(s.config, profile) for s in everything.values()),
+                        sum(trial_hours(s.config, profile) for s in runnable), unit,
+                        frozenset(s.trial_id for s in runnable))
+    cost = profile["cost"]
+    lines += [
+        f"Total for {plan.paper}: {totals.unique:,} unique trials ({totals.hours:,.1f} {unit}), "
+        f"{totals.runnable:,} runnable here ({totals.runnable_hours:,.1f} {unit})" + _wall(totals, profile),
+        "Rows count a trial in every experiment that uses it; the total counts it once (shared trials run once). "
+        "'here': the trial's data and checkpoint are available on this machine (offline assets, or the hub when "
+        "reachable) and the profile does not skip it.",
+        f"Pending stages are costed with a stand-in choice; cost assumes {cost['seconds_per_step']} s/step, "
+        f"{cost['seconds_per_eval_example']} s/eval example per trial at "
+        f"{_resources(profile)}.",
+    ]
+    return "\n".join(lines), totals
+
+
+def _resources(profile: dict) -> str:
+    r = profile["resources"]
+    return f"{r['gpus_per_trial']:g} GPU per trial" if r["gpus_per_trial"] else f"{r['cpus_per_trial']:g} CPU per trial"
+
+
+def _wall(totals: PlanTotals, profile: dict) -> str:
+    """On a CPU profile, the wall time on this machine: its cores hold cores / cpus_per_trial trials at once."""
+    import os
+    if profile["resources"]["gpus_per_trial"] or not totals.runnable:
+        return ""
+    slots = max(1, int((os.cpu_count() or 1) // profile["resources"]["cpus_per_trial"]))
+    return f"; about {totals.runnable_hours / slots:,.1f} h wall on this machine ({slots} trials at a time)"
+
+
+def describe_suite(totals: list[PlanTotals], profile_name: str) -> str:
+    """`suite plan all`: one line per paper and the suite's total (trials are counted per paper)."""
+    unit = totals[0].unit
+    lines = [f"Suite at profile {profile_name}", f"{'paper':<24} {'trials':>8} {'here':>8} {unit:>12} {'here':>10}"]
+    lines += [f"{t.paper:<24} {t.unique:>8,} {t.runnable:>8,} {t.hours:>12,.1f} {t.runnable_hours:>10,.1f}"
+              for t in totals]
+    lines.append(f"{'all papers':<24} {sum(t.unique for t in totals):>8,} {sum(t.runnable for t in totals):>8,} "
+                 f"{sum(t.hours for t in totals):>12,.1f} {sum(t.runnable_hours for t in totals):>10,.1f}")
     return "\n".join(lines)

@@ -46,12 +46,16 @@ def search_plan(config: SuiteConfig, paper: str, profile_name: str | None, exper
     """The experiment's trials at its declared (un-narrowed) grids and the search's seeds, and its settings."""
     profile_name, profile = config.profile(profile_name)
     declared = config.paper(paper)["experiments"]
-    if experiment not in declared or "search" not in declared[experiment]:
+    config.experiments(paper, [experiment])  # an unknown name: "unknown experiment ... (valid: ...)"
+    if "search" not in declared[experiment]:
         raise ConfigError(f"experiment {experiment!r} of paper {paper!r} declares no search "
                           f"(searchable: {', '.join(searchable(config, paper)) or 'none'})")
     exp = declared[experiment]
     settings = {**SEARCH_DEFAULTS, **(exp["search"] or {})}
     allowed = [t for t in exp["tasks"] if profile["tasks"] is None or t in profile["tasks"]]
+    if not allowed:
+        raise ConfigError(f"experiment {experiment!r} has no task at profile {profile_name} (its tasks: "
+                          f"{', '.join(exp['tasks'])}; the profile's: {', '.join(profile['tasks'])})")
     for task in tasks or []:
         if task not in allowed:
             raise ConfigError(f"task {task!r} is not searched in {experiment} at profile {profile_name} "

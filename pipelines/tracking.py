@@ -1,6 +1,8 @@
 """MLflow: one experiment per (paper, profile), one run per trial. Nothing else in the suite talks to MLflow."""
 from __future__ import annotations
 
+import csv
+import io
 import os
 import time
 from pathlib import Path
@@ -10,6 +12,10 @@ from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 LOG_CHUNK = 900  # MLflow accepts at most 1000 metrics per log_batch
+# MLflow 3 UI: a training experiment, not a GenAI one (no "Traces / Detect Issues" overview, no type prompt).
+EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
+# A curve logged under another name: "lr" is already the param (the peak learning rate); its schedule is a curve.
+CURVE_METRICS = {"lr": "lr_schedule"}
 
 
 def tracking_uri(runs_dir: Path) -> str:
@@ -26,12 +32,16 @@ def is_server(uri: str) -> bool:
 
 
 def ensure_experiment(client: MlflowClient, name: str, artifact_root: Path) -> str:
-    """A tracking server keeps artifacts where it was told to (make mlflow-server); a local store under runs/."""
+    """A tracking server keeps artifacts where it was told to (make mlflow-server); a local store under runs/.
+    The experiment declares itself a model-training one (EXPERIMENT_KIND), also when an older suite created it."""
+    key, kind = EXPERIMENT_KIND
     exp = client.get_experiment_by_name(name)
-    if exp is not None:
-        return exp.experiment_id
-    local = None if is_server(client.tracking_uri) else (artifact_root / name).as_uri()
-    return client.create_experiment(name, artifact_location=local)
+    if exp is None:
+        local = None if is_server(client.tracking_uri) else (artifact_root / name).as_uri()
+        return client.create_experiment(name, artifact_location=local, tags={key: kind})
+    if key not in exp.tags:
+        client.set_experiment_tag(exp.experiment_id, key, kind)
+    return exp.experiment_id
 
 
 def all_runs(client: MlflowClient, experiment_id: str, filter_string: str = ""):
@@ -49,9 +59,41 @@ def finished_trial_ids(client: MlflowClient, experiment_id: str) -> set[str]:
     return {r.data.tags["trial_id"] for r in runs if "trial_id" in r.data.tags}
 
 
-def start_run(client: MlflowClient, experiment_id: str, run_name: str, tags: dict, params: dict) -> str:
+def membership_tags(arms: dict[str, str]) -> dict[str, str]:
+    """Which experiments of the paper use a trial and in which arm ({experiment: arm}): ``exp.<experiment>`` per
+    experiment (search the UI with tags.`exp.reinit` = 'standard'), plus ``experiments`` and ``arms`` lists."""
+    arms = dict(sorted(arms.items()))
+    return {"experiments": ",".join(arms), "arms": ",".join(f"{e}:{a}" for e, a in arms.items()),
+            **{f"exp.{e}": a for e, a in arms.items()}}
+
+
+def add_memberships(client: MlflowClient, experiment_id: str, arms: dict[str, dict[str, str]]) -> int:
+    """Runs of trials ({trial id: {experiment: arm}}) that a later stage's experiments use too: add those
+    experiments to their membership tags. Returns how many runs were updated."""
+    updated = 0
+    for run in all_runs(client, experiment_id):
+        tags = run.data.tags
+        wanted = arms.get(tags.get("trial_id"))
+        if not wanted:
+            continue
+        known = {k[len("exp."):]: v for k, v in tags.items() if k.startswith("exp.")}
+        merged = {**known, **{e: a for e, a in wanted.items() if e not in known}}
+        if merged != known:
+            client.log_batch(run.info.run_id, tags=[RunTag(k, v) for k, v in membership_tags(merged).items()])
+            updated += 1
+    return updated
+
+
+def start_run(client: MlflowClient, experiment_id: str, run_name: str, tags: dict, params: dict,
+              config: dict | None = None) -> str:
+    """A run with its tags (identity: trial id, task, seeds, experiments and arms, ...) and its params: the
+    training config's set fields, each once (a field that is also a tag, or None, is not a param).
+    ``config``: written as the run's config.json artifact."""
     run = client.create_run(experiment_id, run_name=run_name, tags=tags)
-    client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in sorted(params.items())])
+    client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in sorted(params.items())
+                                              if v is not None and k not in tags])
+    if config is not None:
+        client.log_dict(run.info.run_id, config, "config.json")
     return run.info.run_id
 
 
@@ -60,25 +102,49 @@ def log_curves(client: MlflowClient, run_id: str, curves: dict, logged: dict[str
     now = int(time.time() * 1000)
     metrics = []
     for name, points in curves.items():
-        metrics += [Metric(name, float(value), now, int(step)) for step, value in points[logged.get(name, 0):]]
+        key = CURVE_METRICS.get(name, name)
+        metrics += [Metric(key, float(value), now, int(step)) for step, value in points[logged.get(name, 0):]]
         logged[name] = len(points)
     for start in range(0, len(metrics), LOG_CHUNK):
         client.log_batch(run_id, metrics=metrics[start:start + LOG_CHUNK])
 
 
+def curves_csv(curves: dict) -> str:
+    """Every curve point as metric,step,value rows (the report's inputs, readable without MLflow)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["metric", "step", "value"])
+    for name, points in curves.items():
+        writer.writerows([CURVE_METRICS.get(name, name), int(step), repr(float(value))] for step, value in points)
+    return out.getvalue()
+
+
 def finish_run(client: MlflowClient, run_id: str, result: dict, logged: dict[str, int] | None = None) -> None:
-    """Remaining curve points and final metrics in batches, the outcome tag, then FINISHED (diverged runs are
-    results too)."""
+    """Remaining curve points and final metrics in batches, the curves and final metrics as artifacts
+    (curves.csv, metrics.json), the outcome tag, then FINISHED (diverged runs are results too)."""
     log_curves(client, run_id, result["curves"], {} if logged is None else logged)
     now = int(time.time() * 1000)
     client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in result["metrics"].items()])
+    client.log_text(run_id, curves_csv(result["curves"]), "curves.csv")
+    client.log_dict(run_id, {"outcome": result["outcome"], **{k: float(v) for k, v in result["metrics"].items()}},
+                    "metrics.json")
     client.log_batch(run_id, tags=[RunTag("outcome", result["outcome"])])
     client.set_terminated(run_id, "FINISHED")
 
 
+def log_worker_memory(client: MlflowClient, run_id: str, pid: int, rss_before_mb: float, rss_mb: float) -> None:
+    """Which worker process ran the trial (Ray reuses workers across trials) and its resident memory after the
+    trial, before and after freed heap went back to the OS."""
+    now = int(time.time() * 1000)
+    client.log_batch(run_id, metrics=[Metric("worker_rss_mb", float(rss_mb), now, 0),
+                                      Metric("worker_rss_untrimmed_mb", float(rss_before_mb), now, 0)],
+                     tags=[RunTag("worker_pid", str(pid))])
+
+
 def stop_run(client: MlflowClient, run_id: str, evaluations: int) -> None:
     """An ASHA-stopped trial: its logged curves are kept; KILLED keeps it out of every finished-runs statistic."""
-    client.log_batch(run_id, tags=[RunTag("outcome", "early_stopped"), RunTag("evaluations", str(evaluations))])
+    client.log_batch(run_id, tags=[RunTag("outcome", "early_stopped"),
+                                   RunTag("evaluations_reached", str(evaluations))])  # param evaluations: planned
     client.set_terminated(run_id, "KILLED")
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 import traceback
 
 from ray import tune
@@ -32,19 +33,23 @@ def node_tags() -> dict[str, str]:
 
 def run_trial(config: dict) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    started = time.monotonic()  # a worker's first trial imports the stack: the driver's ETA leaves that out
     import torch
     from mlflow.tracking import MlflowClient
 
     from pipelines import tracking
     from trainers.loop import TrainConfig, execution_options, train
 
+    imports = time.monotonic() - started
     torch.set_num_threads(max(1, int(config["threads"])))
     spec = config["spec"]
     cfg = TrainConfig(**spec["config"])
     client = MlflowClient(config["tracking_uri"])
     tags = {**spec["tags"], **config["run_tags"], **node_tags(),
             **{f"exec.{k}": str(v).lower() for k, v in execution_options().items()}}
-    run_id = tracking.start_run(client, config["experiment_id"], spec["run_name"], tags, cfg.to_dict())
+    run_id = tracking.start_run(client, config["experiment_id"], spec["run_name"], tags, cfg.to_dict(),
+                                config={"trial_id": spec["tags"]["trial_id"], "run_name": spec["run_name"],
+                                        "config": cfg.to_dict(), "tags": spec["tags"]})
     logged: dict[str, int] = {}
     on_eval = None
     if config.get("report_each_eval"):  # ASHA: a result per evaluation, its points in MLflow before the scheduler acts
@@ -61,9 +66,32 @@ def run_trial(config: dict) -> None:
     if micro_batch:
         client.set_tag(run_id, "micro_batch", str(micro_batch))
     tracking.finish_run(client, run_id, result, logged)
+    tracking.log_worker_memory(client, run_id, os.getpid(), *release_memory())
     tune.report({**result["metrics"], "outcome": result["outcome"], "trial_id": spec["tags"]["trial_id"],
                  "run_id": run_id, "val_metric": _rankable(result["metrics"]["val_last"]),
-                 "evaluation": len(result["curves"]["val_metric"])})
+                 "evaluation": len(result["curves"]["val_metric"]), "import_seconds": imports})
+
+
+def worker_rss_mb() -> float:
+    import psutil
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def release_memory() -> tuple[float, float]:
+    """Give the trial's freed heap back to the OS; returns (resident MB before, after).
+
+    Tune runs each trial of a reused worker in a new thread, and glibc gives threads their own malloc arenas, which
+    keep freed chunks: measured on the smoke study, a worker's RSS grew ~20 MB per trial (717 -> 1,163 MB over 24
+    trials) while the same trials in one thread stayed flat. malloc_trim(0) returns those free pages."""
+    import ctypes
+    import gc
+    gc.collect()
+    before = worker_rss_mb()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to trim
+        pass
+    return before, worker_rss_mb()
 
 
 def stopped_early(last_result: dict) -> bool:

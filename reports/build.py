@@ -13,7 +13,9 @@ from pipelines import tracking
 from pipelines.config import SuiteConfig
 from pipelines.plan import Plan
 from pipelines.selection import members_frame
-from reports.render import replace_folder
+from reports.index import summary, write_summary
+from reports.latex import write_report_tex
+from reports.render import recording, replace_folder
 
 PUBLISHED = Path(__file__).with_name("published")
 
@@ -60,7 +62,8 @@ def curve_loader(config: SuiteConfig):
 
 
 def build_report(config: SuiteConfig, plan: Plan) -> Path:
-    """Write report.md, tables/*.tex and figures/* into runs/reports/<paper>-<profile>/, replacing it whole."""
+    """Write report.md, tables/*.tex, figures/* and report.tex (every table and figure in one LaTeX document:
+    `make report-pdf`) into runs/reports/<paper>-<profile>/, replacing it whole."""
     paper = config.paper(plan.paper)
     _, profile = config.profile(plan.profile)
     published_file = PUBLISHED / f"{paper['report']}.yaml"
@@ -72,5 +75,9 @@ def build_report(config: SuiteConfig, plan: Plan) -> Path:
     def fill(work: Path) -> None:
         ctx = ReportContext(plan, profile, paper, runs, work, published, curve_loader(config), suite=config.data,
                             failed=failed)
-        (work / "report.md").write_text(module.render(ctx), encoding="utf-8")
+        with recording() as written:
+            markdown = module.render(ctx)
+        (work / "report.md").write_text(markdown, encoding="utf-8")
+        write_report_tex(work, markdown, written)
+        write_summary(work, summary(plan, paper["title"], runs, failed, module.claim_verdicts(ctx)))
     return replace_folder(config.runs_dir / "reports" / f"{plan.paper}-{plan.profile}", fill) / "report.md"

@@ -46,3 +46,19 @@ def test_render_states_the_ratios_and_verdicts():
     assert "| BERT-large bf16 MFU | >= 40% | no GPU run kept | not measured |" in page
     assert "| batched MLflow logging | x | 4.000s -> 0.500s | 8.00x |" in page
     assert "from 1000 finished runs in a local MLflow store: **12.5s**" in page
+
+
+def test_worker_memory_growth_is_each_workers_worst_rss_over_its_first():
+    from types import SimpleNamespace as NS
+
+    from bench.study import worker_memory
+    def run(pid, end, before, after):
+        return NS(info=NS(end_time=end), data=NS(tags={"worker_pid": pid},
+                                                  metrics={"worker_rss_untrimmed_mb": before, "worker_rss_mb": after}))
+    runs = [run("1", 3, 760, 700), run("1", 1, 740, 700), run("2", 2, 610, 600), run("1", 5, 800, 770),
+            run("2", 4, 650, 630)]
+    m = worker_memory(runs)
+    assert m["trials_per_worker"] == [3, 2] and m["first_mb"] == [700, 600] and m["max_mb"] == [770, 630]
+    assert m["max_growth"] == 770 / 700 and m["freed_per_trial_mb"] == (40 + 60 + 30 + 10 + 20) / 5
+    page = render({**results(), "study": {**results()["study"], "worker_memory": m}}, [])
+    assert "| worker RSS across a stage's trials | <= 1.2x its RSS after the first | 1.10x | met |" in page

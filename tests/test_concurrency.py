@@ -28,6 +28,7 @@ def test_eight_concurrent_trials_log_every_point(tmp_path):
         total = int(run.data.metrics["total_steps"])
         evaluations = int(run.data.params["evaluations"])
         counts = {key: len(client.get_metric_history(run.info.run_id, key))
-                  for key in ("train_loss", "lr", "val_metric", "l2_block_1")}
-        assert counts == {"train_loss": total, "lr": total, "val_metric": len(eval_steps(total, evaluations)),
+                  for key in ("train_loss", "lr_schedule", "val_metric", "l2_block_1")}
+        assert counts == {"train_loss": total, "lr_schedule": total,
+                          "val_metric": len(eval_steps(total, evaluations)),
                           "l2_block_1": len(measure_steps(total))}, run.info.run_name

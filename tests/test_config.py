@@ -10,6 +10,8 @@ from pipelines.config import DEFAULT_CONFIG, ConfigError, load
 from pipelines.cli import main
 from trainers import assets
 
+PROFILES = ", ".join(load().data["profiles"])  # as declared in suite.yaml
+
 
 def _write(tmp_path: Path, mutate) -> Path:
     data = yaml.safe_load(DEFAULT_CONFIG.read_text())
@@ -39,8 +41,9 @@ def _write(tmp_path: Path, mutate) -> Path:
     (lambda d: d["profiles"]["cpu"]["skip"].update(tables=""), "profiles.cpu.skip.tables: expected the reason as text"),
     (lambda d: d["papers"]["revisiting"]["experiments"]["other_models"]["arms"]["standard"].update(recipe=["gpt"]),
      "arms.standard.recipe: unknown recipe 'gpt' (valid: xlnet, roberta, electra, bart)"),
-    (lambda d: d["profiles"]["cpu"].update(batch_size=0), "profiles.cpu.batch_size: expected a positive number"),
-    (lambda d: d.update(default_profile="gpu"), "default_profile: unknown profile 'gpu' (valid: smoke, cpu, paper)"),
+    (lambda d: d["profiles"]["cpu"].update(batch_size=0), "profiles.cpu.batch_size: expected a positive integer, "
+                                                          "got 0"),
+    (lambda d: d.update(default_profile="huge"), f"default_profile: unknown profile 'huge' (valid: {PROFILES})"),
     (lambda d: d["profiles"]["paper"]["resources"].update(gpus_per_trial=1.5),
      "profiles.paper.resources.gpus_per_trial: expected 0, a fraction in (0, 1] (trials share a GPU) or a whole "
      "number, got 1.5"),
@@ -64,7 +67,7 @@ def test_bad_config_is_one_clear_error(tmp_path, mutate, message):
 
 @pytest.mark.parametrize("argv,message", [
     (["plan", "revisitng"], "unknown paper 'revisitng' (valid: revisiting)"),
-    (["run", "revisiting", "--profile", "gpu"], "unknown profile 'gpu' (valid: smoke, cpu, paper)"),
+    (["run", "revisiting", "--profile", "huge"], f"unknown profile 'huge' (valid: {PROFILES})"),
     (["reproduce", "revisiting", "--experiments", "reinit,longest"],
      "unknown experiment 'longest' for paper 'revisiting' (valid: bias_correction, reinit, reinit_1k, "
      "parameter_change, longer_search, longer, longer_search_1k, longer_1k, methods, methods_searched, "
@@ -85,8 +88,9 @@ def test_cli_errors_exit_2_without_launching(tmp_path, capsys, argv, message):
 
 def test_cli_bad_yaml_through_the_console_script(tmp_path):
     bad = tmp_path / "suite.yaml"
-    bad.write_text("profiles: [unclosed\n")
+    bad.write_text("profiles: [unclosed\npapers: {}\n")
     proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "plan", "revisiting", "--config", str(bad)],
                           capture_output=True, text=True)
     assert proc.returncode == 2
-    assert proc.stderr.startswith("suite: error: suite.yaml: not valid YAML") and proc.stderr.count("\n") == 1
+    assert proc.stderr == ("suite: error: suite.yaml: invalid YAML at line 2, column 7: expected ',' or ']', but got "
+                           "':'\n")

@@ -1,14 +1,15 @@
 """One smoke study through the real stack: Ray Tune trials, a sqlite MLflow store, the report; then a rerun
-that trains nothing and regenerates the same report byte for byte."""
+that trains nothing and regenerates the same report byte for byte. The study is conftest's session fixture
+`study` (tests/test_report_pdf.py compiles its report)."""
 import hashlib
 import subprocess
 from pathlib import Path
 
-import pytest
 from mlflow.tracking import MlflowClient
 
-from helpers import study_config, suite
+from helpers import suite
 
+from analysis.claims import VERDICTS
 from pipelines.config import load
 
 
@@ -21,15 +22,6 @@ def _suite(config: Path, *args: str) -> subprocess.CompletedProcess:
 def _digest(folder: Path) -> dict[str, str]:
     return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-@pytest.fixture(scope="module")
-def study(tmp_path_factory):
-    root = tmp_path_factory.mktemp("study")
-    config = study_config(root)
-    first = _suite(config, "reproduce", "revisiting", "--profile", "smoke")
-    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    return config, root / "runs", first
 
 
 def _runnable(config):
@@ -55,12 +47,24 @@ def test_every_stage_runs_and_every_runnable_trial_is_one_finished_mlflow_run(st
     exp = client.get_experiment_by_name("revisiting-smoke")
     found = client.search_runs([exp.experiment_id], max_results=1000)
     assert sorted(r.data.tags["trial_id"] for r in found) == sorted(s.trial_id for s in runnable)
+    arms = {}  # {trial id: {experiment: arm}} over the whole plan: runs of stage 0 are tagged by later stages too
+    for name, members in plan.experiments.items():
+        for m in members:
+            arms.setdefault(m.trial_id, {})[name] = m.arm
     for run in found:
         spec = plan.specs[run.data.tags["trial_id"]]
-        assert run.info.status == "FINISHED" and run.data.tags["outcome"] == "finished"
-        assert run.data.params["lr"] == str(spec.config.lr)
-        assert run.data.params["init_seed"] == str(spec.config.init_seed)
-        assert run.data.tags["paper"] == "revisiting" and run.data.tags["data_sha256"]
+        tags, params = run.data.tags, run.data.params
+        assert run.info.status == "FINISHED" and tags["outcome"] == "finished"
+        assert run.info.run_name == spec.name
+        assert params["lr"] == str(spec.config.lr) and "lr_schedule" in run.data.metrics
+        assert tags["init_seed"] == str(spec.config.init_seed) and tags["task"] == spec.config.task
+        assert not set(params) & set(tags) and "None" not in params.values()  # each name once, no unset params
+        assert {k[len("exp."):]: v for k, v in tags.items() if k.startswith("exp.")} == arms[spec.trial_id]
+        assert tags["experiments"] == ",".join(sorted(arms[spec.trial_id]))
+        assert tags["val_metric_name"] in ("accuracy", "f1", "mcc", "spearman")
+        assert tags["paper"] == "revisiting" and tags["data_sha256"]
+        assert {a.path for a in client.list_artifacts(run.info.run_id)} == {"config.json", "curves.csv",
+                                                                           "metrics.json"}
         assert {"best_val", "test_at_best_val", "test_last", "train_seconds", "l2_block_1"} <= set(run.data.metrics)
     history = client.get_metric_history(found[0].info.run_id, "train_loss")
     assert [m.step for m in history] == list(range(1, int(found[0].data.metrics["total_steps"]) + 1))
@@ -83,6 +87,14 @@ def test_report_has_every_table_figure_and_claim(study):
     assert "not run at profile smoke: fp16 mixed precision needs a CUDA GPU" in text  # Table 4
     assert "| xlnet-large-cased | CoLA | 3e-05 | 1200 steps | 128 | 120 steps | — |" in text  # Table 6
     assert "| Sec. 5 | Re-init (L chosen by mean validation) improves mean test performance" in text
+    # Verdicts say what the data can tell: smoke has 2 seeds a side on RTE and STS-B, Brown-Forsythe needs 3.
+    assert ("| Sec. 4 | Bias correction reduces the variance of test performance across seeds on the small datasets "
+            "| **could not tell** | too few seeds: RTE, STS-B fewer than 3 runs a side; MRPC, CoLA no finished runs "
+            "|") in text
+    verdict_rows = [line for line in text.split("## Claim verdicts")[1].splitlines() if line.startswith("| Sec. ")]
+    assert len(verdict_rows) == 7
+    assert all(sum(f"| **{v}** |" in row for v in VERDICTS) == 1 for row in verdict_rows), verdict_rows
+    assert "| Sec. 7 | With debiased Adam" in text and "positive control" in verdict_rows[-1]
     for name in ("figure1", "figure2", "figure3", "figure4", "figure12", "figure5", "figure6", "figure8b",
                  "figure9", "figure10", "figure15"):
         assert (report.parent / "figures" / f"{name}.png").stat().st_size > 5000, name

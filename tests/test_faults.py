@@ -49,7 +49,7 @@ def test_killed_driver_resumes_and_reports_as_if_uninterrupted(tmp_path):
     out, err = resumed.communicate(timeout=600)
     assert resumed.returncode == 0, err[-3000:]
     # A Ray worker may still land the trial it was finishing as the driver died: count at the rerun.
-    done_before = int(re.search(r"8 trials planned, (\d) already finished in MLflow", out).group(1))
+    done_before = int(re.search(r"8 of them runnable here: (\d) already finished in MLflow", out).group(1))
     assert 3 <= done_before < 8 and f"{8 - done_before} to run" in out
     after = _runs(killed_root)
     finished = [r.data.tags["trial_id"] for r in after if r.info.status == "FINISHED"]

@@ -79,6 +79,27 @@ def test_trial_ids_are_deterministic_and_ignore_default_fields():
     base = TrainConfig(task="RTE", model="m")
     assert base.fingerprint() == TrainConfig(task="RTE", model="m", mixout=0.0).fingerprint()
     assert base.fingerprint() != TrainConfig(task="RTE", model="m", mixout=0.1).fingerprint()
+    # Pinned: run names and tags never enter the id, so finished runs stay valid when names change.
+    assert trial_id(TrainConfig(task="RTE", model="m", init_seed=3, data_seed=3)) == "b738f58777228b7d"
+
+
+def test_run_names_are_short_seed_first_and_unique():
+    plan = make_plan(load(), "revisiting", "paper")
+    specs = plan.unique() + [s for estimate in plan.estimates.values() for s in estimate]
+    ids_by_name: dict[str, set] = {}
+    for spec in specs:
+        ids_by_name.setdefault(spec.name, set()).add(spec.trial_id)
+    assert all(len(ids) == 1 for ids in ids_by_name.values()), "two trials share a run name"
+    assert max(len(name) for name in ids_by_name) <= 40
+    names = {(m.task, m.arm, m.init_seed, m.data_seed, m.values): plan.specs[m.trial_id].name
+             for e in ("reinit", "reinit_1k", "controlled_seeds", "methods") for m in plan.experiments[e]}
+    assert names[("RTE", "reinit", 3, 3, (("reinit", 2),))] == "RTE s3 reinit-2"
+    assert names[("RTE", "pooler", 3, 3, (("reinit", "pooler"),))] == "RTE s3 reinit-pooler"
+    assert names[("STS-B (1k)", "reinit", 1, 1, (("train_examples", 1000), ("reinit", 4)))] == "STS-B-1k s1 reinit-4"
+    assert names[("RTE", "reinit", 2, 7, (("reinit", 5),))] == "RTE i2 d7 reinit-5"
+    assert names[("MRPC", "llrd", 4, 4, (("lr_scale", 2.5), ("llrd", 0.9)))] == "MRPC s4 lr_scale=2.5 llrd=0.9"
+    for spec in specs:  # the task and its seeds lead every name
+        assert spec.name.split()[1] in (f"s{spec.config.init_seed}", f"i{spec.config.init_seed}"), spec.name
 
 
 def test_experiment_subset_adds_its_sources_and_costs():

@@ -37,7 +37,7 @@ def test_asha_stops_some_trials_and_keeps_their_curves_out_of_statistics(searche
     full = [r for r in runs if r.info.status == "FINISHED"]
     assert len(early) == stopped >= 1 and len(full) == 20 - stopped >= 1
     for run in early:  # stopped at the first rung: one validation point kept, ended KILLED, no final metrics
-        assert run.info.status == "KILLED" and run.data.tags["evaluations"] == "1"
+        assert run.info.status == "KILLED" and run.data.tags["evaluations_reached"] == "1"
         assert len(client.get_metric_history(run.info.run_id, "val_metric")) == 1
         assert "best_val" not in run.data.metrics
     for run in full:
@@ -53,10 +53,10 @@ def test_asha_stops_some_trials_and_keeps_their_curves_out_of_statistics(searche
     assert load_runs(load(searched[1]), plan).empty
 
 
-def _point(run_name: str) -> tuple[str, dict]:
-    """("llrd", {"lr_scale": 2.5, "llrd": 0.9}) from "STS-B-llrd-lr_scale=2.5-llrd=0.9-seed1"."""
-    arm = re.match(r"STS-B-(standard|llrd|mixout|pretrained_wd|weight_decay)", run_name).group(1)
-    return arm, {k: float(v) for k, v in re.findall(r"([a-z_]+)=([0-9.]+(?:e-?[0-9]+)?)", run_name)}
+def _point(run) -> tuple[str, dict]:
+    """("llrd", {"lr_scale": 2.5, "llrd": 0.9}) from the run's arm tag and its name "STS-B s1 lr_scale=2.5 llrd=0.9"."""
+    arm = run.data.tags["exp.methods"]
+    return arm, {k: float(v) for k, v in re.findall(r"([a-z_]+)=([0-9.]+(?:e-?[0-9]+)?)", run.info.run_name)}
 
 
 def test_choice_is_the_best_complete_mean_and_feeds_searched_settings(searched):
@@ -65,7 +65,7 @@ def test_choice_is_the_best_complete_mean_and_feeds_searched_settings(searched):
     best: dict[str, tuple[float, dict]] = {}  # arm -> (val, settings) over complete trials, first of equals
     for run in sorted(runs, key=lambda r: r.info.run_name):
         if run.info.status == "FINISHED":
-            arm, settings = _point(run.info.run_name)
+            arm, settings = _point(run)
             if arm not in best or run.data.metrics["best_val"] > best[arm][0]:
                 best[arm] = (run.data.metrics["best_val"], settings)
     chosen = result["choices"]["STS-B"]

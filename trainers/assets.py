@@ -22,9 +22,14 @@ class AssetError(RuntimeError):
 
 
 def assets_root() -> Path | None:
+    """The assets folder; a SUITE_ASSETS that names no folder is an error (not a missing checkpoint later)."""
     env = os.environ.get("SUITE_ASSETS")
     if env:
-        return Path(env).expanduser().resolve()
+        root = Path(env).expanduser().resolve()
+        if not root.is_dir():
+            raise AssetError(f"SUITE_ASSETS={env} is not a directory; set it to the folder holding data/ and "
+                             f"models/ (default ../shared)")
+        return root
     default = REPO_ROOT.parent / "shared"
     return default if default.is_dir() else None
 

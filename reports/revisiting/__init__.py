@@ -42,6 +42,7 @@ def render(ctx: ReportContext) -> str:
     layers = f" (first {profile['num_layers']} blocks)" if profile["num_layers"] else ""
     seeds = ", ".join(f"{k} {v}" for k, v in profile["seeds"].items())
     batches = profile.get("batching", "random").replace("_", "-") + " batches"
+    done = int(ctx.runs["trial_id"].isin(ctx.plan.specs).sum())
     header = "\n".join([
         f"# {ctx.paper['title']}: reproduction report",
         "",
@@ -52,6 +53,9 @@ def render(ctx: ReportContext) -> str:
         "",
         "The paper's numbers are for BERT-large on the full splits; at a reduced profile compare directions "
         "and spreads, not levels.",
+        "",
+        f"Built from {done} finished runs of the {len(ctx.plan.specs)} trials planned here"
+        + ("." if done else ": nothing has run, so every table and figure of results below says not run and why."),
     ])
     caveat = bias.scale_caveat(ctx)
     if caveat:
@@ -71,3 +75,8 @@ def render(ctx: ReportContext) -> str:
         claims.section_claims(ctx),
     ]
     return header + "\n\n" + "\n\n".join(sections) + "\n"
+
+
+def claim_verdicts(ctx: ReportContext) -> list[dict]:
+    """The claims' verdicts for the suite's index (runs/reports/index.md)."""
+    return claims.verdicts(ctx)

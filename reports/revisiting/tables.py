@@ -6,16 +6,21 @@ import numpy as np
 from analysis.claims import mean_higher, two_tailed
 from analysis.stats import best_and_equivalent, mean_std
 from reports.build import ReportContext
-from reports.render import fmt_ms, latex_table, markdown_table
+from reports.render import fmt_ms, markdown_table, write_table
 from reports.revisiting.common import (ONEK_TASKS, PAPER_NAMES, SMALL_TASKS, Notes, chosen, not_run, pct,
                                        scale_line, setting_text)
 
 
-def _write(ctx: ReportContext, name: str, header, rows, caption: str) -> str:
-    (ctx.out_dir / "tables").mkdir(parents=True, exist_ok=True)
-    (ctx.out_dir / "tables" / f"{name}.tex").write_text(
-        latex_table(header, rows, f"{caption} (ours at profile {ctx.plan.profile})", f"tab:{name}"), encoding="utf-8")
+def _write(ctx: ReportContext, name: str, header, rows, caption: str, notes: Notes | None = None, *texts) -> str:
+    """tables/NAME.tex with its own notes (the not-run keys, then ``texts``: what bold means, ...)."""
+    write_table(ctx.out_dir / "tables" / f"{name}.tex", header, rows,
+                f"{caption} (ours at profile {ctx.plan.profile})", f"tab:{name}", tex_notes(notes, *texts))
     return f"LaTeX: `tables/{name}.tex`"
+
+
+def tex_notes(notes: Notes | None, *texts: str) -> list[str]:
+    """A LaTeX table's notes: each not-run key spelled out, then the other notes."""
+    return [*(f"({key}) {reason}" for reason, key in (notes.keys.items() if notes else ())), *texts]
 
 
 def _cell(values: np.ndarray, bold: bool, reason: str, notes: Notes) -> str:
@@ -69,7 +74,7 @@ def section_table1(ctx: ReportContext) -> str:
     return "\n\n".join(["## Table 1: Standard vs Re-init, 3 epochs and Longer (mean test performance ± std)",
                         markdown_table(header, rows), notes.render(), note,
                         *[scale_line(ctx, e) for e in ("reinit", "longer", "reinit_1k", "longer_1k")],
-                        _write(ctx, "table1", header, rows, ctx.published["table1"]["caption"])])
+                        _write(ctx, "table1", header, rows, ctx.published["table1"]["caption"], notes, note)])
 
 
 TABLE2 = [("standard", "Standard"), ("intermediate", "Int. Task"), ("llrd", "LLRD"), ("mixout", "Mixout"),
@@ -106,14 +111,14 @@ def section_table2(ctx: ReportContext) -> str:
         rows.append([task, "ours", *ours])
         rows.append([task, "paper", *[fmt_ms(*published[task][i]) for i in range(len(TABLE2))]])
         chosen_rows.append([task, *[setting_text(values[arm][1]) or "—" for arm, _ in TABLE2[:6]]])
+    bold = ("**Bold**: significantly better than Standard (one-tailed Student's t-test, p < 0.05), the paper's rule. "
+            "Each method's hyperparameters are chosen by mean validation performance over its seeds (Appendix H "
+            "grids at profile paper; the profile's `grids` narrow them). Re-init and Longer are Table 1's cells.")
     parts = ["## Table 2: older stabilising methods with debiased Adam (mean test performance ± std)",
-             markdown_table(header, rows), notes.render(),
-             "**Bold**: significantly better than Standard (one-tailed Student's t-test, p < 0.05), the paper's rule. "
-             "Each method's hyperparameters are chosen by mean validation performance over its seeds (Appendix H "
-             "grids at profile paper; the profile's `grids` narrow them). Re-init and Longer are Table 1's cells.",
+             markdown_table(header, rows), notes.render(), bold,
              scale_line(ctx, "methods"), "Chosen settings:",
              markdown_table(["Task", *[label for _, label in TABLE2[:6]]], chosen_rows)]
-    parts.append(_write(ctx, "table2", header, rows, ctx.published["table2"]["caption"]))
+    parts.append(_write(ctx, "table2", header, rows, ctx.published["table2"]["caption"], notes, bold))
     return "\n\n".join(parts)
 
 
@@ -158,11 +163,10 @@ def section_table4(ctx: ReportContext) -> str:
     notes = Notes()
     rows = _two_arms(ctx, "precision", SMALL_TASKS, ["mixed", "full"], two_tailed, notes)
     rows = [r + [fmt_ms(*published["mixed"][r[0]]), fmt_ms(*published["full"][r[0]])] for r in rows]
+    note = "Two-tailed Student's t-test; the paper finds no significant difference on any task."
     return "\n\n".join(["## Table 4: mixed vs full precision (Appendix C)", markdown_table(header, rows),
-                        notes.render(),
-                        "Two-tailed Student's t-test; the paper finds no significant difference on any task.",
-                        scale_line(ctx, "precision"),
-                        _write(ctx, "table4", header, rows, ctx.published["table4"]["caption"])])
+                        notes.render(), note, scale_line(ctx, "precision"),
+                        _write(ctx, "table4", header, rows, ctx.published["table4"]["caption"], notes, note)])
 
 
 def section_table5(ctx: ReportContext) -> str:
@@ -177,7 +181,9 @@ def section_table5(ctx: ReportContext) -> str:
                      fmt_ms(*published[arm]["test"]), str(len(runs))])
     return "\n\n".join(["## Table 5: full MNLI with and without bias correction (Appendix D)",
                         markdown_table(header, rows), notes.render(), scale_line(ctx, "mnli_full"),
-                        _write(ctx, "table5", header, rows, ctx.published["table5"]["caption"])])
+                        _write(ctx, "table5", header, rows, ctx.published["table5"]["caption"], notes,
+                               "Val acc.: best validation accuracy; test acc.: at the best-validation checkpoint "
+                               "(x100, mean ± std over the seeds).")])
 
 
 def section_table6(ctx: ReportContext) -> str:
@@ -196,7 +202,9 @@ def section_table6(ctx: ReportContext) -> str:
                          str(hp.get("llrd", "—"))])
     return "\n\n".join(["## Table 6: fine-tuning hyperparameters of BERT and the other models (from suite.yaml)",
                         markdown_table(header, rows),
-                        _write(ctx, "table6", header, rows, "Table 6: fine-tuning hyperparameters")])
+                        _write(ctx, "table6", header, rows, "Table 6: fine-tuning hyperparameters", None,
+                               "Rendered from suite.yaml: the paper profile's BERT row, then each recipe's "
+                               "per-task hyperparameters.")])
 
 
 def section_table7(ctx: ReportContext) -> str:
@@ -213,8 +221,10 @@ def section_table7(ctx: ReportContext) -> str:
             rows.append([recipe["model"], task,
                          *[_cell(data[a], a in marked, reason, notes) for a in ("standard", "reinit")],
                          fmt_ms(*published[name][task]["standard"]), fmt_ms(*published[name][task]["reinit"])])
+    note = "Each model with its own recipe (Table 6); Re-init's L chosen by mean validation."
     return "\n\n".join(["## Table 7: Re-init on other pre-trained models (Appendix F)", markdown_table(header, rows),
-                        notes.render(),
-                        "Each model with its own recipe (Table 6); Re-init's L chosen by mean validation.",
-                        scale_line(ctx, "other_models"),
-                        _write(ctx, "table7", header, rows, ctx.published["table7"]["caption"])])
+                        notes.render(), note, scale_line(ctx, "other_models"),
+                        _write(ctx, "table7", header, rows, ctx.published["table7"]["caption"], notes,
+                               "**Bold**: for each model and task, the better mean and any a one-tailed Student's "
+                               "t-test cannot separate from it (p >= 0.05), the paper's rule. Test performance "
+                               "x100, mean ± std.", note)])

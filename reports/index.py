@@ -1,0 +1,89 @@
+"""The suite's front page: runs/reports/index.md, one row per report with its coverage (trials finished / planned /
+not run and why) and its claim verdicts counted. Each report folder carries a summary.json written beside its
+report.md by the report stage; the index is rebuilt from those, so it lists every report present, of any paper
+and profile."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.claims import VERDICTS
+from pipelines.availability import reason
+from pipelines.plan import Plan
+from reports.render import markdown_table
+
+SUMMARY = "summary.json"
+
+
+def not_run_reasons(plan: Plan, runs: pd.DataFrame, failed: dict[str, str]) -> tuple[int, int, Counter]:
+    """(unique trials planned, finished, {why: count} for the rest), each trial counted once. Planned includes
+    the stand-in trials of pending and skipped experiments, as `suite plan` counts them."""
+    finished_ids = set(runs.get("trial_id", []))
+    why: dict[str, str] = {}
+    for name in plan.stages:
+        specs = [plan.specs[i] for i in plan.ids(name)] + plan.estimates.get(name, [])
+        for spec in specs:
+            if spec.trial_id in finished_ids or why.get(spec.trial_id) == "":
+                why[spec.trial_id] = ""
+                continue
+            if spec.trial_id in failed:
+                text = f"failed: {failed[spec.trial_id]}"
+            elif name in plan.skipped:
+                text = f"skipped at profile {plan.profile}: {plan.skipped[name]}"
+            else:
+                text = reason(spec.config) or (f"pending: {plan.pending[name]}" if name in plan.pending
+                                               else "not run yet (rerun `make reproduce`)")
+            if spec.trial_id not in why or why[spec.trial_id].startswith("skipped"):
+                why[spec.trial_id] = text  # an experiment that runs the trial outranks one that skips it
+    return len(why), sum(1 for w in why.values() if not w), Counter(w for w in why.values() if w)
+
+
+def summary(plan: Plan, title: str, runs: pd.DataFrame, failed: dict[str, str], verdicts: list[dict]) -> dict:
+    planned, finished, reasons = not_run_reasons(plan, runs, failed)
+    counts = Counter(v["verdict"] for v in verdicts)
+    unknown = set(counts) - set(VERDICTS)
+    if unknown:
+        raise ValueError(f"unknown verdict {sorted(unknown)[0]!r} (valid: {', '.join(VERDICTS)})")
+    return {"paper": plan.paper, "profile": plan.profile, "title": title, "planned": planned, "finished": finished,
+            "not_run": dict(reasons.most_common()), "verdicts": {v: counts.get(v, 0) for v in VERDICTS},
+            "claims": len(verdicts), "report": f"{plan.paper}-{plan.profile}/report.md"}
+
+
+def write_summary(folder: Path, data: dict) -> None:
+    (folder / SUMMARY).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def write_index(reports_dir: Path) -> Path:
+    """runs/reports/index.md from every report folder's summary.json (search reports have none)."""
+    summaries = []
+    for path in sorted(reports_dir.glob(f"*/{SUMMARY}")):
+        try:
+            summaries.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError):
+            continue  # a folder being replaced right now; the next report stage rewrites the index
+    rows = []
+    for s in sorted(summaries, key=lambda s: (s["paper"], s["profile"])):
+        not_run = "; ".join(f"{n} {why}" for why, n in s["not_run"].items()) or "—"
+        rows.append([s["paper"], s["profile"], f"{s['finished']} / {s['planned']}", not_run,
+                     *[str(s["verdicts"][v]) for v in VERDICTS], f"[report]({s['report']})"])
+    body = (markdown_table(["Paper", "Profile", "Trials finished / planned", "Not run (why)",
+                            *[v.capitalize() for v in VERDICTS], "Report"], rows) if rows
+            else "No reports yet: run `make reproduce PAPER=all`.")
+    text = "\n\n".join([
+        "# Reproduction reports",
+        "One row per paper and profile whose report exists under this folder. Trials are counted once even when "
+        "several experiments share them; planned includes the stand-in trials of stages that wait for earlier ones. "
+        "Claim verdicts: reproduced / not reproduced / could not tell (no signal at this scale, too few seeds, or a "
+        "\"no gain\" claim whose positive control was not significant) / not run (no data); each report says why "
+        "per claim.",
+        body,
+    ]) + "\n"
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    path = reports_dir / "index.md"
+    tmp = path.with_suffix(".md.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path
