@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 
 from reports.build import ReportContext
+from reports.index import not_run_reasons
 from reports.render import markdown_table
 from reports.revisiting import bias, claims, reinit_figures, tables
 from reports.revisiting.common import ONEK_TASKS, SMALL_TASKS, not_run
@@ -42,7 +43,7 @@ def render(ctx: ReportContext) -> str:
     layers = f" (first {profile['num_layers']} blocks)" if profile["num_layers"] else ""
     seeds = ", ".join(f"{k} {v}" for k, v in profile["seeds"].items())
     batches = profile.get("batching", "random").replace("_", "-") + " batches"
-    done = int(ctx.runs["trial_id"].isin(ctx.plan.specs).sum())
+    planned, done, _ = not_run_reasons(ctx.plan, ctx.runs, ctx.failed)  # counted as the index counts them
     header = "\n".join([
         f"# {ctx.paper['title']}: reproduction report",
         "",
@@ -54,7 +55,8 @@ def render(ctx: ReportContext) -> str:
         "The paper's numbers are for BERT-large on the full splits; at a reduced profile compare directions "
         "and spreads, not levels.",
         "",
-        f"Built from {done} finished runs of the {len(ctx.plan.specs)} trials planned here"
+        f"Built from {done} finished runs of the {planned} trials planned at this profile (skipped and waiting "
+        f"experiments included, as `runs/reports/index.md` counts them)"
         + ("." if done else ": nothing has run, so every table and figure of results below says not run and why."),
     ])
     caveat = bias.scale_caveat(ctx)
