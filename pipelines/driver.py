@@ -182,22 +182,22 @@ def run_study(config: SuiteConfig, paper: str, profile_name: str | None, experim
                 _, totals = describe(plan, session.profile)
             left = len(totals.runnable_ids - finished)
             if progress is None:
-                session.say(f"{plan.paper}/{plan.profile}: {totals.unique} trials planned in "
+                session.out(f"{plan.paper}/{plan.profile}: {totals.unique} trials planned in "
                             f"{len(set(plan.stages.values()))} stage(s), {totals.runnable} of them runnable here: "
                             f"{totals.runnable - left} already finished in MLflow, {left} to run"
                             + (" (later stages estimated)" if plan.pending else "")
                             + f"; Ray's own output goes to {session.log_path}")
-                progress = Progress(left, session.say)
+                progress = Progress(left, session.out)
             progress.total = progress.done + left
             stage = [n for n in plan.experiments if n not in plan.pending and
                      any(m.trial_id in {s.trial_id for s in todo} for m in plan.experiments[n])]
-            session.say(f"stage {max((plan.stages[n] for n in stage), default=0)}: "
+            session.out(f"stage {max((plan.stages[n] for n in stage), default=0)}: "
                         f"{len(todo)} to run" + (f" ({', '.join(stage)})" if stage else "")
                         + (f"; pending stages: {', '.join(plan.pending)}" if plan.pending else ""))
             for why, count in Counter(why for why in blocked.values() if why).items():
                 if why not in told:
                     told.add(why)
-                    session.say(f"  not run here ({count} trials): {why}")
+                    session.out(f"  not run here ({count} trials): {why}")
             failed = failed_ids(session.run(todo, checksums, progress=progress)) if todo else []
             ran = total.ran + len(todo)
             total = StudyOutcome(len(plan.specs), len(runnable) - ran, ran, total.failed + failed)
@@ -261,10 +261,7 @@ class StudySession:
             self.quiet.__exit__(None, None, None)
             raise
         if killed:
-            self.say(f"{killed} run(s) left RUNNING by an interrupted driver are marked killed; their trials rerun")
-
-    def say(self, line: str) -> None:
-        self.out(line)
+            self.out(f"{killed} run(s) left RUNNING by an interrupted driver are marked killed; their trials rerun")
 
     def slots(self) -> int:
         """How many trials run at once: the cluster's CPUs (or GPUs) over a trial's share."""
@@ -309,7 +306,7 @@ class StudySession:
         """The trials as one Tune run; with a ``scheduler`` (ASHA) each trial reports at every evaluation.
         ``progress``: the study's counter across stages (default: one for these trials)."""
         self._start_ray()
-        progress = progress or Progress(len(todo), self.say)
+        progress = progress or Progress(len(todo), self.out)
         progress.slots = self.slots()
         from ray import tune
 
