@@ -61,7 +61,7 @@ def main(argv=None) -> int:
 
     from bench import analysis, levers, study, trainer
     from pipelines.config import load
-    _, profile = load().profile("cpu")
+    _, profile = load().profile("cpu", "revisiting")
     threads = int(profile["resources"]["cpus_per_trial"])
     torch.set_num_threads(threads)  # the cpu profile's trials run on this many threads each
     seeds, tasks = (1, TASKS[2:]) if args.quick else (args.seeds, TASKS)

@@ -91,7 +91,7 @@ def cpu_step_profile(profile: dict, task: str = "RTE", steps: int = 4) -> str:
     import torch
     from torch.profiler import ProfilerActivity, profile as torch_profile
 
-    from trainers.glue import get_task
+    from trainers.tasks import get_task
     from trainers.loop import collate, forward_backward, optimizer_step
     from trainers.optim import build_optimizer
     splits, pad_id = tokens.encoded_splits(task, profile["model"], profile["max_seq_len"],

@@ -55,7 +55,7 @@ def key(row: dict) -> tuple:
 def baselines(task: str, examples, eval_examples) -> tuple[float, float]:
     """Majority-class score (all-positive F1 for MRPC, MCC 0 for CoLA, a constant's Spearman 0 for STS-B) on our
     validation and test splits: what reports/revisiting/common.py calls degenerate."""
-    from trainers.glue import get_task, load_splits
+    from trainers.tasks import get_task, load_splits
     from trainers.metrics import majority_baseline
     info = get_task(task)
     splits = load_splits(task, examples, eval_examples, False)
@@ -92,7 +92,7 @@ def run_one(spec: dict, args) -> dict:
 
 
 def eval_sizes(task: str, eval_examples) -> tuple[int, int]:
-    from trainers.glue import load_splits
+    from trainers.tasks import load_splits
     splits = load_splits(task, None, eval_examples, False)
     return len(splits["validation"]), len(splits["test"])
 

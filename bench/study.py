@@ -20,7 +20,7 @@ def measure(experiment: str = "bias_correction", tasks=("RTE", "MRPC", "STS-B", 
     from pipelines import tracking
     from pipelines.driver import run_study
     with tempfile.TemporaryDirectory() as folder:
-        config = load(scratch_copy(Path(folder), lambda data: data["profiles"]["cpu"].update(tasks=list(tasks))))
+        config = load(scratch_copy(Path(folder), lambda data: data["profiles"]["cpu"]["papers"]["revisiting"].update(tasks=list(tasks))))
         with mock.patch.dict(os.environ):
             os.environ.pop("MLFLOW_TRACKING_URI", None)  # a local store in the scratch folder
             started = time.time()
@@ -29,7 +29,7 @@ def measure(experiment: str = "bias_correction", tasks=("RTE", "MRPC", "STS-B", 
         client = MlflowClient(tracking.tracking_uri(config.runs_dir))
         experiment_id = client.get_experiment_by_name(tracking.experiment_name("revisiting", "cpu")).experiment_id
         runs = list(tracking.all_runs(client, experiment_id, "attributes.status = 'FINISHED'"))
-        _, profile = config.profile("cpu")
+        _, profile = config.profile("cpu", "revisiting")
     slots = max(1, int((os.cpu_count() or 1) // profile["resources"]["cpus_per_trial"]))
     train = sum(r.data.metrics["train_seconds"] for r in runs)
     evals = sum(r.data.metrics["eval_seconds"] for r in runs)

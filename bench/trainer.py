@@ -19,7 +19,7 @@ from unittest import mock
 import numpy as np
 import torch
 
-from trainers.glue import get_task
+from trainers.tasks import get_task
 from trainers.loop import TrainConfig, evaluate, total_steps, train
 from trainers.model import build_model, tokenizer_for
 from trainers.tokens import encoded_splits

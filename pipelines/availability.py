@@ -5,7 +5,7 @@ planned but not run, and the report says why. A shipped file that is missing or 
 from __future__ import annotations
 
 from trainers import assets
-from trainers.glue import files_for
+from trainers.tasks import files_for
 from trainers.loop import TrainConfig
 
 
@@ -32,3 +32,21 @@ def reason(cfg: TrainConfig) -> str | None:
         if why:
             return why
     return missing_model(cfg.model)
+
+
+def taught_by(specs, why: dict[str, str | None]) -> dict[str, str | None]:
+    """``why`` (trial id -> reason or None) with every trial whose teacher cannot run marked as not runnable too."""
+    specs = list(specs)
+    names = {s.trial_id: s.name for s in specs}
+    out = dict(why)
+    for spec in specs:
+        teacher = spec.config.teacher
+        if teacher and not out.get(spec.trial_id) and out.get(teacher):
+            out[spec.trial_id] = f"its teacher {names.get(teacher, teacher)} cannot run: {out[teacher]}"
+    return out
+
+
+def blocked(specs) -> dict[str, str | None]:
+    """reason() of every trial, a trial whose teacher cannot run included."""
+    specs = list(specs)
+    return taught_by(specs, {s.trial_id: reason(s.config) for s in specs})

@@ -88,7 +88,7 @@ def _plan(config, papers: list[str], profile: str | None, chosen) -> None:
     totals = []
     for paper in papers:
         plan = resolved_plan(config, paper, profile, chosen)
-        text, paper_totals = describe(plan, config.profile(plan.profile)[1])
+        text, paper_totals = describe(plan, config.profile(plan.profile, plan.paper)[1])
         print(text + ("\n" if len(papers) > 1 else ""))
         totals.append(paper_totals)
     if len(papers) > 1:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from trainers.glue import TASKS
+from trainers import objectives
+from trainers.tasks import TASKS
 from trainers.batching import BATCHING
 from trainers.loop import PRECISIONS
 from trainers.optim import OPTIMIZERS
@@ -15,16 +16,21 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "suite.yaml"
 
 TOP_KEYS = {"default_profile", "runs_dir", "profiles", "papers"}
-PROFILE_KEYS = {
-    "description", "model", "num_layers", "max_seq_len", "batch_size", "lr", "epochs", "warmup_ratio",
-    "max_grad_norm", "weight_decay", "adam_epsilon", "evaluations", "train_examples", "eval_examples", "tasks",
-    "seeds", "grids", "skip", "retries", "resources", "cost",
-}
+# A paper owns its protocol (papers.<name>.defaults) and seed sets; a profile scales (model, sizes, resources)
+# and may override the protocol for every paper or, under profiles.<name>.papers.<paper>, for one paper.
+PROTOCOL_KEYS = {"lr", "batch_size", "epochs", "warmup_ratio", "max_grad_norm", "weight_decay", "adam_epsilon",
+                 "evaluations"}
+SCALE_KEYS = {"model", "num_layers", "max_seq_len", "train_examples", "eval_examples", "retries", "resources", "cost"}
+PER_PAPER_KEYS = {"tasks", "seeds", "grids", "skip"}
+PROFILE_KEYS = PROTOCOL_KEYS | SCALE_KEYS | PER_PAPER_KEYS | {"description"}  # a paper's resolved profile
 PROFILE_OPTIONAL = {"batching"}
-SEED_KEYS = {"table", "many", "search", "controlled"}
+PROFILE_TOP = {"description"} | SCALE_KEYS  # required at profiles.<name>
+PROFILE_TOP_OPTIONAL = PROTOCOL_KEYS | PROFILE_OPTIONAL | {"papers"}
+PAPER_SCALE = PROTOCOL_KEYS | SCALE_KEYS | PER_PAPER_KEYS | PROFILE_OPTIONAL | {"models"}  # profiles.<name>.papers.<paper>
+MODEL_ROLE_KEYS = {"model", "num_layers"}  # profiles...models.<role>: what `model: <role>` trains (a teacher, a student)
 RESOURCE_KEYS = {"cpus_per_trial", "gpus_per_trial"}
 COST_KEYS = {"seconds_per_step", "seconds_per_eval_example"}
-PAPER_KEYS = {"title", "source", "report", "experiments"}
+PAPER_KEYS = {"title", "source", "report", "defaults", "seeds", "experiments"}
 PAPER_OPTIONAL = {"recipes"}
 EXPERIMENT_KEYS = {"about", "covers", "tasks", "seeds", "arms"}
 EXPERIMENT_OPTIONAL = {"select", "settings", "cross_seeds", "search"}
@@ -57,7 +63,16 @@ SETTINGS = {
     "recipe": (lambda v: isinstance(v, str), "a recipe name under the paper's recipes"),
     "train_examples": (_number(0, integer=True), "a positive integer"),
     "full_train": (lambda v: isinstance(v, bool), "true or false"),
+    # Kobyzev et al.: the loss (trainers.objectives) and its settings, fresh weights, which model role trains
+    "objective": (lambda v: v in objectives.OBJECTIVES, f"one of {', '.join(objectives.OBJECTIVES)}"),
+    **{name: (lambda v, n=name: any(o.settings[n].check(v) for o in objectives.OBJECTIVES.values()
+                                    if n in o.settings), "a value one of the objectives accepts")
+       for name in sorted(objectives.setting_names())},
+    "random_init": (lambda v: isinstance(v, bool), "true or false"),
+    "model": (lambda v: isinstance(v, str), "a model role of the profile (its `models`), e.g. teacher"),
+    "teacher": (lambda v: False, "{experiment: NAME, arm: ARM}"),  # a trial reference (_check_teacher)
 }
+REFERENCE_SETTINGS = {"teacher"}  # dict values that name another trial, not a stage's choice
 
 
 class ConfigError(ValueError):
@@ -164,50 +179,133 @@ def _positive(where: str, value, kind=(int, float), allow_none=False) -> None:
                           f"{_as_text_number(value)}")
 
 
-def _check_profile(name: str, profile) -> None:
-    where = f"profiles.{name}"
-    _check_keys(where, profile, PROFILE_KEYS, optional=PROFILE_OPTIONAL)
+def _check_profile_values(where: str, profile: dict, seed_sets: dict | None = None) -> None:
+    """Check the profile keys present in one layer (a profile, its section for one paper, a paper's defaults)."""
     if profile.get("batching", "random") not in BATCHING:
         raise ConfigError(f"{where}.batching: unknown batching {profile['batching']!r} (valid: {_choices(BATCHING)})")
-    if not isinstance(profile["model"], str):
+    if "model" in profile and not isinstance(profile["model"], str):
         raise ConfigError(f"{where}.model: expected a model name, got {_kind(profile['model'])}")
     for key in ("max_seq_len", "batch_size", "evaluations"):
-        _positive(f"{where}.{key}", profile[key], int)
+        if key in profile:
+            _positive(f"{where}.{key}", profile[key], int)
     for key in ("lr", "epochs", "max_grad_norm", "adam_epsilon"):
-        _positive(f"{where}.{key}", profile[key])
+        if key in profile:
+            _positive(f"{where}.{key}", profile[key])
     for key in ("num_layers", "train_examples", "eval_examples"):
-        _positive(f"{where}.{key}", profile[key], int, allow_none=True)
+        if key in profile:
+            _positive(f"{where}.{key}", profile[key], int, allow_none=True)
     for key in ("warmup_ratio", "weight_decay"):
-        if isinstance(profile[key], bool) or not isinstance(profile[key], (int, float)) or not 0 <= profile[key] < 1:
+        if key in profile and (isinstance(profile[key], bool) or not isinstance(profile[key], (int, float))
+                               or not 0 <= profile[key] < 1):
             raise ConfigError(f"{where}.{key}: expected a number in [0, 1), got {_kind(profile[key])}"
                               f"{_as_text_number(profile[key])}")
-    if profile["tasks"] is not None:
+    if profile.get("tasks") is not None:
         _check_tasks(f"{where}.tasks", profile["tasks"])
-    _check_keys(f"{where}.seeds", profile["seeds"], SEED_KEYS)
-    for key, value in profile["seeds"].items():
-        _positive(f"{where}.seeds.{key}", value, int)
-    if isinstance(profile["retries"], bool) or not isinstance(profile["retries"], int) or profile["retries"] < 0:
+    if "seeds" in profile:
+        _check_keys(f"{where}.seeds", profile["seeds"], set(seed_sets or {}), required=False)
+        for key, value in profile["seeds"].items():
+            _positive(f"{where}.seeds.{key}", value, int)
+            declared = seed_sets[key]
+            if isinstance(declared, list) and value > len(declared):
+                raise ConfigError(f"{where}.seeds.{key}: {value} seeds asked, the paper lists {len(declared)}")
+    if "retries" in profile and (isinstance(profile["retries"], bool) or not isinstance(profile["retries"], int)
+                                 or profile["retries"] < 0):
         raise ConfigError(f"{where}.retries: expected an integer >= 0, got {_kind(profile['retries'])}")
     for key in ("grids", "skip"):
-        if not isinstance(profile[key], dict):
+        if key in profile and not isinstance(profile[key], dict):
             raise ConfigError(f"{where}.{key}: expected a mapping, got {_kind(profile[key])}")
-    for key, reason in profile["skip"].items():
+    for key, reason in profile.get("skip", {}).items():
         if not isinstance(reason, str) or not reason.strip():
             raise ConfigError(f"{where}.skip.{key}: expected the reason as text")
-    _check_keys(f"{where}.resources", profile["resources"], RESOURCE_KEYS)
-    _positive(f"{where}.resources.cpus_per_trial", profile["resources"]["cpus_per_trial"])
-    gpus = profile["resources"]["gpus_per_trial"]
-    if isinstance(gpus, bool) or not isinstance(gpus, (int, float)) or gpus < 0 or (gpus > 1 and gpus % 1):
-        raise ConfigError(f"{where}.resources.gpus_per_trial: expected 0, a fraction in (0, 1] (trials share a GPU) "
-                          f"or a whole number, got {_kind(gpus)}")
-    _check_keys(f"{where}.cost", profile["cost"], COST_KEYS)
-    for key, value in profile["cost"].items():
-        _positive(f"{where}.cost.{key}", value)
+    if "resources" in profile:
+        _check_keys(f"{where}.resources", profile["resources"], RESOURCE_KEYS)
+        _positive(f"{where}.resources.cpus_per_trial", profile["resources"]["cpus_per_trial"])
+        gpus = profile["resources"]["gpus_per_trial"]
+        if isinstance(gpus, bool) or not isinstance(gpus, (int, float)) or gpus < 0 or (gpus > 1 and gpus % 1):
+            raise ConfigError(f"{where}.resources.gpus_per_trial: expected 0, a fraction in (0, 1] (trials share a "
+                              f"GPU) or a whole number, got {_kind(gpus)}")
+    if "cost" in profile:
+        _check_keys(f"{where}.cost", profile["cost"], COST_KEYS)
+        for key, value in profile["cost"].items():
+            _positive(f"{where}.cost.{key}", value)
+
+
+def _check_models(where: str, models, paper: dict) -> None:
+    """Model roles ({role: {model, num_layers}}) and that every role an experiment trains is given."""
+    if not isinstance(models, dict):
+        raise ConfigError(f"{where}: expected a mapping of role -> {{model, num_layers}}, got {_kind(models)}")
+    for role, spec in models.items():
+        _check_keys(f"{where}.{role}", spec, MODEL_ROLE_KEYS, required=False)
+        if not isinstance(spec.get("model"), str):
+            raise ConfigError(f"{where}.{role}.model: expected a model name, got {_kind(spec.get('model'))}")
+        _positive(f"{where}.{role}.num_layers", spec.get("num_layers"), int, allow_none=True)
+    for exp_name, exp in paper["experiments"].items():
+        for settings in [exp.get("settings") or {}, *exp["arms"].values()]:
+            for role in settings.get("model", []) if isinstance(settings.get("model"), list) else \
+                    [settings["model"]] if "model" in settings else []:
+                if role not in models:
+                    raise ConfigError(f"{where}: no model for role {role!r} (experiment {exp_name} trains it; "
+                                      f"given: {_choices(models) or 'none'})")
+
+
+def _check_seed_sets(where: str, seeds) -> None:
+    """A paper's seed sets: a count (seeds 1..n) or the paper's own list of seeds."""
+    if not isinstance(seeds, dict) or not seeds:
+        raise ConfigError(f"{where}: expected a mapping of seed sets (a count or a list of seeds), got {_kind(seeds)}")
+    for name, value in seeds.items():
+        if isinstance(value, list):
+            if not value or not all(_number(-1, integer=True)(v) for v in value) or len(set(value)) < len(value):
+                raise ConfigError(f"{where}.{name}: expected a non-empty list of distinct integer seeds >= 0")
+        else:
+            _positive(f"{where}.{name}", value, int)
+
+
+def resolve_profile(profile: dict, paper_name: str, paper: dict) -> dict:
+    """One paper's view of a profile: its defaults, then the profile's keys, then the profile's section for the
+    paper. Seeds: the paper's sets, each cut to the profile's count (``seeds``: counts; ``seed_lists``: the seeds)."""
+    section = (profile.get("papers") or {}).get(paper_name) or {}
+    merged = {**paper.get("defaults", {}), **{k: v for k, v in profile.items() if k != "papers"}, **section}
+    merged.setdefault("tasks", None)
+    merged.setdefault("grids", {})
+    merged.setdefault("skip", {})
+    sets = paper["seeds"]
+    counts = {k: len(v) if isinstance(v, list) else v for k, v in sets.items()}
+    counts.update(section.get("seeds") or {})
+    merged["seeds"] = counts
+    merged["seed_lists"] = {k: sets[k][:n] if isinstance(sets[k], list) else list(range(1, n + 1))
+                            for k, n in counts.items()}
+    return merged
+
+
+def _check_profile(name: str, profile, papers: dict) -> None:
+    where = f"profiles.{name}"
+    _check_keys(where, profile, PROFILE_TOP, optional=PROFILE_TOP_OPTIONAL)
+    _check_profile_values(where, profile)
+    sections = profile.get("papers") or {}
+    if not isinstance(sections, dict):
+        raise ConfigError(f"{where}.papers: expected a mapping of paper -> settings, got {_kind(sections)}")
+    for paper_name, section in sections.items():
+        if paper_name not in papers:
+            raise ConfigError(f"{where}.papers: unknown paper {paper_name!r} (valid: {_choices(papers)})")
+        _check_keys(f"{where}.papers.{paper_name}", section, PAPER_SCALE, required=False)
+        _check_profile_values(f"{where}.papers.{paper_name}", section, papers[paper_name]["seeds"])
+    for paper_name, paper in papers.items():
+        resolved = resolve_profile(profile, paper_name, paper)
+        missing = sorted(PROFILE_KEYS - set(resolved))
+        if missing:
+            raise ConfigError(f"{where}: missing key {missing[0]!r} (set it here, under papers.{paper_name}, or in "
+                              f"papers.{paper_name}.defaults)")
+        _check_profile_targets(f"{where}.papers.{paper_name}", resolved, paper)
+        _check_models(f"{where}.papers.{paper_name}.models", resolved.get("models") or {}, paper)
 
 
 def _check_value(where: str, key: str, value, selectable: bool = True) -> None:
     if key not in SETTINGS:
         raise ConfigError(f"{where}: unknown setting {key!r} (valid: {_choices(sorted(SETTINGS))})")
+    if key in REFERENCE_SETTINGS:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected {SETTINGS[key][1]}, got {_kind(value)}")
+        return
     valid, expected = SETTINGS[key]
     if isinstance(value, dict) and selectable:
         _check_keys(where, value, {"selected", "searched", "arm"}, required=False)
@@ -222,10 +320,10 @@ def _check_value(where: str, key: str, value, selectable: bool = True) -> None:
         raise ConfigError(f"{where}: expected a non-empty list")
 
 
-def _check_experiment(where: str, exp, experiments: dict, recipes: dict) -> None:
+def _check_experiment(where: str, exp, experiments: dict, recipes: dict, seed_sets: dict) -> None:
     _check_keys(where, exp, EXPERIMENT_KEYS, optional=EXPERIMENT_OPTIONAL)
     _check_tasks(f"{where}.tasks", exp["tasks"])
-    _check_seeds(f"{where}.seeds", exp["seeds"])
+    _check_seeds(f"{where}.seeds", exp["seeds"], seed_sets)
     if not isinstance(exp["about"], str):
         raise ConfigError(f"{where}.about: expected text, got {_kind(exp['about'])}")
     if not isinstance(exp["covers"], list) or not all(isinstance(c, str) for c in exp["covers"]):
@@ -245,7 +343,7 @@ def _check_experiment(where: str, exp, experiments: dict, recipes: dict) -> None
             raise ConfigError(f"{where}.arms.{arm}: expected a mapping of settings")
         for key, value in settings.items():
             _check_value(f"{where}.arms.{arm}.{key}", key, value)
-            if isinstance(value, dict):
+            if isinstance(value, dict) and key not in REFERENCE_SETTINGS:
                 verb = "selected" if "selected" in value else "searched"
                 source = value[verb]
                 if not isinstance(source, str) or not isinstance(value.get("arm", arm), str):
@@ -264,29 +362,78 @@ def _check_experiment(where: str, exp, experiments: dict, recipes: dict) -> None
                 if recipe not in recipes:
                     raise ConfigError(f"{where}.arms.{arm}.recipe: unknown recipe {recipe!r} "
                                       f"(valid: {_choices(recipes)})")
+    for arm, settings in exp["arms"].items():
+        merged = {**(exp.get("settings") or {}), **settings}
+        _check_objective(f"{where}.arms.{arm}", merged)
+        if "teacher" in merged:
+            _check_teacher(f"{where}.arms.{arm}.teacher", merged["teacher"], where.rsplit(".", 1)[-1], experiments)
     for key in exp.get("select") or []:
         if key not in SETTINGS:
             raise ConfigError(f"{where}.select: unknown setting {key!r} (valid: {_choices(sorted(SETTINGS))})")
     if "search" in exp:
-        _check_search(f"{where}.search", exp)
+        _check_search(f"{where}.search", exp, seed_sets)
 
 
-def _check_seeds(where: str, seeds) -> None:
-    """An experiment's seeds: a profile seed set by name, or a fixed positive count."""
-    if isinstance(seeds, str) and seeds in SEED_KEYS or _number(0, integer=True)(seeds):
+def _check_objective(where: str, settings: dict) -> None:
+    """The arm's objective settings must be the objective's own (its first grid value checked in full)."""
+    name = settings.get("objective", "ce")
+    if isinstance(name, list) or isinstance(name, dict):
+        raise ConfigError(f"{where}.objective: expected one objective, not a grid or a choice")
+    args = {k: v[0] if isinstance(v, list) else v for k, v in settings.items() if k in objectives.setting_names()}
+    try:
+        objectives.resolve(name, args)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    teacher = objectives.get_objective(name).needs_teacher
+    if teacher != ("teacher" in settings):
+        raise ConfigError(f"{where}: objective {name!r} " + ("needs a teacher: {experiment: NAME, arm: ARM}" if teacher
+                                                            else "reads no teacher; remove `teacher`"))
+
+
+def _check_teacher(where: str, ref: dict, own: str, experiments: dict) -> None:
+    """{experiment: E, arm: A}: E (default: this experiment) trains the teacher in its arm A (default: its only
+    arm); the student reads that trial's train-set logits (same task; the same seed when E has it)."""
+    _check_keys(where, ref, {"experiment", "arm"}, required=False)
+    source = ref.get("experiment", own)
+    if source not in experiments:
+        raise ConfigError(f"{where}: unknown experiment {source!r} (valid: {_choices(experiments)})")
+    arms = experiments[source]["arms"]
+    arm = ref.get("arm", next(iter(arms)) if len(arms) == 1 else None)
+    if arm not in arms:
+        raise ConfigError(f"{where}: experiment {source!r} has no arm {arm!r} (valid: {_choices(arms)})"
+                          if arm else f"{where}: name the teacher's arm of {source!r} (valid: {_choices(arms)})")
+    if "teacher" in {**(experiments[source].get("settings") or {}), **arms[arm]}:
+        raise ConfigError(f"{where}: the teacher {source}.{arm} is itself a student: teachers train on labels")
+
+
+def teacher_ref(ref: dict, own: str, experiments: dict) -> tuple[str, str]:
+    """(experiment, arm) a validated teacher reference names."""
+    source = ref.get("experiment", own)
+    return source, ref.get("arm", next(iter(experiments[source]["arms"])))
+
+
+def teacher_sources(exp: dict, own: str) -> set[str]:
+    """The experiments whose trials teach this one's (planned in the same stage, run before it)."""
+    refs = [s["teacher"] for s in [exp.get("settings") or {}, *exp["arms"].values()] if "teacher" in s]
+    return {r.get("experiment", own) for r in refs} - {own}
+
+
+def _check_seeds(where: str, seeds, seed_sets: dict) -> None:
+    """An experiment's seeds: one of its paper's seed sets by name, or a fixed positive count (seeds 1..n)."""
+    if isinstance(seeds, str) and seeds in seed_sets or _number(0, integer=True)(seeds):
         return
     if isinstance(seeds, (int, float)) and not isinstance(seeds, bool):
         raise ConfigError(f"{where}: expected a positive integer count, got {seeds!r} "
-                          f"(or a seed set: {_choices(sorted(SEED_KEYS))})")
-    raise ConfigError(f"{where}: unknown seed set {seeds!r} (valid: {_choices(sorted(SEED_KEYS))} "
+                          f"(or a seed set: {_choices(sorted(seed_sets))})")
+    raise ConfigError(f"{where}: unknown seed set {seeds!r} (valid: {_choices(sorted(seed_sets))} "
                       f"or a fixed count)")
 
 
-def _check_search(where: str, exp: dict) -> None:
+def _check_search(where: str, exp: dict, seed_sets: dict) -> None:
     """ASHA over the experiment's own grids: they must be plain (no stage choices) and `select` must name them."""
     search = exp["search"]
     _check_keys(where, search, SEARCH_KEYS, required=False)
-    _check_seeds(f"{where}.seeds", search.get("seeds", "search"))
+    _check_seeds(f"{where}.seeds", search.get("seeds", "search"), seed_sets)
     for key, least in (("grace_evaluations", 1), ("reduction_factor", 2)):
         if key in search and not _number(least - 1, integer=True)(search[key]):
             raise ConfigError(f"{where}.{key}: expected an integer >= {least}")
@@ -309,9 +456,9 @@ def _check_recipes(where: str, recipes) -> None:
             _check_keys(f"{where}.{name}.tasks.{task}", hp, RECIPE_KEYS, required=False)
 
 
-def _check_profile_targets(where: str, profile: dict, papers: dict) -> None:
-    """grids keys (experiment.arm.setting, arm may be *) and skip keys must name declared experiments."""
-    experiments = {n: e for paper in papers.values() for n, e in paper["experiments"].items()}
+def _check_profile_targets(where: str, profile: dict, paper: dict) -> None:
+    """grids keys (experiment.arm.setting, arm may be *) and skip keys must name the paper's experiments."""
+    experiments = paper["experiments"]
     for path, values in profile["grids"].items():
         parts = str(path).split(".")
         if len(parts) != 3 or parts[0] not in experiments:
@@ -338,7 +485,8 @@ def source_key(value: dict) -> str:
 def references(exp: dict, searches: bool = True) -> list[tuple[str, str, str]]:
     """(arm, source, source arm) for every {selected: ...} (and, with ``searches``, {searched: ...}) setting."""
     return [(arm, source_key(v), v.get("arm", arm)) for arm, settings in exp["arms"].items()
-            for v in settings.values() if isinstance(v, dict) and (searches or "selected" in v)]
+            for k, v in settings.items()
+            if isinstance(v, dict) and k not in REFERENCE_SETTINGS and (searches or "selected" in v)]
 
 
 def stage_depth(experiments: dict, name: str, seen: tuple = ()) -> int:
@@ -365,12 +513,16 @@ class SuiteConfig:
             raise ConfigError(f"unknown paper {name!r} (valid: {_choices(papers)})")
         return papers[name]
 
-    def profile(self, name: str | None) -> tuple[str, dict]:
+    def profile(self, name: str | None, paper: str | None = None) -> tuple[str, dict]:
+        """The profile's name and, for a paper, its resolved view (resolve_profile); without a paper, the profile
+        as written (name, description, scale)."""
         name = name or self.data["default_profile"]
         profiles = self.data["profiles"]
         if name not in profiles:
             raise ConfigError(f"unknown profile {name!r} (valid: {_choices(profiles)})")
-        return name, profiles[name]
+        if paper is None:
+            return name, profiles[name]
+        return name, resolve_profile(profiles[name], paper, self.paper(paper))
 
     def experiments(self, paper: str, chosen: list[str] | None) -> list[str]:
         """The chosen experiments (all by default) plus the earlier stages they select from."""
@@ -381,6 +533,7 @@ class SuiteConfig:
         wanted = set(chosen or declared)
         while True:
             sources = {source for n in wanted for _, source, _ in references(declared[n], searches=False)}
+            sources |= {source for n in wanted for source in teacher_sources(declared[n], n)}
             if sources <= wanted:
                 return [n for n in declared if n in wanted]
             wanted |= sources
@@ -396,11 +549,6 @@ def validate(data, path: Path) -> None:
         raise ConfigError(f"{where}: runs_dir: expected a folder path, got {_kind(data['runs_dir'])}")
     if not isinstance(data["profiles"], dict) or not data["profiles"]:
         raise ConfigError(f"{where}: profiles: expected at least one profile")
-    for name, profile in data["profiles"].items():
-        try:
-            _check_profile(name, profile)
-        except ConfigError as exc:
-            raise ConfigError(f"{where}: {exc}") from None
     if not isinstance(data["default_profile"], str) or data["default_profile"] not in data["profiles"]:
         raise ConfigError(f"{where}: default_profile: unknown profile {data['default_profile']!r} "
                           f"(valid: {_choices(data['profiles'])})")
@@ -408,29 +556,36 @@ def validate(data, path: Path) -> None:
         raise ConfigError(f"{where}: papers: expected at least one paper")
     for name, paper in data["papers"].items():
         try:
-            _check_keys(f"papers.{name}", paper, PAPER_KEYS, optional=PAPER_OPTIONAL)
-            for key in ("title", "source", "report"):
-                if not isinstance(paper[key], str) or not paper[key].strip():
-                    raise ConfigError(f"papers.{name}.{key}: expected text, got {_kind(paper[key])}")
-            reports = sorted(p.stem for p in (REPO_ROOT / "reports" / "published").glob("*.yaml"))
-            if paper["report"] not in reports:
-                raise ConfigError(f"papers.{name}.report: unknown report {paper['report']!r} "
-                                  f"(valid: {_choices(reports)})")
-            if not isinstance(paper["experiments"], dict) or not paper["experiments"]:
-                raise ConfigError(f"papers.{name}.experiments: expected at least one experiment")
-            recipes = paper.get("recipes") or {}
-            _check_recipes(f"papers.{name}.recipes", recipes)
-            for exp_name, exp in paper["experiments"].items():
-                _check_experiment(f"papers.{name}.experiments.{exp_name}", exp, paper["experiments"], recipes)
-            for exp_name in paper["experiments"]:
-                stage_depth(paper["experiments"], exp_name)
+            _check_paper(name, paper)
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
     for name, profile in data["profiles"].items():
         try:
-            _check_profile_targets(f"profiles.{name}", profile, data["papers"])
+            _check_profile(name, profile, data["papers"])
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
+
+
+def _check_paper(name: str, paper) -> None:
+    _check_keys(f"papers.{name}", paper, PAPER_KEYS, optional=PAPER_OPTIONAL)
+    for key in ("title", "source", "report"):
+        if not isinstance(paper[key], str) or not paper[key].strip():
+            raise ConfigError(f"papers.{name}.{key}: expected text, got {_kind(paper[key])}")
+    reports = sorted(p.stem for p in (REPO_ROOT / "reports" / "published").glob("*.yaml"))
+    if paper["report"] not in reports:
+        raise ConfigError(f"papers.{name}.report: unknown report {paper['report']!r} (valid: {_choices(reports)})")
+    _check_keys(f"papers.{name}.defaults", paper["defaults"], PROTOCOL_KEYS, required=False)
+    _check_profile_values(f"papers.{name}.defaults", paper["defaults"])
+    _check_seed_sets(f"papers.{name}.seeds", paper["seeds"])
+    if not isinstance(paper["experiments"], dict) or not paper["experiments"]:
+        raise ConfigError(f"papers.{name}.experiments: expected at least one experiment")
+    recipes = paper.get("recipes") or {}
+    _check_recipes(f"papers.{name}.recipes", recipes)
+    for exp_name, exp in paper["experiments"].items():
+        _check_experiment(f"papers.{name}.experiments.{exp_name}", exp, paper["experiments"], recipes,
+                          paper["seeds"])
+    for exp_name in paper["experiments"]:
+        stage_depth(paper["experiments"], exp_name)
 
 
 def scratch_copy(root: Path, mutate=None) -> Path:

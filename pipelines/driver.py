@@ -7,14 +7,15 @@ import subprocess
 import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 from pipelines import tracking
-from pipelines.availability import reason
+from pipelines.availability import blocked as blocked_reasons
 from pipelines.config import REPO_ROOT, SuiteConfig
 from pipelines.plan import Plan, TrialSpec, describe
 from pipelines.terminal import QuietTerminal, log_path
 from trainers import assets
-from trainers.glue import files_for
+from trainers.tasks import files_for
 
 
 class StudyError(RuntimeError):
@@ -157,7 +158,7 @@ def run_study(config: SuiteConfig, paper: str, profile_name: str | None, experim
     try:
         while True:
             plan = make_plan(config, paper, profile_name, experiments, choices)
-            blocked = {s.trial_id: reason(s.config) for s in plan.unique()}
+            blocked = blocked_reasons(plan.unique())
             runnable = [s for s in plan.unique() if not blocked[s.trial_id]]
             if not blocked and session is None:  # only skipped (or waiting) experiments: no store, no Ray
                 (out or print)(f"{plan.paper}/{plan.profile}: 0 trials to run: " + "; ".join(
@@ -172,6 +173,10 @@ def run_study(config: SuiteConfig, paper: str, profile_name: str | None, experim
                 session = StudySession(config, plan, ray_address, out)
             session.plan = plan  # this stage's experiments: the run tags name every experiment using a trial
             finished = tracking.finished_trial_ids(session.client, session.experiment_id)
+            teachers = {s.config.teacher for s in plan.unique() if s.config.teacher}
+            # a teacher that finished without its train-set logits (it ran before anything it teaches was
+            # planned) runs once more, now writing them
+            finished -= teachers - tracking.teachers_ready(session.client, session.experiment_id)
             arms = memberships(plan)  # a later stage's experiments may use finished trials: tag their runs too
             tracking.add_memberships(session.client, session.experiment_id,
                                      {t: a for t, a in arms.items() if t in finished})
@@ -198,7 +203,7 @@ def run_study(config: SuiteConfig, paper: str, profile_name: str | None, experim
                 if why not in told:
                     told.add(why)
                     session.out(f"  not run here ({count} trials): {why}")
-            failed = failed_ids(session.run(todo, checksums, progress=progress)) if todo else []
+            failed = run_taught(session, todo, checksums, progress, finished, teachers) if todo else []
             ran = total.ran + len(todo)
             total = StudyOutcome(len(plan.specs), len(runnable) - ran, ran, total.failed + failed)
             runs = tracking.runs_frame(session.client, session.experiment_id)
@@ -208,6 +213,29 @@ def run_study(config: SuiteConfig, paper: str, profile_name: str | None, experim
     finally:
         if session is not None:
             session.close()
+
+
+def run_taught(session, todo: list[TrialSpec], checksums: dict, progress: Progress, finished: set[str],
+               teachers: set[str]) -> list[str]:
+    """The trials in waves: a teacher's wave before the trials it teaches (they read its logits), so a study of
+    teachers and students is one command. A trial whose teacher failed is not run; it is counted and said."""
+    done, failed = set(finished), []
+    pending = {s.trial_id: s for s in todo}
+    while pending:
+        wave = [s for s in pending.values() if s.config.teacher not in pending]
+        ready = [s for s in wave if not s.config.teacher or s.config.teacher in done]
+        orphans = [s for s in wave if s not in ready]
+        if orphans:
+            progress.total -= len(orphans)
+            session.out(f"  not run ({len(orphans)} trials): their teacher trial failed, e.g. {orphans[0].name} "
+                        f"(teacher {orphans[0].config.teacher})")
+        if ready:
+            wave_failed = failed_ids(session.run(ready, checksums, progress=progress, teaches=teachers))
+            failed += wave_failed
+            done |= {s.trial_id for s in ready} - set(wave_failed)
+        for spec in wave:
+            del pending[spec.trial_id]
+    return failed
 
 
 EXECUTION_ENV = ("SUITE_TF32", "SUITE_COMPILE", "SUITE_TOKEN_CACHE", "SUITE_WEIGHT_CACHE")
@@ -250,7 +278,7 @@ class StudySession:
         self.log_path = self.quiet.log_path
         self.out = out or self.quiet.line
         try:
-            _, self.profile = config.profile(plan.profile)
+            _, self.profile = config.profile(plan.profile, plan.paper)
             self.uri = tracking.tracking_uri(self.runs_dir)
             check_tracking_server(self.uri)
             self.client = MlflowClient(self.uri)
@@ -302,9 +330,10 @@ class StudySession:
                          f"{ray.cluster_resources().get('GPU', 0):g} GPUs")
 
     def run(self, todo: list[TrialSpec], checksums: dict[str, str], scheduler=None, tags: dict | None = None,
-            progress: Progress | None = None):
+            progress: Progress | None = None, teaches: set[str] = frozenset()):
         """The trials as one Tune run; with a ``scheduler`` (ASHA) each trial reports at every evaluation.
-        ``progress``: the study's counter across stages (default: one for these trials)."""
+        ``progress``: the study's counter across stages (default: one for these trials); ``teaches``: trial ids
+        whose train-set logits later trials read (they log them as an artifact)."""
         self._start_ray()
         progress = progress or Progress(len(todo), self.out)
         progress.slots = self.slots()
@@ -315,7 +344,7 @@ class StudySession:
         run_tags = {"paper": plan.paper, "profile": plan.profile, "git_commit": git_commit(),
                     **{f"version.{k}": v for k, v in package_versions().items()}, **(tags or {})}
         arms = memberships(plan)
-        specs = [{"config": s.config.to_dict(), "run_name": s.name,
+        specs = [{"config": s.config.to_dict(), "run_name": s.name, "teaches": s.trial_id in teaches,
                   "tags": {**s.tags(), **tracking.membership_tags(arms.get(s.trial_id, {})),
                            "data_sha256": checksums[s.config.task]}} for s in todo]
         resources = self.profile["resources"]
@@ -363,8 +392,9 @@ def memberships(plan: Plan) -> dict[str, dict[str, str]]:
 
 
 def failed_ids(grid) -> list[str]:
-    """Trial ids (or result folders) of the trials that failed on every attempt."""
-    return [r.metrics.get("trial_id", "?") if r.metrics else str(r.path) for r in grid if r.error]
+    """Trial ids of the trials that failed on every attempt (a trial's result folder is named by its id)."""
+    return [r.metrics.get("trial_id") if r.metrics and "trial_id" in r.metrics else Path(r.path).name
+            for r in grid if r.error]
 
 
 def _study_lock(runs_dir, name: str):

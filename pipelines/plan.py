@@ -11,17 +11,11 @@ import dataclasses
 import itertools
 from dataclasses import dataclass, field
 
-from pipelines.config import SEARCH_PREFIX, SuiteConfig, references, source_key, stage_depth
-from trainers.glue import get_task
+from pipelines.config import (SEARCH_PREFIX, ConfigError, SuiteConfig, references, source_key, stage_depth,
+                              teacher_ref, teacher_sources)
+from trainers.objectives import setting_names
+from trainers.tasks import get_task, split_seed
 from trainers.loop import TrainConfig, eval_steps, total_steps
-
-# Training-set sizes of the full GLUE train files (Table 3), for planning and Figure 1 without reading files.
-FULL_TRAIN = {"RTE": 2490, "MRPC": 3668, "STS-B": 5749, "CoLA": 8551, "SST-2": 67349, "QNLI": 104743,
-              "QQP": 363846, "MNLI": 392702}
-LARGE_TRAIN = 1000  # the 1k-downsampled recipe
-FULL_EVAL = {"RTE": (139, 138), "MRPC": (205, 203), "STS-B": (751, 749), "CoLA": (522, 521), "SST-2": (1000, 872),
-             "QNLI": (1000, 5463), "QQP": (1000, 40430), "MNLI": (1000, 9815)}
-
 
 def trial_id(cfg: TrainConfig) -> str:
     return cfg.fingerprint()
@@ -99,7 +93,8 @@ def _arm_settings(profile: dict, exp_name: str, exp: dict, arm: str) -> dict:
     return settings
 
 
-def _train_config(profile: dict, recipes: dict, task: str, s: dict, init_seed: int, data_seed: int) -> TrainConfig:
+def _train_config(profile: dict, recipes: dict, task: str, s: dict, init_seed: int, data_seed: int,
+                  teacher: str | None = None) -> TrainConfig:
     cap = profile["train_examples"]
     wanted = s.get("train_examples")
     train_examples = min(x for x in (cap, wanted) if x) if (cap or wanted) else None
@@ -117,7 +112,13 @@ def _train_config(profile: dict, recipes: dict, task: str, s: dict, init_seed: i
         evaluations=profile["evaluations"],
         train_examples=None if s.get("full_train") else train_examples, eval_examples=profile["eval_examples"],
         init_seed=init_seed, data_seed=data_seed,
+        objective=s.get("objective", "ce"), objective_args=tuple(sorted((k, v) for k, v in s.items()
+                                                                         if k in setting_names())),
+        teacher=teacher, random_init=bool(s.get("random_init", False)),
     )
+    if "model" in s:  # a model role of the profile: the teacher or the student of a distillation study
+        role = profile["models"][s["model"]]
+        base.update(model=role["model"], num_layers=role.get("num_layers"))
     if "recipe" in s:  # Table 6: the model's own hyperparameters replace the profile's
         recipe = recipes[s["recipe"]]
         hp = recipe["tasks"][task]
@@ -129,9 +130,13 @@ def _train_config(profile: dict, recipes: dict, task: str, s: dict, init_seed: i
     return TrainConfig(**base)
 
 
-def _seed_pairs(count: int, cross: bool) -> list[tuple[int, int]]:
-    seeds = range(1, count + 1)
+def _seed_pairs(seeds: list[int], cross: bool) -> list[tuple[int, int]]:
     return list(itertools.product(seeds, seeds)) if cross else [(s, s) for s in seeds]
+
+
+def experiment_seeds(profile: dict, exp: dict) -> list[int]:
+    """An experiment's seeds: its paper's seed set cut to the profile's count, or 1..n for a fixed count."""
+    return profile["seed_lists"][exp["seeds"]] if isinstance(exp["seeds"], str) else list(range(1, exp["seeds"] + 1))
 
 
 def run_name(label: str, arm: str, values: dict, grid: dict, chosen: set, init_seed: int, data_seed: int) -> str:
@@ -145,13 +150,63 @@ def run_name(label: str, arm: str, values: dict, grid: dict, chosen: set, init_s
     return " ".join([label.replace(" (1k)", "-1k"), seeds, *detail])
 
 
-def expand_experiment(profile, recipes, exp_name, exp, tasks, choices) -> tuple[list[Member], list[TrialSpec]]:
-    """Members and specs of one experiment. ``choices``: {(source experiment, task, arm): {setting: value}}."""
-    count = profile["seeds"][exp["seeds"]] if isinstance(exp["seeds"], str) else exp["seeds"]
+class Teachers:
+    """Trials that can teach, by (experiment, task, arm, seed), filled as experiments are expanded (teachers
+    first: make_plan orders them), and the lookup a student's {teacher: ...} setting resolves through."""
+
+    def __init__(self, declared: dict):
+        self.declared, self.trials = declared, {}
+
+    def add(self, experiment: str, task: str, arm: str, seed: int, spec: TrialSpec) -> None:
+        self.trials.setdefault((experiment, task, arm), {}).setdefault(seed, []).append(spec)
+
+    def resolve(self, ref: dict, own: str, task: str, seed: int, student: TrainConfig) -> str:
+        """The teacher trial's id: the source's trial of this task and seed, or its only seed's."""
+        source, arm = teacher_ref(ref, own, self.declared)
+        by_seed = self.trials.get((source, task, arm), {})
+        where = f"papers: experiment {own}: teacher {source}.{arm} on {task}"
+        if seed not in by_seed and len(by_seed) != 1:
+            raise ConfigError(f"{where}: it has no trial of seed {seed} "
+                              f"(its seeds: {', '.join(map(str, by_seed)) or 'none: add the task to it'})")
+        specs = by_seed.get(seed) or next(iter(by_seed.values()))
+        if len(specs) > 1:
+            raise ConfigError(f"{where}: {len(specs)} trials of one seed (a grid): a teacher is one trial")
+        teacher = specs[0].config
+        if (teacher.train_examples, teacher.full_train) != (student.train_examples, student.full_train) or (
+                split_seed(task, teacher.data_seed) != split_seed(task, student.data_seed)):
+            raise ConfigError(f"{where}: the teacher trains on other examples (train_examples "
+                              f"{teacher.train_examples} vs {student.train_examples}, or another seed's split)")
+        return specs[0].trial_id
+
+
+def teacher_order(declared: dict, names: list[str]) -> list[str]:
+    """Experiments with teachers after the experiments that train them (stable otherwise)."""
+    done, out = set(), []
+    while len(out) < len(names):
+        for name in names:
+            if name not in done and teacher_sources(declared[name], name) & set(names) <= done:
+                done.add(name)
+                out.append(name)
+    return out
+
+
+def _arm_order(exp: dict) -> list[str]:
+    """Arms taught by another arm of the same experiment (Self-KD by Finetune) come after it."""
+    own = [a for a, s in exp["arms"].items() if "teacher" in {**(exp.get("settings") or {}), **s}
+           and "experiment" not in {**(exp.get("settings") or {}), **s}["teacher"]]
+    return [a for a in exp["arms"] if a not in own] + own
+
+
+def expand_experiment(profile, recipes, exp_name, exp, tasks, choices,
+                      teachers: Teachers | None = None) -> tuple[list[Member], list[TrialSpec]]:
+    """Members and specs of one experiment. ``choices``: {(source experiment, task, arm): {setting: value}};
+    ``teachers``: the trials expanded so far, for {teacher: ...} settings (the trial ids enter the config)."""
+    seeds = experiment_seeds(profile, exp)
     members, specs = [], []
     for task in tasks:
-        for arm in exp["arms"]:
+        for arm in _arm_order(exp):
             settings = _arm_settings(profile, exp_name, exp, arm)
+            ref = settings.pop("teacher", None)
             chosen = set()  # settings another stage chose: they set the trial apart, so the run name shows them
             for key, value in list(settings.items()):
                 if isinstance(value, dict):
@@ -160,8 +215,10 @@ def expand_experiment(profile, recipes, exp_name, exp, tasks, choices) -> tuple[
             grid = {k: v if isinstance(v, list) else [v] for k, v in settings.items()}
             for combo in itertools.product(*grid.values()):
                 values = dict(zip(grid, combo))
-                for init_seed, data_seed in _seed_pairs(count, exp.get("cross_seeds", False)):
+                for init_seed, data_seed in _seed_pairs(seeds, exp.get("cross_seeds", False)):
                     cfg = _train_config(profile, recipes, task, values, init_seed, data_seed)
+                    if ref is not None:
+                        cfg = dataclasses.replace(cfg, teacher=teachers.resolve(ref, exp_name, task, init_seed, cfg))
                     if len(grid.get("max_steps", [])) > 1 and cfg.max_steps:
                         # Sec. 6: for the small datasets, skip budgets below the 3-epoch step count.
                         if cfg.max_steps < total_steps(dataclasses.replace(cfg, max_steps=None), train_size(cfg)):
@@ -171,6 +228,8 @@ def expand_experiment(profile, recipes, exp_name, exp, tasks, choices) -> tuple[
                                                                   data_seed))
                     specs.append(spec)
                     members.append(Member(spec.trial_id, label, arm, tuple(values.items()), init_seed, data_seed))
+                    if teachers is not None:
+                        teachers.add(exp_name, task, arm, init_seed, spec)
     return members, specs
 
 
@@ -201,14 +260,16 @@ def _waiting_for(source: str) -> str:
 def make_plan(config: SuiteConfig, paper: str, profile_name: str | None = None,
               experiments: list[str] | None = None, choices: dict | None = None) -> Plan:
     """``choices``: {(experiment, task, arm): {setting: value}} from finished earlier stages (pipelines.selection)."""
-    profile_name, profile = config.profile(profile_name)
+    profile_name, profile = config.profile(profile_name, paper)
     paper_cfg = config.paper(paper)
     declared = paper_cfg["experiments"]
     recipes = paper_cfg.get("recipes") or {}
     plan = Plan(paper, profile_name)
     stand_in = stand_in_choices(config, paper, profile)
     known = choices or {}
-    for exp_name in sorted(config.experiments(paper, experiments), key=lambda n: stage_depth(declared, n)):
+    teachers = Teachers(declared)
+    names = sorted(config.experiments(paper, experiments), key=lambda n: stage_depth(declared, n))
+    for exp_name in teacher_order(declared, names):
         exp = declared[exp_name]
         plan.stages[exp_name] = stage_depth(declared, exp_name)
         tasks = [t for t in exp["tasks"] if profile["tasks"] is None or t in profile["tasks"]]
@@ -216,7 +277,7 @@ def make_plan(config: SuiteConfig, paper: str, profile_name: str | None = None,
         ready = [t for t in tasks if all(k in known for k in needed[t])]
         if exp_name in profile["skip"] or len(ready) < len(tasks):
             later = tasks if exp_name in profile["skip"] else [t for t in tasks if t not in ready]
-            _, specs = expand_experiment(profile, recipes, exp_name, exp, later, {**stand_in, **known})
+            _, specs = expand_experiment(profile, recipes, exp_name, exp, later, {**stand_in, **known}, teachers)
             plan.estimates[exp_name] = specs
             if exp_name in profile["skip"]:
                 plan.skipped[exp_name] = profile["skip"][exp_name]
@@ -225,7 +286,7 @@ def make_plan(config: SuiteConfig, paper: str, profile_name: str | None = None,
                               if k not in known})
             plan.pending[exp_name] = (f"{', '.join(t for t in tasks if t not in ready)}: planned from "
                                       f"{', '.join(waiting)}")
-        members, specs = expand_experiment(profile, recipes, exp_name, exp, ready, known)
+        members, specs = expand_experiment(profile, recipes, exp_name, exp, ready, known, teachers)
         if members or exp_name not in plan.pending:
             plan.experiments[exp_name] = members
         for spec in specs:
@@ -234,15 +295,15 @@ def make_plan(config: SuiteConfig, paper: str, profile_name: str | None = None,
 
 
 def train_size(cfg: TrainConfig) -> int:
-    if get_task(cfg.task).recipe == "large" and not cfg.full_train:
-        full = LARGE_TRAIN
-    else:
-        full = FULL_TRAIN[cfg.task] - (LARGE_TRAIN if cfg.full_train else 0)
+    """Training examples of a trial from the task's sizes (no file is read); full_train: every training row
+    outside the validation sample (Appendix D)."""
+    task = get_task(cfg.task)
+    full = task.train_rows - task.sizes[1] if cfg.full_train else task.sizes[0]
     return min(full, cfg.train_examples or full)
 
 
-def eval_size(cfg: TrainConfig) -> int:
-    val, test = FULL_EVAL[cfg.task]
+def eval_size(cfg: TrainConfig) -> tuple[int, int]:
+    _, val, test = get_task(cfg.task).sizes
     cap = cfg.eval_examples or max(val, test)
     return min(val, cap), min(test, cap)
 
@@ -293,20 +354,23 @@ def _row_status(plan: Plan, name: str, specs: list[TrialSpec], why: dict[str, st
 def describe(plan: Plan, profile: dict) -> tuple[str, PlanTotals]:
     """The table `suite plan` prints (trials per experiment, how many can run here, estimated hours, status; every
     row that cannot run here says why) and the paper's totals, shared trials counted once."""
-    from pipelines.availability import reason
+    from pipelines.availability import reason, taught_by
     unit = cost_unit(profile)
     lines = [f"Plan for {plan.paper} at profile {plan.profile} ({profile['description']})",
              f"{'experiment':<20} {'stage':>5} {'trials':>7} {'here':>6} {unit:>10}  status"]
     why: dict[str, str | None] = {}
     everything: dict[str, TrialSpec] = {}
-    for name, stage in plan.stages.items():
-        specs = [plan.specs[i] for i in plan.ids(name)] + plan.estimates.get(name, [])
+    rows = {name: [plan.specs[i] for i in plan.ids(name)] + plan.estimates.get(name, []) for name in plan.stages}
+    for name, specs in rows.items():
         for spec in specs:
             if spec.trial_id not in why:
                 why[spec.trial_id] = plan.skipped.get(name) or reason(spec.config)
             elif name not in plan.skipped and why[spec.trial_id] in plan.skipped.values():
                 why[spec.trial_id] = reason(spec.config)  # a trial another experiment runs is not skipped
             everything.setdefault(spec.trial_id, spec)
+    why = taught_by(everything.values(), why)
+    for name, stage in plan.stages.items():
+        specs = rows[name]
         here = sum(1 for s in specs if not why[s.trial_id] and name not in plan.skipped)
         hours = sum(trial_hours(s.config, profile) for s in specs)
         lines.append(f"{name:<20} {stage:>5} {len(specs):>7} {here:>6} {hours:>10.1f}  "

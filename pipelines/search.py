@@ -44,7 +44,7 @@ def searchable(config: SuiteConfig, paper: str) -> list[str]:
 def search_plan(config: SuiteConfig, paper: str, profile_name: str | None, experiment: str,
                 tasks: list[str] | None = None) -> tuple[Plan, dict]:
     """The experiment's trials at its declared (un-narrowed) grids and the search's seeds, and its settings."""
-    profile_name, profile = config.profile(profile_name)
+    profile_name, profile = config.profile(profile_name, paper)
     declared = config.paper(paper)["experiments"]
     config.experiments(paper, [experiment])  # an unknown name: "unknown experiment ... (valid: ...)"
     if "search" not in declared[experiment]:

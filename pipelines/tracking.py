@@ -214,3 +214,44 @@ def load_failed(config, plan) -> dict[str, str]:
     """{trial id: last error line} of the study's trials that failed on every attempt."""
     client, experiment = _study_experiment(config, plan)
     return {} if experiment is None else failed_trials(client, experiment.experiment_id)
+
+
+TRAIN_LOGITS = "train_logits.npz"  # a teacher trial's logits over its training split, read by the trials it teaches
+
+
+def log_train_logits(client: MlflowClient, run_id: str, logits, labels_digest: str) -> None:
+    """The artifact every student (on any Ray node) reads instead of rerunning the teacher; the tag marks the run
+    as carrying it (and which training split it is for)."""
+    import tempfile
+
+    import numpy as np
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / TRAIN_LOGITS
+        np.savez(path, logits=np.asarray(logits, dtype=np.float32), labels_digest=np.asarray(labels_digest))
+        client.log_artifact(run_id, str(path))
+    client.set_tag(run_id, "train_logits", labels_digest)
+
+
+def teachers_ready(client: MlflowClient, experiment_id: str) -> set[str]:
+    """Trial ids with a finished run that carries its train-set logits."""
+    runs = all_runs(client, experiment_id, "attributes.status = 'FINISHED'")
+    return {r.data.tags["trial_id"] for r in runs if "trial_id" in r.data.tags and "train_logits" in r.data.tags}
+
+
+def read_train_logits(client: MlflowClient, experiment_id: str, trial_id: str):
+    """(logits, labels digest) of a finished teacher trial, from its latest run carrying them."""
+    import tempfile
+
+    import numpy as np
+    from mlflow.artifacts import download_artifacts
+    runs = [r for r in all_runs(client, experiment_id, f"tags.trial_id = '{trial_id}' and "
+                                                       f"attributes.status = 'FINISHED'")
+            if "train_logits" in r.data.tags]
+    if not runs:
+        raise LookupError(f"teacher trial {trial_id} has no finished run with {TRAIN_LOGITS}")
+    run = max(runs, key=lambda r: r.info.end_time)
+    with tempfile.TemporaryDirectory() as folder:
+        path = download_artifacts(run_id=run.info.run_id, artifact_path=TRAIN_LOGITS, dst_path=folder,
+                                  tracking_uri=client.tracking_uri)
+        with np.load(path) as data:
+            return data["logits"], str(data["labels_digest"])

@@ -9,13 +9,13 @@ import traceback
 from ray import tune
 
 
-def train_within_memory(cfg, train, on_eval=None):
+def train_within_memory(cfg, train, on_eval=None, **options):
     """Out of GPU memory: retry with half the micro-batch (gradient accumulation keeps the effective batch)."""
     import torch
     micro_batch = None
     while True:
         try:
-            return train(cfg, on_eval=on_eval, micro_batch=micro_batch), micro_batch
+            return train(cfg, on_eval=on_eval, micro_batch=micro_batch, **options), micro_batch
         except torch.OutOfMemoryError:
             torch.cuda.empty_cache()
             micro_batch = (micro_batch or cfg.batch_size) // 2
@@ -58,11 +58,18 @@ def run_trial(config: dict) -> None:
                 tracking.log_curves(client, run_id, curves, logged)
                 tune.report({"val_metric": _rankable(value), "evaluation": len(curves["val_metric"]),
                              "run_id": run_id})
+    teaches = bool(spec.get("teaches"))  # trials later in the study read this trial's train-set logits
     try:
-        result, micro_batch = train_within_memory(cfg, train, on_eval)
+        teacher = {}
+        if cfg.teacher:  # KD / Self-KD: the teacher trial's logits, computed once when it ran (never rerun here)
+            logits, digest = tracking.read_train_logits(client, config["experiment_id"], cfg.teacher)
+            teacher = {"teacher_logits": logits, "teacher_digest": digest}
+        result, micro_batch = train_within_memory(cfg, train, on_eval, train_logits=teaches, **teacher)
     except Exception:
         tracking.fail_run(client, run_id, traceback.format_exc())
         raise
+    if teaches:
+        tracking.log_train_logits(client, run_id, result.pop("train_logits"), result.pop("labels_digest"))
     if micro_batch:
         client.set_tag(run_id, "micro_batch", str(micro_batch))
     tracking.finish_run(client, run_id, result, logged)

@@ -65,7 +65,7 @@ def build_report(config: SuiteConfig, plan: Plan) -> Path:
     """Write report.md, tables/*.tex, figures/* and report.tex (every table and figure in one LaTeX document:
     `make report-pdf`) into runs/reports/<paper>-<profile>/, replacing it whole."""
     paper = config.paper(plan.paper)
-    _, profile = config.profile(plan.profile)
+    _, profile = config.profile(plan.profile, plan.paper)
     published_file = PUBLISHED / f"{paper['report']}.yaml"
     with open(published_file, encoding="utf-8") as fh:
         published = yaml.safe_load(fh)

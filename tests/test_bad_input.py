@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import study_config, suite
+from helpers import paper_section, study_config, suite
 from pipelines.cli import main
 from pipelines.config import ConfigError, load
 from pipelines.search import search_plan
@@ -49,7 +49,7 @@ def test_only_skipped_experiments_run_nothing_and_the_report_says_why(tmp_path):
 
 def test_run_of_only_skipped_experiments_writes_nothing(tmp_path, capsys):
     config = study_config(tmp_path)
-    reason = load(config).profile("cpu")[1]["skip"]["other_models"]
+    reason = load(config).profile("cpu", "revisiting")[1]["skip"]["other_models"]
     assert main(["run", "revisiting", "--profile", "cpu", "--experiments", "other_models", "--config",
                  str(config)]) == 0
     out = capsys.readouterr().out
@@ -164,7 +164,7 @@ def test_search_with_bad_tasks(tmp_path, capsys, tasks, message):
 
 
 def test_search_of_an_experiment_with_no_task_at_the_profile(tmp_path):
-    config = load(study_config(tmp_path, lambda d: d["profiles"]["smoke"].update(tasks=["QQP"])))
+    config = load(study_config(tmp_path, lambda d: paper_section(d, "smoke").update(tasks=["QQP"])))
     with pytest.raises(ConfigError, match="^experiment 'methods' has no task at profile smoke \\(its tasks: "):
         search_plan(config, "revisiting", "smoke", "methods")
 
@@ -181,10 +181,10 @@ def test_integer_keys_say_integer(tmp_path, capsys, key):
 
 
 @pytest.mark.parametrize("mutate,message", [
-    (lambda d: d["profiles"]["smoke"]["seeds"].update(table=-3), "profiles.smoke.seeds.table: expected a positive "
-                                                                  "integer, got -3"),
-    (lambda d: d["profiles"]["smoke"]["seeds"].update(many=2.5), "profiles.smoke.seeds.many: expected a positive "
-                                                                 "integer, got 2.5"),
+    (lambda d: paper_section(d, "smoke")["seeds"].update(table=-3),
+     "profiles.smoke.papers.revisiting.seeds.table: expected a positive integer, got -3"),
+    (lambda d: paper_section(d, "smoke")["seeds"].update(many=2.5),
+     "profiles.smoke.papers.revisiting.seeds.many: expected a positive integer, got 2.5"),
     (lambda d: d["profiles"]["smoke"].update(retries=1.5), "profiles.smoke.retries: expected an integer >= 0, "
                                                            "got 1.5"),
     (lambda d: d["papers"]["revisiting"]["experiments"]["reinit"].update(seeds=-4),

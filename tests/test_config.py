@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from helpers import paper_section
 from pipelines.config import DEFAULT_CONFIG, ConfigError, load
 from pipelines.cli import main
 from trainers import assets
@@ -36,9 +37,10 @@ def _write(tmp_path: Path, mutate) -> Path:
     (lambda d: d["papers"]["revisiting"]["experiments"]["reinit"]["arms"]["standard"].update(
         max_steps={"selected": "longer_search"}),
      "selections form a cycle"),
-    (lambda d: d["profiles"]["cpu"]["grids"].update({"methods.mixout.p": [0.5]}),
-     "profiles.cpu.grids: 'methods.mixout.p': experiment 'methods' has no arm 'mixout' with setting 'p'"),
-    (lambda d: d["profiles"]["cpu"]["skip"].update(tables=""), "profiles.cpu.skip.tables: expected the reason as text"),
+    (lambda d: paper_section(d, "cpu")["grids"].update({"methods.mixout.p": [0.5]}),
+     "profiles.cpu.papers.revisiting.grids: 'methods.mixout.p': experiment 'methods' has no arm 'mixout' with setting 'p'"),
+    (lambda d: paper_section(d, "cpu")["skip"].update(tables=""),
+     "profiles.cpu.papers.revisiting.skip.tables: expected the reason as text"),
     (lambda d: d["papers"]["revisiting"]["experiments"]["other_models"]["arms"]["standard"].update(recipe=["gpt"]),
      "arms.standard.recipe: unknown recipe 'gpt' (valid: xlnet, roberta, electra, bart)"),
     (lambda d: d["profiles"]["cpu"].update(batch_size=0), "profiles.cpu.batch_size: expected a positive integer, "

@@ -66,7 +66,7 @@ def test_killed_driver_resumes_and_reports_as_if_uninterrupted(tmp_path):
 
 def test_failing_trial_is_retried_then_recorded_and_the_study_goes_on(tmp_path):
     def mutate(data):
-        smoke = data["profiles"]["smoke"]
+        smoke = data["profiles"]["smoke"]["papers"]["revisiting"]
         smoke["tasks"] = ["RTE"]
         smoke["grids"]["reinit.reinit.reinit"] = [2]  # two blocks of a one-block model: raises in every attempt
     config = _config(tmp_path, mutate)

@@ -6,14 +6,15 @@ import numpy as np
 import pytest
 
 from trainers import assets
-from trainers.glue import get_task, load_splits, read_tsv, split_indices, strata
+from trainers.tasks import get_task, load_splits, strata
+from trainers.tasks.glue import split_indices
 
 
 @pytest.mark.parametrize("task,val,test", [("RTE", 139, 138), ("MRPC", 205, 203), ("STS-B", 751, 749),
                                            ("CoLA", 522, 521)])
 def test_small_task_halves_of_dev(task, val, test):
     info = get_task(task)
-    train, dev = read_tsv(info, info.train_file), read_tsv(info, info.dev_file)
+    train, dev = info.read(info, "train"), info.read(info, "dev")
     recipe = split_indices(info, train.labels, dev.labels)
     (_, v), (_, t) = recipe["validation"], recipe["test"]
     assert (len(v), len(t)) == (val, test)
@@ -25,7 +26,7 @@ def test_small_task_halves_of_dev(task, val, test):
 
 def test_large_task_recipe_sst2():
     info = get_task("SST-2")
-    train, dev = read_tsv(info, info.train_file), read_tsv(info, info.dev_file)
+    train, dev = info.read(info, "train"), info.read(info, "dev")
     recipe = split_indices(info, train.labels, dev.labels)
     (k1, tr), (k2, va), (k3, te) = recipe["train"], recipe["validation"], recipe["test"]
     assert (k1, k2, k3) == ("train", "train", "dev")
@@ -53,13 +54,13 @@ def test_subsampling_is_stratified_and_capped():
 
 
 def test_readers_handle_bom_headerless_and_quotes():
-    mrpc = read_tsv(get_task("MRPC"), "data/glue/MRPC/train.tsv")
+    mrpc = get_task("MRPC").read(get_task("MRPC"), "train")
     assert len(mrpc) == 3668 and not mrpc.text_a[0].startswith("\ufeff")
-    cola = read_tsv(get_task("CoLA"), "data/glue/CoLA/train.tsv")
+    cola = get_task("CoLA").read(get_task("CoLA"), "train")
     assert len(cola) == 8551 and cola.text_b is None and set(cola.labels) == {0, 1}
-    rte = read_tsv(get_task("RTE"), "data/glue/RTE/dev.tsv")
+    rte = get_task("RTE").read(get_task("RTE"), "dev")
     assert len(rte) == 277 and set(rte.labels) == {0, 1}
-    stsb = read_tsv(get_task("STS-B"), "data/glue/STS-B/dev.tsv")
+    stsb = get_task("STS-B").read(get_task("STS-B"), "dev")
     assert len(stsb) == 1500 and min(stsb.labels) >= 0 and max(stsb.labels) <= 5
 
 

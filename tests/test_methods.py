@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from trainers.glue import get_task, split_indices
+from trainers.tasks import get_task
+from trainers.tasks.glue import split_indices
 from trainers.loop import TrainConfig, train
 from trainers.mixout import Mixout, apply_mixout
 from trainers.model import build_model

@@ -58,7 +58,7 @@ def test_grids_recipes_and_controlled_seeds():
 
 def test_later_stage_is_planned_from_choices():
     config = load()
-    stand_in = stand_in_choices(config, "revisiting", config.profile("cpu")[1])
+    stand_in = stand_in_choices(config, "revisiting", config.profile("cpu", "revisiting")[1])
     choices = {k: v for k, v in stand_in.items() if k[0] == "reinit"}
     choices[("reinit", "RTE", "reinit")] = {"reinit": 2}
     plan = make_plan(config, "revisiting", "cpu", ["longer_search"], choices)

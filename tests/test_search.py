@@ -78,7 +78,7 @@ def test_choice_is_the_best_complete_mean_and_feeds_searched_settings(searched):
     choices = stage_choices(config, plan, load_runs(config, plan))
     later = make_plan(config, "revisiting", "smoke", ["methods_searched"], choices)
     if {"llrd", "mixout", "pretrained_wd", "weight_decay"} <= set(chosen):  # every arm chosen: STS-B is planned
-        lr = config.profile("smoke")[1]["lr"]
+        lr = config.profile("smoke", "revisiting")[1]["lr"]
         for member in later.experiments["methods_searched"]:
             if member.task == "STS-B":
                 cfg = later.specs[member.trial_id].config

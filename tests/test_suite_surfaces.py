@@ -15,7 +15,7 @@ from reports.index import VERDICTS, not_run_reasons, write_index
 def test_plan_totals_count_shared_trials_once_and_say_why_rows_cannot_run(capsys):
     config = load()
     plan = make_plan(config, "revisiting", "paper")
-    _, profile = config.profile("paper")
+    _, profile = config.profile("paper", "revisiting")
     text, totals = describe(plan, profile)
     every = {s.trial_id: s for s in plan.unique()} | {s.trial_id: s for e in plan.estimates.values() for s in e}
     rows = sum(len(plan.ids(n)) + len(plan.estimates.get(n, [])) for n in plan.stages)
@@ -31,11 +31,11 @@ def test_plan_totals_count_shared_trials_once_and_say_why_rows_cannot_run(capsys
 
 def test_gpu_hours_follow_the_gpu_share_and_cpu_plans_give_wall_time():
     config = load()
-    _, profile = config.profile("paper")
+    _, profile = config.profile("paper", "revisiting")
     cfg = make_plan(config, "revisiting", "paper", ["bias_correction"]).unique()[0].config
     quarter = {**profile, "resources": {"cpus_per_trial": 1, "gpus_per_trial": 0.25}}
     assert abs(trial_hours(cfg, quarter) * 4 - trial_hours(cfg, profile)) < 1e-12
-    _, cpu = config.profile("cpu")
+    _, cpu = config.profile("cpu", "revisiting")
     text, totals = describe(make_plan(config, "revisiting", "cpu", ["bias_correction"]), cpu)
     assert totals.unique == totals.runnable == 32 and totals.unit == "CPU-hours"
     assert "h wall on this machine" in text

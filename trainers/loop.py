@@ -20,9 +20,10 @@ from transformers import get_linear_schedule_with_warmup
 
 from trainers.assets import cache_dir
 from trainers.batching import epoch_batches
-from trainers.glue import get_task
+from trainers.tasks import get_task, split_seed
 from trainers.metrics import score
 from trainers.model import build_model
+from trainers.objectives import get_objective, resolve
 from trainers.optim import PretrainedWeightDecay, build_optimizer
 from trainers.param_distance import BlockDistance, measure_steps
 from trainers.tokens import TokenizedSplit, encoded_splits
@@ -64,6 +65,13 @@ class TrainConfig:
     eval_examples: int | None = None  # cap on validation and test sizes
     init_seed: int = 0
     data_seed: int = 0
+    objective: str = "ce"  # the loss, computed from the logits (trainers.objectives)
+    objective_args: tuple = ()  # the objective's settings as sorted (name, value) pairs, e.g. (("alpha", 0.5),)
+    teacher: str | None = None  # trial id of the finished trial whose train-set logits KD / Self-KD read
+    random_init: bool = False  # fresh weights of the same architecture (Kobyzev et al. Tables 7 and 9)
+
+    def __post_init__(self):  # a config read back from JSON carries lists: keep the id and hashing stable
+        object.__setattr__(self, "objective_args", tuple(tuple(pair) for pair in self.objective_args))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -139,7 +147,8 @@ def autocast(precision: str, dev: torch.device):
 
 
 @torch.no_grad()
-def evaluate(model, split, pad_id: int, metric: str, regression: bool, precision: str = "fp32") -> float:
+def predict(model, split, pad_id: int, regression: bool, precision: str = "fp32") -> np.ndarray:
+    """The model's logits for every example of a split, in the split's order (eval mode: no dropout)."""
     model.eval()
     dev = next(model.parameters()).device
     order = np.argsort(split.lengths, kind="stable")  # length-sorted: less padding
@@ -150,25 +159,51 @@ def evaluate(model, split, pad_id: int, metric: str, regression: bool, precision
         with autocast(precision, dev):
             outputs[idx] = model(**inputs).logits.float().cpu().numpy()
     model.train()
-    return score(metric, outputs, split.labels)
+    return outputs
+
+
+def evaluate(model, split, pad_id: int, metric: str, regression: bool, precision: str = "fp32") -> float:
+    return score(metric, predict(model, split, pad_id, regression, precision), split.labels)
+
+
+def loss_function(cfg: TrainConfig, teacher_logits: np.ndarray | None = None):
+    """``loss(logits, labels, rows)``: the config's objective on one (micro-)batch; ``rows`` are the batch's
+    positions in the training split, which pick the teacher's logits for KD and Self-KD."""
+    objective = get_objective(cfg.objective)
+    args = resolve(cfg.objective, dict(cfg.objective_args))
+    if objective.needs_teacher and teacher_logits is None:
+        raise ValueError(f"objective {cfg.objective!r} needs the teacher trial's train-set logits (teacher="
+                         f"{cfg.teacher!r})")
+    teacher = None if teacher_logits is None else torch.from_numpy(np.asarray(teacher_logits, dtype=np.float32))
+
+    def loss(logits, labels, rows):
+        rows_teacher = None if teacher is None else teacher[rows].to(logits.device, non_blocking=True)
+        return objective.loss(logits, labels, args, rows_teacher)
+    return loss
 
 
 def forward_backward(model, inputs: dict, labels: torch.Tensor, precision: str, scaler,
-                     micro_batch: int | None = None) -> torch.Tensor:
+                     micro_batch: int | None = None, loss_of=None, rows=None) -> torch.Tensor:
     """The batch's mean loss (a device tensor: reading it would wait for the GPU) with its gradients accumulated
     over micro-batches of ``micro_batch`` examples (each weighted by its share of the batch: the same effective
-    batch)."""
+    batch). ``loss_of(logits, labels, rows)`` (loss_function; default cross-entropy / MSE): computed from the
+    logits, with ``rows`` the examples' positions in the training split, sliced with the micro-batch."""
     n = labels.shape[0]
     size = micro_batch or n
+    loss_of = loss_of or _default_loss
+    rows = np.arange(n) if rows is None else np.asarray(rows)
     total = None
     for start in range(0, n, size):
         part = {k: v[start:start + size] for k, v in inputs.items()}
         with autocast(precision, labels.device):
-            loss = model(**part, labels=labels[start:start + size]).loss
+            loss = loss_of(model(**part).logits, labels[start:start + size], rows[start:start + size])
         share = min(size, n - start) / n
         scaler.scale(loss if share == 1 else loss * share).backward()
         total = loss.detach() * share if total is None else total + loss.detach() * share
     return total
+
+
+_default_loss = loss_function(TrainConfig(task="", model=""))
 
 
 def optimizer_step(model, optimizer, scaler, max_grad_norm: float, before_update=None) -> None:
@@ -212,9 +247,14 @@ class LossLog:
         return None
 
 
-def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch: int | None = None) -> dict:
+def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch: int | None = None,
+          teacher_logits: np.ndarray | None = None, teacher_digest: str | None = None,
+          train_logits: bool = False) -> dict:
     """Fine-tune once. Returns final metrics, curves and an outcome: ``finished`` or ``diverged`` (NaN/inf loss).
     ``micro_batch`` splits each batch for memory (gradient accumulation); it is not part of the trial's config.
+    ``teacher_logits``: the teacher trial's logits over this training split (KD, Self-KD), ``teacher_digest`` its
+    split's labels_digest; ``train_logits``: return this trial's own (best-validation weights, eval mode) as
+    ``result["train_logits"]`` with ``result["labels_digest"]``, for the trials it teaches.
 
     Methods plug in at three seams: the model (Re-init, Mixout, intermediate-task weights), the optimizer's
     parameter groups (LLRD, weight decay) and a hook before each optimizer step (pre-trained weight decay)."""
@@ -223,9 +263,11 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
     dev = device()
     base_state = intermediate_base_state(cfg) if cfg.intermediate else None
     splits, pad_id = encoded_splits(cfg.task, cfg.model, cfg.max_seq_len, cfg.train_examples, cfg.eval_examples,
-                                    cfg.full_train)
+                                    cfg.full_train, split_seed(cfg.task, cfg.data_seed))
     model = build_model(cfg.model, task.num_labels, cfg.init_seed, cfg.num_layers, cfg.reinit_layers,
-                        cfg.reinit_pooler, cfg.mixout, base_state).to(dev)
+                        cfg.reinit_pooler, cfg.mixout, base_state, cfg.random_init).to(dev)
+    check_teacher(teacher_logits, teacher_digest, splits["train"], task.num_labels, cfg)
+    loss_of = loss_function(cfg, teacher_logits)
     optimizer = build_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.adam_epsilon, llrd=cfg.llrd)
     prior_wd = PretrainedWeightDecay(optimizer, model, cfg.pretrained_wd) if cfg.pretrained_wd else None
     scaler = torch.amp.GradScaler(dev.type, enabled=cfg.precision == "fp16")
@@ -249,7 +291,7 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
         for batch in epoch_batches(splits["train"].lengths, cfg.batch_size, order_rng, cfg.batching):
             t0 = time.perf_counter()
             inputs, labels = collate(splits["train"], batch, pad_id, regression, dev)
-            loss = forward_backward(forward, inputs, labels, cfg.precision, scaler, micro_batch)
+            loss = forward_backward(forward, inputs, labels, cfg.precision, scaler, micro_batch, loss_of, batch)
             curves["lr"].append((step + 1, scheduler.get_last_lr()[0]))
             optimizer_step(model, optimizer, scaler, cfg.max_grad_norm, prior_wd.apply if prior_wd else None)
             scheduler.step()
@@ -306,9 +348,28 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
         },
         "curves": curves,
     }
+    if train_logits:  # the weights test_at_best_val was measured with
+        result["train_logits"] = predict(forward, splits["train"], pad_id, regression, cfg.precision)
+        result["labels_digest"] = labels_digest(splits["train"].labels)
     if keep_model:
         result["model"] = model
     return result
+
+
+def labels_digest(labels) -> str:
+    """Identifies a training split by its labels in order: a teacher's logits must be for the same examples."""
+    return hashlib.sha256(np.asarray(labels, dtype=np.float64).tobytes()).hexdigest()[:16]
+
+
+def check_teacher(teacher_logits, digest: str | None, train_split, num_labels: int, cfg: TrainConfig) -> None:
+    """The teacher's logits must be row for row this trial's training examples (same task, sample and split)."""
+    if teacher_logits is None:
+        return
+    want = (len(train_split), num_labels)
+    if tuple(np.shape(teacher_logits)) != want or digest not in (None, labels_digest(train_split.labels)):
+        raise ValueError(f"teacher trial {cfg.teacher}'s train logits ({tuple(np.shape(teacher_logits))}) are not "
+                         f"for this trial's training split ({want[0]} examples, {want[1]} classes): the teacher "
+                         f"trained on other examples")
 
 
 def intermediate_base_state(cfg: TrainConfig) -> dict:

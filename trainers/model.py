@@ -6,7 +6,7 @@ import functools
 import os
 
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
 from trainers.assets import model_source
@@ -48,13 +48,30 @@ def pretrained(model_name: str, num_labels: int, num_layers: int | None) -> torc
     return copy.deepcopy(_cached_pretrained(model_name, num_labels, num_layers))
 
 
+def random_model(model_name: str, num_labels: int, num_layers: int | None, init_seed: int) -> torch.nn.Module:
+    """The checkpoint's architecture with fresh weights (Kobyzev et al. Tables 7 and 9: "randomly initialised"),
+    drawn by the library's own initialiser (normal, std = initializer_range) from the init seed."""
+    kwargs = {"num_labels": num_labels,
+              "problem_type": "regression" if num_labels == 1 else "single_label_classification"}
+    if num_layers:
+        kwargs["num_hidden_layers"] = num_layers
+    config = AutoConfig.from_pretrained(model_source(model_name), **kwargs)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(init_seed)
+        return AutoModelForSequenceClassification.from_config(config)
+
+
 def build_model(model_name: str, num_labels: int, init_seed: int, num_layers: int | None = None,
                 reinit_layers: int = 0, reinit_pooler: bool = False, mixout: float = 0.0,
-                base_state: dict | None = None) -> torch.nn.Module:
+                base_state: dict | None = None, random_init: bool = False) -> torch.nn.Module:
     """The init seed alone decides the task head and any re-initialised weights (Appendix B).
 
-    ``base_state`` replaces the pre-trained encoder weights (transfer through an intermediate task)."""
-    model = pretrained(model_name, num_labels, num_layers)
+    ``base_state`` replaces the pre-trained encoder weights (transfer through an intermediate task);
+    ``random_init``: no pre-trained weights at all."""
+    if random_init:
+        model = random_model(model_name, num_labels, num_layers, init_seed)
+    else:
+        model = pretrained(model_name, num_labels, num_layers)
     if base_state is not None:
         model.base_model.load_state_dict(base_state)
     generator = torch.Generator().manual_seed(init_seed)

@@ -46,17 +46,18 @@ def tokenize(tokenizer, data, max_seq_len: int) -> TokenizedSplit:
                           np.asarray(data.labels))
 
 
-def cache_key(task_name: str, model: str, max_seq_len: int, train_examples, eval_examples, full_train) -> str:
+def cache_key(task_name: str, model: str, max_seq_len: int, train_examples, eval_examples, full_train,
+              seed=None) -> str:
     """Everything the tokens depend on: the data files' and tokenizer files' checksums (or their hub names),
-    the recipe's sizes and the tokenizers version."""
+    the recipe's sizes (and its seed, for a per-seed split) and the tokenizers version."""
     import tokenizers
 
     from trainers.assets import manifest, model_files, shipped
-    from trainers.glue import files_for
+    from trainers.tasks import files_for
     data = [manifest()[r] if shipped(r) else f"hub:{r}" for r in files_for(task_name)]
     vocab = [manifest()[r] for r in model_files(model) if not r.endswith(".safetensors")] or [f"hub:{model}"]
     fields = [CACHE_VERSION, task_name, data, model, vocab, max_seq_len, train_examples, eval_examples,
-              bool(full_train), tokenizers.__version__]
+              bool(full_train), tokenizers.__version__] + ([] if seed is None else [seed])
     return hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:20]
 
 
@@ -87,19 +88,20 @@ def cache_enabled() -> bool:
 
 @functools.lru_cache(maxsize=16)
 def encoded_splits(task_name: str, model: str, max_seq_len: int, train_examples, eval_examples,
-                   full_train=False) -> tuple[dict[str, TokenizedSplit], int]:
-    """Tokenised train/validation/test splits and the pad id, cached per process and on disk."""
+                   full_train=False, seed=None) -> tuple[dict[str, TokenizedSplit], int]:
+    """Tokenised train/validation/test splits and the pad id, cached per process and on disk. ``seed``: the
+    split seed of a per-seed recipe (trainers.tasks.split_seed), else None."""
     from trainers.assets import cache_dir
-    from trainers.glue import load_splits
+    from trainers.tasks import load_splits
     from trainers.model import tokenizer_for
 
     path = cache_dir() / "tokens" / (cache_key(task_name, model, max_seq_len, train_examples, eval_examples,
-                                               full_train) + ".npz")
+                                               full_train, seed) + ".npz")
     if cache_enabled() and path.is_file():
         return _load(path)
     tokenizer = tokenizer_for(model)
     splits = {name: tokenize(tokenizer, data, max_seq_len)
-              for name, data in load_splits(task_name, train_examples, eval_examples, full_train).items()}
+              for name, data in load_splits(task_name, train_examples, eval_examples, full_train, seed).items()}
     if cache_enabled():
         _save(path, splits, tokenizer.pad_token_id)
     return splits, tokenizer.pad_token_id

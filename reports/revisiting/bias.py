@@ -7,13 +7,12 @@ import numpy as np
 import pandas as pd
 
 from analysis.stats import adam_bias_ratio, band, bootstrap_selection, expected_max, mean_std
-from pipelines.plan import FULL_TRAIN
 from reports.build import ReportContext
 from reports.render import fmt_ms, markdown_table, plt, save_figure, write_table
 from reports.revisiting.common import (COLORS, METRIC_NAMES, SEED, SMALL_TASKS, degenerate_threshold, pct,
                                        tasks_with_runs)
 from trainers import assets
-from trainers.glue import TASKS, files_for, get_task, load_splits, read_tsv
+from trainers.tasks import files_for, get_task, load_splits
 from trainers.metrics import majority_baseline
 
 BOOTSTRAP_SEED = SEED
@@ -154,13 +153,13 @@ def section_table3(ctx: ReportContext) -> str:
     published = ctx.published["table3"]["tasks"]
     header = ["Task", "Metric", "Train file", "Val", "Test", "Majority val", "Majority test"]
     rows = []
-    for name in TASKS:
-        info, paper = get_task(name), published[name]
+    for name, paper in published.items():
+        info = get_task(name)
         absent = assets.missing(files_for(name))
         if absent:
             ours = [f"not available offline ({', '.join(absent)} missing)"] + [""] * 4
         else:
-            full_train = len(read_tsv(info, info.train_file))
+            full_train = len(info.read(info, "train"))
             splits = load_splits(name)
             base = {k: 100 * majority_baseline(info.metric, splits[k].labels, info.is_regression)
                     for k in ("validation", "test")}
@@ -183,7 +182,7 @@ def section_table3(ctx: ReportContext) -> str:
 
 
 def section_figure1(ctx: ReportContext) -> str:
-    marks = {task: 3 * math.ceil(FULL_TRAIN[task] / 32)  # 3 epochs at batch 32 (Sec. 3)
+    marks = {task: 3 * math.ceil(get_task(task).train_rows / 32)  # 3 epochs at batch 32 (Sec. 3)
              for task in ctx.published["figure1"]["tasks"]}
     steps = np.unique(np.logspace(0, 6, 400).astype(int))
     fig, ax = plt.subplots(figsize=(5.5, 3.4), layout="constrained")

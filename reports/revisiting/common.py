@@ -7,7 +7,7 @@ import pandas as pd
 from pipelines.availability import reason as unavailable
 from pipelines.selection import choose
 from reports.build import ReportContext
-from trainers.glue import get_task, load_splits
+from trainers.tasks import get_task, load_splits
 from trainers.metrics import majority_baseline
 
 SMALL_TASKS = ["RTE", "MRPC", "STS-B", "CoLA"]

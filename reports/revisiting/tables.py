@@ -5,6 +5,7 @@ import numpy as np
 
 from analysis.claims import mean_higher, two_tailed
 from analysis.stats import best_and_equivalent, mean_std
+from pipelines.config import resolve_profile
 from reports.build import ReportContext
 from reports.render import fmt_ms, markdown_table, write_table
 from reports.revisiting.common import (ONEK_TASKS, PAPER_NAMES, SMALL_TASKS, Notes, chosen, not_run, pct,
@@ -189,6 +190,8 @@ def section_table5(ctx: ReportContext) -> str:
 def section_table6(ctx: ReportContext) -> str:
     """Rendered from suite.yaml: the paper profile's BERT row and each recipe's per-task hyperparameters."""
     paper_profile = ctx.suite["profiles"].get("paper")
+    if paper_profile:  # the paper profile as the paper sees it: its defaults are the protocol
+        paper_profile = resolve_profile(paper_profile, ctx.plan.paper, ctx.paper)
     header = ["Model", "Dataset", "Learning rate", "Epochs / steps", "Batch size", "Warm-up", "LLRD"]
     rows = []
     if paper_profile:

@@ -1,0 +1,161 @@
+"""Trial dependencies (Kobyzev et al.'s teachers): planning resolves each student's teacher trial into its config,
+the teacher's train-set logits travel as an MLflow artifact between processes, and a study runs teachers before
+the trials they teach. A toy paper (RTE at the smoke scale) keeps it generic and quick."""
+import copy
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from helpers import study_config
+from pipelines.config import ConfigError, load
+from pipelines.plan import make_plan
+
+TOY = {
+    "title": "toy distillation paper", "source": "papers/none.txt", "report": "revisiting",
+    "defaults": {"lr": 1.0e-4, "batch_size": 8, "epochs": 1, "warmup_ratio": 0.1, "max_grad_norm": 1.0,
+                 "weight_decay": 0.0, "adam_epsilon": 1.0e-6, "evaluations": 2},
+    "seeds": {"five": [42, 549, 1237, 230, 805], "one": [42]},
+    "experiments": {
+        "teachers": {"about": "teacher per task", "covers": [], "tasks": ["RTE"], "seeds": "one",
+                     "settings": {"model": "teacher"}, "arms": {"teacher": {}}},
+        "students": {"about": "arms", "covers": [], "tasks": ["RTE"], "seeds": "five", "arms": {
+            "finetune": {},
+            "ls": {"objective": "ls", "alpha": 0.1},
+            "selfkd": {"objective": "selfkd", "alpha": 0.5, "teacher": {"arm": "finetune"}},
+            "kd": {"objective": "kd", "alpha": 0.5, "teacher": {"experiment": "teachers"}},
+            "kd_random": {"objective": "kd", "alpha": 0.5, "random_init": True,
+                          "teacher": {"experiment": "teachers"}}}},
+    },
+}
+MODELS = {"teacher": {"model": "all-MiniLM-L6-v2", "num_layers": 2}, "student": {"model": "all-MiniLM-L6-v2"}}
+
+
+def toy_config(tmp_path, change=None, seeds=2):
+    def mutate(data):
+        data["papers"]["toy"] = copy.deepcopy(TOY)
+        if change:
+            change(data["papers"]["toy"])
+        data["profiles"]["smoke"]["papers"]["toy"] = {"seeds": {"five": seeds}, "models": MODELS}
+        for name, profile in data["profiles"].items():
+            if name != "smoke":
+                profile.setdefault("papers", {})["toy"] = {"models": MODELS}
+    return study_config(tmp_path, mutate)
+
+
+def test_students_carry_their_teachers_trial_id(tmp_path):
+    plan = make_plan(load(toy_config(tmp_path)), "toy", "smoke")
+    members = {(m.arm, m.init_seed): plan.specs[m.trial_id] for m in plan.experiments["students"]}
+    teacher = plan.specs[plan.ids("teachers")[0]]
+    assert (teacher.config.num_layers, teacher.config.init_seed) == (2, 42)
+    for seed in (42, 549):
+        assert members[("kd", seed)].config.teacher == teacher.trial_id  # one teacher per task
+        assert members[("selfkd", seed)].config.teacher == members[("finetune", seed)].trial_id  # same seed
+        assert members[("kd", seed)].config.objective_args == (("alpha", 0.5),)
+        assert members[("kd_random", seed)].config.random_init
+    assert members[("finetune", 42)].config.teacher is None and members[("ls", 42)].config.objective == "ls"
+    assert len(plan.specs) == 1 + 5 * 2
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda t: t["experiments"]["students"]["arms"]["kd"].pop("teacher"),
+     "arms.kd: objective 'kd' needs a teacher: {experiment: NAME, arm: ARM}"),
+    (lambda t: t["experiments"]["students"]["arms"]["ls"].update(teacher={"arm": "finetune"}),
+     "arms.ls: objective 'ls' reads no teacher; remove `teacher`"),
+    (lambda t: t["experiments"]["students"]["arms"]["kd"].update(teacher={"experiment": "teachers", "arm": "x"}),
+     "arms.kd.teacher: experiment 'teachers' has no arm 'x' (valid: teacher)"),
+    (lambda t: t["experiments"]["students"]["arms"]["kd"].update(teacher={"experiment": "students"}),
+     "arms.kd.teacher: name the teacher's arm of 'students' (valid: finetune, ls, selfkd, kd, kd_random)"),
+    (lambda t: t["experiments"]["students"]["arms"]["ls"].update(alpha=1.5),
+     "arms.ls.alpha: bad value 1.5 (expected a value one of the objectives accepts)"),
+    (lambda t: t["experiments"]["students"]["arms"]["ls"].update(temperature=2.0),
+     "arms.ls: objective 'ls' has no setting 'temperature' (valid: alpha)"),
+])
+def test_bad_teacher_and_objective_settings_are_one_line_errors(tmp_path, change, message):
+    with pytest.raises(ConfigError) as err:
+        load(toy_config(tmp_path, change))
+    assert str(err.value).endswith(message) and "\n" not in str(err.value)
+
+
+def test_a_teacher_with_several_seeds_must_have_the_students_seed(tmp_path):
+    def two_teachers(toy):
+        toy["experiments"]["teachers"]["seeds"] = 2  # seeds 1 and 2, never the students' 42
+        return toy
+    with pytest.raises(ConfigError, match="teacher teachers.teacher on RTE: it has no trial of seed 42 "
+                                          r"\(its seeds: 1, 2\)"):
+        make_plan(load(toy_config(tmp_path, two_teachers)), "toy", "smoke")
+
+
+def test_a_missing_model_role_is_named(tmp_path):
+    def mutate(data):
+        data["papers"]["toy"] = TOY
+        data["profiles"]["smoke"]["papers"]["toy"] = {"models": {"student": MODELS["student"]}}
+    with pytest.raises(ConfigError, match=r"profiles.cpu.papers.toy.models: no model for role 'teacher' "
+                                          r"\(experiment teachers trains it; given: none\)|profiles.smoke.papers.toy."
+                                          r"models: no model for role 'teacher'"):
+        load(study_config(tmp_path, mutate))
+
+
+READER = """
+import sys, numpy as np
+from mlflow.tracking import MlflowClient
+from pipelines import tracking
+logits, digest = tracking.read_train_logits(MlflowClient(sys.argv[1]), sys.argv[2], sys.argv[3])
+np.save(sys.argv[4], logits)
+print(digest)
+"""
+
+
+def test_teacher_logits_round_trip_through_mlflow_to_another_process(tmp_path):
+    from mlflow.tracking import MlflowClient
+
+    from pipelines import tracking
+    from trainers.loop import TrainConfig, train
+    cfg = TrainConfig(task="RTE", model="all-MiniLM-L6-v2", num_layers=1, max_seq_len=32, batch_size=8, lr=1e-4,
+                      epochs=1, evaluations=2, train_examples=24, eval_examples=24, init_seed=42, data_seed=42)
+    result = train(cfg, train_logits=True)
+    logits = result["train_logits"]
+    assert logits.shape == (24, 2) and np.isfinite(logits).all()
+    uri = tracking.tracking_uri(tmp_path)
+    client = MlflowClient(uri)
+    experiment = tracking.ensure_experiment(client, "toy-smoke", tmp_path / "mlartifacts")
+    run_id = tracking.start_run(client, experiment, "RTE s42 teacher", {"trial_id": cfg.fingerprint()}, {})
+    tracking.log_train_logits(client, run_id, logits, result["labels_digest"])
+    client.set_terminated(run_id, "FINISHED")
+    assert tracking.teachers_ready(client, experiment) == {cfg.fingerprint()}
+    out = subprocess.run([sys.executable, "-c", READER, uri, experiment, cfg.fingerprint(), str(tmp_path / "r.npy")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert np.array_equal(np.load(tmp_path / "r.npy"), logits)  # bit for bit
+    assert out.stdout.strip() == result["labels_digest"]
+    # the student reads them by example index; logits for another training split are refused
+    student = TrainConfig(**{**cfg.to_dict(), "objective": "kd", "objective_args": (("alpha", 0.5),),
+                             "teacher": cfg.fingerprint()})
+    assert train(student, teacher_logits=logits, teacher_digest=result["labels_digest"])["outcome"] == "finished"
+    with pytest.raises(ValueError, match="the teacher trained on other examples"):
+        train(TrainConfig(**{**student.to_dict(), "train_examples": 16}), teacher_logits=logits)
+
+
+def test_a_study_runs_teachers_before_the_trials_they_teach(tmp_path, monkeypatch):
+    """One command runs the teacher, then Finetune, then the students that read their logits (Ray workers are
+    other processes); every student finishes and no teacher runs twice."""
+    from mlflow.tracking import MlflowClient
+
+    from pipelines import tracking
+    from pipelines.driver import run_study
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    config = load(toy_config(tmp_path, seeds=1))
+    lines = []
+    plan, outcome = run_study(config, "toy", "smoke", None, out=lines.append)
+    assert outcome.failed == [] and outcome.ran == 6, lines
+    client = MlflowClient(tracking.tracking_uri(config.runs_dir))
+    experiment = client.get_experiment_by_name(tracking.experiment_name("toy", "smoke")).experiment_id
+    runs = {r.data.tags["trial_id"]: r for r in tracking.all_runs(client, experiment)}
+    assert len(runs) == 6 and {r.info.status for r in runs.values()} == {"FINISHED"}
+    teachers = {s.config.teacher for s in plan.unique() if s.config.teacher}
+    assert len(teachers) == 2 and tracking.teachers_ready(client, experiment) == teachers  # teacher, Finetune
+    students = [r for r in runs.values() if r.data.params.get("teacher")]
+    assert len(students) == 3 and all(r.info.start_time >= max(runs[t].info.end_time for t in teachers
+                                                                if t == r.data.params["teacher"])
+                                      for r in students)

@@ -1,0 +1,52 @@
+"""The task registry: every task the papers train on, with its reader, split recipe and sizes.
+
+One module per file format: ``glue`` (GLUE TSV with Zhang et al.'s split recipes), ``sst5`` (the PTB trees of
+SST-5), ``fewrel`` (FewRel's JSON, split anew per seed: Kobyzev et al. Appendix B.1). A task's split may depend
+on the run's data seed (recipe ``per_seed``), and then so do its cached tokens.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from trainers.tasks import fewrel, glue, sst5
+from trainers.tasks.base import RECIPES, Examples, Task, stratified_sample, strata
+
+TASKS: dict[str, Task] = {**glue.TASKS, sst5.TASK.name: sst5.TASK, fewrel.TASK.name: fewrel.TASK}
+SUBSAMPLE_SEED = glue.SPLIT_SEED + 1  # the smaller profiles' stratified subsamples: fixed, like the splits
+
+__all__ = ["RECIPES", "TASKS", "Examples", "Task", "files_for", "get_task", "load_splits", "split_seed", "strata"]
+
+
+def get_task(name: str) -> Task:
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise KeyError(f"unknown task {name!r} (valid: {', '.join(TASKS)})") from None
+
+
+def split_seed(task_name: str, data_seed: int) -> int | None:
+    """The seed a task's split depends on: the run's data seed for a per_seed recipe, else none."""
+    return data_seed if get_task(task_name).recipe == "per_seed" else None
+
+
+@functools.lru_cache(maxsize=32)
+def load_splits(task_name: str, train_examples: int | None = None, eval_examples: int | None = None,
+                full_train: bool = False, seed: int | None = None) -> dict[str, Examples]:
+    """Train/validation/test by the task's recipe, optionally subsampled (stratified, fixed seed) for small
+    profiles. ``seed``: split_seed(task, data seed); ``full_train``: GLUE's large tasks only (Appendix D)."""
+    task = get_task(task_name)
+    files = {kind: task.read(task, kind) for kind in task.files}
+    recipe = task.split(task, files, seed, **({"full_train": True} if full_train else {}))
+    splits = {name: files[kind].take(idx) for name, (kind, idx) in recipe.items()}
+    sub_rng = np.random.default_rng(SUBSAMPLE_SEED)
+    for name, cap in (("train", train_examples), ("validation", eval_examples), ("test", eval_examples)):
+        if cap is not None and cap < len(splits[name]):
+            data = splits[name]
+            splits[name] = data.take(np.sort(stratified_sample(strata(task, data.labels), cap, sub_rng)))
+    return splits
+
+
+def files_for(task_name: str) -> list[str]:
+    return list(get_task(task_name).files.values())
