@@ -20,7 +20,8 @@ def measure(experiment: str = "bias_correction", tasks=("RTE", "MRPC", "STS-B", 
     from pipelines import tracking
     from pipelines.driver import run_study
     with tempfile.TemporaryDirectory() as folder:
-        config = load(scratch_copy(Path(folder), lambda data: data["profiles"]["cpu"]["papers"]["revisiting"].update(tasks=list(tasks))))
+        config = load(scratch_copy(Path(folder), lambda data: data["profiles"]["cpu"]["papers"]["revisiting"].update(
+            tasks=list(tasks))))
         with mock.patch.dict(os.environ):
             os.environ.pop("MLFLOW_TRACKING_URI", None)  # a local store in the scratch folder
             started = time.time()

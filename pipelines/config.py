@@ -26,8 +26,10 @@ PROFILE_KEYS = PROTOCOL_KEYS | SCALE_KEYS | PER_PAPER_KEYS | {"description"}  # 
 PROFILE_OPTIONAL = {"batching"}
 PROFILE_TOP = {"description"} | SCALE_KEYS  # required at profiles.<name>
 PROFILE_TOP_OPTIONAL = PROTOCOL_KEYS | PROFILE_OPTIONAL | {"papers"}
-PAPER_SCALE = PROTOCOL_KEYS | SCALE_KEYS | PER_PAPER_KEYS | PROFILE_OPTIONAL | {"models"}  # profiles.<name>.papers.<paper>
-MODEL_ROLE_KEYS = {"model", "num_layers"}  # profiles...models.<role>: what `model: <role>` trains (a teacher, a student)
+# profiles.<name>.papers.<paper>: the scale keys for one paper, and `models`: role -> {model, num_layers}, what an
+# experiment's `model: <role>` setting trains (a teacher, a student)
+PAPER_SCALE = PROTOCOL_KEYS | SCALE_KEYS | PER_PAPER_KEYS | PROFILE_OPTIONAL | {"models"}
+MODEL_ROLE_KEYS = {"model", "num_layers"}
 RESOURCE_KEYS = {"cpus_per_trial", "gpus_per_trial"}
 COST_KEYS = {"seconds_per_step", "seconds_per_eval_example"}
 PAPER_KEYS = {"title", "source", "report", "defaults", "seeds", "experiments"}
@@ -571,7 +573,8 @@ def _check_paper(name: str, paper) -> None:
     for key in ("title", "source", "report"):
         if not isinstance(paper[key], str) or not paper[key].strip():
             raise ConfigError(f"papers.{name}.{key}: expected text, got {_kind(paper[key])}")
-    reports = sorted(p.stem for p in (REPO_ROOT / "reports" / "published").glob("*.yaml"))
+    reports = sorted(p.stem for p in (REPO_ROOT / "reports" / "published").glob("*.yaml")  # numbers and a module
+                     if (REPO_ROOT / "reports" / p.stem / "__init__.py").is_file())
     if paper["report"] not in reports:
         raise ConfigError(f"papers.{name}.report: unknown report {paper['report']!r} (valid: {_choices(reports)})")
     _check_keys(f"papers.{name}.defaults", paper["defaults"], PROTOCOL_KEYS, required=False)

@@ -7,7 +7,6 @@ import subprocess
 import time
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 from pipelines import tracking
 from pipelines.availability import blocked as blocked_reasons
@@ -203,8 +202,8 @@ def run_study(config: SuiteConfig, paper: str, profile_name: str | None, experim
                 if why not in told:
                     told.add(why)
                     session.out(f"  not run here ({count} trials): {why}")
-            failed = run_taught(session, todo, checksums, progress, finished, teachers) if todo else []
-            ran = total.ran + len(todo)
+            failed, orphans = run_taught(session, todo, checksums, progress, finished, teachers) if todo else ([], 0)
+            ran = total.ran + len(todo) - orphans
             total = StudyOutcome(len(plan.specs), len(runnable) - ran, ran, total.failed + failed)
             runs = tracking.runs_frame(session.client, session.experiment_id)
             choices = next_choices(config, plan, runs, choices)
@@ -216,16 +215,18 @@ def run_study(config: SuiteConfig, paper: str, profile_name: str | None, experim
 
 
 def run_taught(session, todo: list[TrialSpec], checksums: dict, progress: Progress, finished: set[str],
-               teachers: set[str]) -> list[str]:
+               teachers: set[str]) -> tuple[list[str], int]:
     """The trials in waves: a teacher's wave before the trials it teaches (they read its logits), so a study of
-    teachers and students is one command. A trial whose teacher failed is not run; it is counted and said."""
-    done, failed = set(finished), []
+    teachers and students is one command. A trial whose teacher failed is not run; it is counted and said.
+    Returns the failed trial ids and how many trials were not run."""
+    done, failed, orphaned = set(finished), [], 0
     pending = {s.trial_id: s for s in todo}
     while pending:
         wave = [s for s in pending.values() if s.config.teacher not in pending]
         ready = [s for s in wave if not s.config.teacher or s.config.teacher in done]
         orphans = [s for s in wave if s not in ready]
         if orphans:
+            orphaned += len(orphans)
             progress.total -= len(orphans)
             session.out(f"  not run ({len(orphans)} trials): their teacher trial failed, e.g. {orphans[0].name} "
                         f"(teacher {orphans[0].config.teacher})")
@@ -235,7 +236,7 @@ def run_taught(session, todo: list[TrialSpec], checksums: dict, progress: Progre
             done |= {s.trial_id for s in ready} - set(wave_failed)
         for spec in wave:
             del pending[spec.trial_id]
-    return failed
+    return failed, orphaned
 
 
 EXECUTION_ENV = ("SUITE_TF32", "SUITE_COMPILE", "SUITE_TOKEN_CACHE", "SUITE_WEIGHT_CACHE")
@@ -392,9 +393,9 @@ def memberships(plan: Plan) -> dict[str, dict[str, str]]:
 
 
 def failed_ids(grid) -> list[str]:
-    """Trial ids of the trials that failed on every attempt (a trial's result folder is named by its id)."""
-    return [r.metrics.get("trial_id") if r.metrics and "trial_id" in r.metrics else Path(r.path).name
-            for r in grid if r.error]
+    """Trial ids of the trials that failed on every attempt (from their config: a failed trial's last result may
+    carry Ray's own trial_id, not ours)."""
+    return [r.config["spec"]["tags"]["trial_id"] for r in grid if r.error]
 
 
 def _study_lock(runs_dir, name: str):

@@ -38,7 +38,8 @@ def _write(tmp_path: Path, mutate) -> Path:
         max_steps={"selected": "longer_search"}),
      "selections form a cycle"),
     (lambda d: paper_section(d, "cpu")["grids"].update({"methods.mixout.p": [0.5]}),
-     "profiles.cpu.papers.revisiting.grids: 'methods.mixout.p': experiment 'methods' has no arm 'mixout' with setting 'p'"),
+     "profiles.cpu.papers.revisiting.grids: 'methods.mixout.p': experiment 'methods' has no arm 'mixout' with "
+     "setting 'p'"),
     (lambda d: paper_section(d, "cpu")["skip"].update(tables=""),
      "profiles.cpu.papers.revisiting.skip.tables: expected the reason as text"),
     (lambda d: d["papers"]["revisiting"]["experiments"]["other_models"]["arms"]["standard"].update(recipe=["gpt"]),

@@ -159,3 +159,25 @@ def test_a_study_runs_teachers_before_the_trials_they_teach(tmp_path, monkeypatc
     assert len(students) == 3 and all(r.info.start_time >= max(runs[t].info.end_time for t in teachers
                                                                 if t == r.data.params["teacher"])
                                       for r in students)
+
+
+def test_a_student_whose_teacher_failed_is_not_run_and_the_report_says_why(tmp_path, monkeypatch):
+    from pipelines import tracking
+    from pipelines.driver import run_study
+    from reports.build import ReportContext
+    from reports.kit import not_run
+
+    def failing_teacher(toy):  # three blocks to re-initialise in a two-block model: fails on every attempt
+        toy["experiments"]["teachers"]["arms"]["teacher"] = {"reinit": 3}
+        toy["experiments"]["students"]["arms"] = {"kd": toy["experiments"]["students"]["arms"]["kd"]}
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    config = load(toy_config(tmp_path, failing_teacher, seeds=1))
+    lines = []
+    plan, outcome = run_study(config, "toy", "smoke", None, out=lines.append)
+    assert (outcome.ran, len(outcome.failed)) == (1, 1)
+    assert any("not run (1 trials): their teacher trial failed, e.g. RTE s42 kd" in line for line in lines), lines
+    ctx = ReportContext(plan, {}, config.paper("toy"), tracking.load_runs(config, plan), tmp_path, {},
+                        failed=tracking.load_failed(config, plan))
+    why = not_run(ctx, "students", "RTE", "kd")
+    assert why.startswith("not run: its teacher RTE s42 teacher reinit-3 failed on every attempt: ") and \
+        why.endswith("cannot re-initialise 3 blocks of a 2-block model"), why

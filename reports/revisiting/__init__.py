@@ -11,9 +11,8 @@ from reports.build import ReportContext
 from reports.index import not_run_reasons
 from reports.render import markdown_table
 from reports.revisiting import bias, claims, reinit_figures, tables
-from reports.revisiting.common import ONEK_TASKS, SMALL_TASKS, not_run
-
-
+from reports.kit import not_run
+from reports.revisiting.common import ONEK_TASKS, SMALL_TASKS
 def coverage(ctx: ReportContext) -> str:
     """What each experiment covers and how much of it ran at this profile."""
     finished = set(ctx.runs.get("trial_id", []))

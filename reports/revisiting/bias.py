@@ -9,8 +9,8 @@ import pandas as pd
 from analysis.stats import adam_bias_ratio, band, bootstrap_selection, expected_max, mean_std
 from reports.build import ReportContext
 from reports.render import fmt_ms, markdown_table, plt, save_figure, write_table
-from reports.revisiting.common import (COLORS, METRIC_NAMES, SEED, SMALL_TASKS, degenerate_threshold, pct,
-                                       tasks_with_runs)
+from reports.kit import METRIC_NAMES, SEED, degenerate_threshold, pct, tasks_with_runs
+from reports.revisiting.common import COLORS, SMALL_TASKS
 from trainers import assets
 from trainers.tasks import files_for, get_task, load_splits
 from trainers.metrics import majority_baseline

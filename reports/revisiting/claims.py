@@ -9,7 +9,8 @@ import numpy as np
 from analysis import claims as tests
 from reports.build import ReportContext
 from reports.render import markdown_table
-from reports.revisiting.common import SEED, SMALL_TASKS, chosen, degenerate_threshold, pct
+from reports.kit import SEED, chosen, degenerate_threshold, pct
+from reports.revisiting.common import SMALL_TASKS
 from reports.revisiting.tables import table1_groups, table2_values
 
 MIN_RESAMPLES = 9999  # min_higher's permutations

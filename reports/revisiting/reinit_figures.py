@@ -7,7 +7,8 @@ import numpy as np
 from analysis.stats import band, mean_std
 from reports.build import ReportContext
 from reports.render import fmt_ms, markdown_table, plt, save_figure
-from reports.revisiting.common import COLORS, ONEK_TASKS, SMALL_TASKS, chosen, not_run, pct, tasks_with_runs
+from reports.kit import chosen, not_run, pct, tasks_with_runs
+from reports.revisiting.common import COLORS, ONEK_TASKS, SMALL_TASKS
 
 
 def _depth_name(settings) -> str:

@@ -8,8 +8,8 @@ from analysis.stats import best_and_equivalent, mean_std
 from pipelines.config import resolve_profile
 from reports.build import ReportContext
 from reports.render import fmt_ms, markdown_table, write_table
-from reports.revisiting.common import (ONEK_TASKS, PAPER_NAMES, SMALL_TASKS, Notes, chosen, not_run, pct,
-                                       scale_line, setting_text)
+from reports.kit import Notes, chosen, not_run, pct, scale_line
+from reports.revisiting.common import ONEK_TASKS, PAPER_NAMES, SMALL_TASKS, setting_text
 
 
 def _write(ctx: ReportContext, name: str, header, rows, caption: str, notes: Notes | None = None, *texts) -> str:

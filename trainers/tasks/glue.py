@@ -99,7 +99,8 @@ def halve_per_class(classes: np.ndarray, rng: np.random.Generator) -> tuple[np.n
 
 
 def split_indices(task: Task, train_labels, dev_labels, large_train: int = LARGE_TRAIN,
-                  large_validation: int = LARGE_VALIDATION, full_train: bool = False) -> dict[str, tuple[str, np.ndarray]]:
+                  large_validation: int = LARGE_VALIDATION,
+                  full_train: bool = False) -> dict[str, tuple[str, np.ndarray]]:
     """Which rows of which file form each split: {split: (file kind 'train' | 'dev', row indices)}.
 
     ``full_train`` (large tasks; Appendix D's full MNLI): train on every train row outside the validation sample."""

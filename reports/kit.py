@@ -1,0 +1,116 @@
+"""The report kit: what every paper's report needs from the finished runs and the plan. Which runs make a cell
+(the chosen grid point), why a cell has none (skipped, failed, not runnable here, its teacher failed), short
+not-run keys under a table, majority baselines, and the scale each table ran at. reports/<paper>/ holds only
+that paper's tables, figures and claims."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pipelines.availability import blocked
+from pipelines.selection import choose
+from reports.build import ReportContext
+from trainers.metrics import majority_baseline
+from trainers.tasks import get_task, load_splits, split_seed
+
+METRIC_NAMES = {"accuracy": "accuracy", "f1": "F1", "spearman": "Spearman", "mcc": "Matthews corr."}
+SEED = 2021  # every bootstrap and permutation draw in the reports
+
+
+def pct(values) -> np.ndarray:
+    return 100.0 * np.asarray(values, dtype=float)
+
+
+def raw_task(label: str) -> str:
+    return label.replace(" (1k)", "")
+
+
+def select_keys(ctx: ReportContext, experiment: str) -> list[str]:
+    return ctx.paper["experiments"][experiment].get("select") or []
+
+
+def chosen(ctx: ReportContext, experiment: str, task: str, arm: str, **kept) -> tuple[pd.DataFrame, dict]:
+    """The finished runs of one arm at the grid point chosen by mean validation, and that choice."""
+    frame = ctx.trials(experiment)
+    sub = frame[(frame["task"] == task) & (frame["arm"] == arm)]
+    if kept:
+        sub = sub[sub["settings"].map(lambda s: all(dict(s).get(k, object()) == v for k, v in kept.items()))
+                  .astype(bool)]  # an empty object Series would select columns, not rows
+    if not sub["finished"].any():
+        return sub.iloc[0:0], {}
+    pick = choose(sub, select_keys(ctx, experiment)).iloc[0]
+    rows = sub[sub["finished"] & sub["settings"].map(lambda s: s == pick["settings"]).astype(bool)]  # not ==
+    return rows.sort_values(["init_seed", "data_seed"]), pick["choice"]
+
+
+def not_run(ctx: ReportContext, experiment: str, task: str | None = None, arm: str | None = None) -> str:
+    """Why an experiment (or one task column / arm of it) has no finished runs here."""
+    plan = ctx.plan
+    if experiment in plan.skipped:
+        return f"not run at profile {plan.profile}: {plan.skipped[experiment]}"
+    if experiment not in plan.experiments and experiment not in plan.pending:
+        return "not in this run's experiments (see EXPERIMENTS=)"
+    finished = set(ctx.runs.get("trial_id", []))
+    members = [m for m in plan.experiments.get(experiment, []) if (task is None or m.task == task)
+               and (arm is None or m.arm == arm)]
+    if experiment in plan.pending and not members:
+        # A later stage waits for choices that cannot come when its source trials cannot run here.
+        stand_ins = [s for s in plan.estimates.get(experiment, []) if task is None or s.config.task == raw_task(task)]
+        why = blocked(stand_ins[:1]).get(stand_ins[0].trial_id) if stand_ins else None
+        return f"not run: {why}" if why else f"pending: {plan.pending[experiment]}"
+    if not members:
+        return f"not planned at profile {plan.profile} (task filtered out)"
+    missing = [m for m in members if m.trial_id not in finished] or members
+    first = plan.specs[missing[0].trial_id]
+    if first.trial_id in ctx.failed:
+        return f"failed on every attempt: {ctx.failed[first.trial_id]}"
+    teacher = first.config.teacher
+    if teacher and teacher in ctx.failed:
+        name = plan.specs[teacher].name if teacher in plan.specs else teacher
+        return f"not run: its teacher {name} failed on every attempt: {ctx.failed[teacher]}"
+    why = blocked([first] + ([plan.specs[teacher]] if teacher in plan.specs else [])).get(first.trial_id)
+    return f"not run: {why}" if why else "not run yet (rerun `make reproduce` to finish it)"
+
+
+class Notes:
+    """Not-run reasons as short keys in table cells, spelled out once under the table."""
+
+    def __init__(self):
+        self.keys: dict[str, str] = {}
+
+    def mark(self, reason: str) -> str:
+        return f"not run ({self.keys.setdefault(reason, chr(ord('a') + len(self.keys)))})"
+
+    def render(self) -> str:
+        return "\n".join(f"- ({key}) {reason}" for reason, key in self.keys.items())
+
+
+def degenerate_threshold(ctx: ReportContext, task: str) -> float:
+    """A run is degenerate when its test score does not beat the majority-class baseline of our test split."""
+    name = raw_task(task)
+    spec = next(s for s in ctx.plan.specs.values() if s.config.task == name)
+    test = load_splits(name, spec.config.train_examples, spec.config.eval_examples, spec.config.full_train,
+                       split_seed(name, spec.config.data_seed))["test"]
+    info = get_task(name)
+    return 100.0 * majority_baseline(info.metric, test.labels, info.is_regression)
+
+
+def tasks_with_runs(frame: pd.DataFrame, order=None) -> list[str]:
+    present = list(dict.fromkeys(frame.loc[frame["finished"], "task"]))
+    return [t for t in (order or present) if t in present]
+
+
+def scale_line(ctx: ReportContext, experiment: str) -> str:
+    """Profile, model and seeds an experiment ran with: every table states them."""
+    frame = ctx.trials(experiment)
+    done = frame[frame["finished"]]
+    if done.empty:
+        return f"Profile {ctx.plan.profile}: no finished runs of `{experiment}`."
+    models = sorted({ctx.plan.specs[t].config.model for t in done["trial_id"]})
+    layers = ctx.profile["num_layers"]
+    per_cell = done.groupby(["task", "arm"]).size()
+    seeds = f"{per_cell.min()}" if per_cell.min() == per_cell.max() else f"{per_cell.min()}-{per_cell.max()}"
+    return (f"`{experiment}` ran at profile **{ctx.plan.profile}**: model {', '.join(f'`{m}`' for m in models)}"
+            f"{f' (first {layers} blocks)' if layers else ''}, {seeds} finished runs per task and arm "
+            f"(all grid points together).")
+
