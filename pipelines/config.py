@@ -36,7 +36,7 @@ PAPER_KEYS = {"title", "source", "report", "defaults", "seeds", "experiments"}
 PAPER_OPTIONAL = {"recipes"}
 EXPERIMENT_KEYS = {"about", "covers", "tasks", "seeds", "arms"}
 EXPERIMENT_OPTIONAL = {"select", "settings", "cross_seeds", "search"}
-SEARCH_KEYS = {"seeds", "grace_evaluations", "reduction_factor"}
+SEARCH_KEYS = {"seeds", "grace_evaluations", "reduction_factor", "samples", "sample_seed"}
 RECIPE_KEYS = {"lr", "max_steps", "epochs", "batch_size", "warmup_steps", "warmup_ratio", "llrd"}
 
 
@@ -54,6 +54,8 @@ def _number(low=None, high=None, integer=False, allow_none=False):
 SETTINGS = {
     "optimizer": (lambda v: v in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
     "reinit": (lambda v: v == "pooler" or _number(0, integer=True)(v), "pooler or an integer L >= 1"),
+    "lr": (_number(0), "a positive number (replaces the profile's lr)"),
+    "batch_size": (_number(0, integer=True), "a positive integer (replaces the profile's batch size)"),
     "lr_scale": (_number(0), "a positive number"),
     "llrd": (_number(0, 1.0000001), "a number in (0, 1]"),
     "mixout": (_number(0, 1), "a number in (0, 1)"),
@@ -436,7 +438,7 @@ def _check_search(where: str, exp: dict, seed_sets: dict) -> None:
     search = exp["search"]
     _check_keys(where, search, SEARCH_KEYS, required=False)
     _check_seeds(f"{where}.seeds", search.get("seeds", "search"), seed_sets)
-    for key, least in (("grace_evaluations", 1), ("reduction_factor", 2)):
+    for key, least in (("grace_evaluations", 1), ("reduction_factor", 2), ("samples", 1), ("sample_seed", 0)):
         if key in search and not _number(least - 1, integer=True)(search[key]):
             raise ConfigError(f"{where}.{key}: expected an integer >= {least}")
     if references(exp):

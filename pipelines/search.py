@@ -1,6 +1,8 @@
 """`suite search PAPER --experiment EXP`: Ray Tune's ASHA scheduler (Li et al. 2020) over an experiment's grids
 as suite.yaml declares them (for Sec. 7's methods, the Appendix H spaces; a profile's narrowing is ignored), one
-ASHA run per task because the tasks' metrics are not comparable.
+ASHA run per task because the tasks' metrics are not comparable. With `search: {samples: n}` the trials are n
+points drawn at random from the grid (Kobyzev et al. Appendix D: 20 samples of batch x lr x alpha x T), the same
+points for every seed, drawn with `sample_seed` so a rerun plans the same trials.
 
 Each trial reports its validation metric at every evaluation; ASHA stops the weak ones at its rungs. Stopped
 trials keep their curves in MLflow, tagged outcome=early_stopped and ended KILLED, so no finished-runs
@@ -14,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -22,7 +25,8 @@ from pipelines.availability import reason
 from pipelines.config import SEARCH_PREFIX, ConfigError, SuiteConfig
 from pipelines.plan import Plan, expand_experiment
 
-SEARCH_DEFAULTS = {"seeds": "search", "grace_evaluations": 1, "reduction_factor": 2}
+SEARCH_DEFAULTS = {"seeds": "search", "grace_evaluations": 1, "reduction_factor": 2, "samples": None,
+                   "sample_seed": 0}
 
 
 @dataclass
@@ -62,11 +66,28 @@ def search_plan(config: SuiteConfig, paper: str, profile_name: str | None, exper
                               f"(valid: {', '.join(allowed)})")
     wide = {**profile, "grids": {}}  # the declared grids, not the profile's narrowing
     members, specs = expand_experiment(wide, config.paper(paper).get("recipes") or {}, experiment,
-                             {**exp, "seeds": settings["seeds"]}, tasks or allowed, {})
+                                       {**exp, "seeds": settings["seeds"]}, tasks or allowed, {})
+    if settings["samples"]:
+        members = sample_points(members, settings["samples"], settings["sample_seed"])
+    ids = {m.trial_id for m in members}
     plan = Plan(paper, profile_name, experiments={experiment: members})
     for spec in specs:
-        plan.specs.setdefault(spec.trial_id, spec)
+        if spec.trial_id in ids:
+            plan.specs.setdefault(spec.trial_id, spec)
     return plan, settings
+
+
+def sample_points(members: list, samples: int, seed: int) -> list:
+    """``samples`` grid points per (task, arm), drawn without replacement (all of them when the grid is smaller);
+    every seed of a drawn point is kept."""
+    kept = []
+    for key in dict.fromkeys((m.task, m.arm) for m in members):
+        group = [m for m in members if (m.task, m.arm) == key]
+        points = list(dict.fromkeys(m.values for m in group))
+        rng = np.random.default_rng(seed)
+        drawn = {points[i] for i in rng.choice(len(points), size=min(samples, len(points)), replace=False)}
+        kept += [m for m in group if m.values in drawn]
+    return kept
 
 
 def result_path(config: SuiteConfig, paper: str, profile: str, experiment: str) -> Path:

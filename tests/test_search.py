@@ -96,3 +96,31 @@ def test_search_of_an_experiment_without_a_space_is_one_line_error(tmp_path):
     assert err.strip() == ("suite: error: experiment 'reinit' of paper 'revisiting' declares no search "
                            "(searchable: methods)")
     assert not (tmp_path / "runs").exists()  # nothing written
+
+
+def test_a_sampled_search_draws_the_same_grid_points_for_every_seed_and_every_rerun(tmp_path):
+    """Kobyzev et al. Appendix D: 20 random points of batch x lr x alpha x T (384), not the whole grid."""
+    from pipelines.search import search_plan
+
+    def mutate(data):
+        methods = data["papers"]["revisiting"]["experiments"]["methods"]
+        methods["arms"] = {"llrd": {"batch_size": [8, 16, 32, 64], "lr": [9.0e-6, 1.0e-5, 2.0e-5, 3.0e-5],
+                                    "llrd": [0.4, 0.5, 0.7, 0.8, 0.9, 0.95], "lr_scale": [1, 2, 5, 10]}}
+        methods["select"] = ["batch_size", "lr", "llrd", "lr_scale"]
+        methods["search"] = {"seeds": "search", "samples": 20, "sample_seed": 7}
+        data["papers"]["revisiting"]["experiments"].pop("methods_searched")
+        for profile in data["profiles"].values():  # the profiles narrow the arms this test replaced
+            grids = profile.get("papers", {}).get("revisiting", {}).get("grids", {})
+            for key in [k for k in grids if k.startswith("methods.")]:
+                del grids[key]
+    config = load(study_config(tmp_path, mutate))
+    plan, settings = search_plan(config, "revisiting", "cpu", "methods", ["RTE"])
+    members = plan.experiments["methods"]
+    points = {m.values for m in members}
+    assert len(points) == 20 and len(members) == 20 * 2 == len(plan.specs)  # 2 search seeds at the cpu profile
+    assert all(sum(m.values == p for m in members) == 2 for p in points)  # each point with every seed
+    again, _ = search_plan(config, "revisiting", "cpu", "methods", ["RTE"])
+    assert {m.trial_id for m in again.experiments["methods"]} == {m.trial_id for m in members}
+    spec = plan.specs[members[0].trial_id].config
+    assert spec.batch_size == dict(members[0].values)["batch_size"]
+    assert spec.lr == dict(members[0].values)["lr"] * dict(members[0].values)["lr_scale"]
