@@ -4,12 +4,15 @@ not-run keys under a table, majority baselines, and the scale each table ran at.
 that paper's tables, figures and claims."""
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pandas as pd
 
 from pipelines.availability import blocked
 from pipelines.selection import choose
 from reports.build import ReportContext
+from reports.render import markdown_table
 from trainers.metrics import majority_baseline
 from trainers.tasks import get_task, load_splits, split_seed
 
@@ -114,3 +117,26 @@ def scale_line(ctx: ReportContext, experiment: str) -> str:
             f"{f' (first {layers} blocks)' if layers else ''}, {seeds} finished runs per task and arm "
             f"(all grid points together).")
 
+
+def coverage(ctx: ReportContext) -> str:
+    """What each experiment covers and how much of it ran at this profile."""
+    finished = set(ctx.runs.get("trial_id", []))
+    rows = []
+    for name, exp in ctx.paper["experiments"].items():
+        ids = ctx.plan.ids(name)
+        done = sum(1 for i in ids if i in finished)
+        if name in ctx.plan.experiments and name not in ctx.plan.pending:
+            status = f"{done} of {len(ids)} trials finished"
+            reasons = Counter(not_run(ctx, name, m.task, m.arm) for m in ctx.plan.experiments[name]
+                              if m.trial_id not in finished)
+            if reasons:
+                status += " (" + "; ".join(f"{n} {why}" for why, n in reasons.items()) + ")"
+        elif name in ctx.plan.experiments:
+            waiting = Counter(not_run(ctx, name, spec.config.task) for spec in ctx.plan.estimates[name])
+            status = f"{done} of {len(ids)} planned trials finished; later: " + "; ".join(
+                f"{n} {why}" for why, n in waiting.items())
+        else:
+            status = not_run(ctx, name)
+        rows.append([name, ", ".join(exp["covers"]), exp["about"], status])
+    return "\n\n".join(["## Coverage: experiments, what they feed, and what ran",
+                        markdown_table(["Experiment", "Feeds", "About", "Status"], rows)])

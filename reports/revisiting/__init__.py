@@ -5,36 +5,11 @@ the published numbers (reports/published/revisiting.yaml) beside ours; the claim
 """
 from __future__ import annotations
 
-from collections import Counter
-
 from reports.build import ReportContext
 from reports.index import not_run_reasons
-from reports.render import markdown_table
 from reports.revisiting import bias, claims, reinit_figures, tables
-from reports.kit import not_run
+from reports.kit import coverage
 from reports.revisiting.common import ONEK_TASKS, SMALL_TASKS
-def coverage(ctx: ReportContext) -> str:
-    """What each experiment covers and how much of it ran at this profile."""
-    finished = set(ctx.runs.get("trial_id", []))
-    rows = []
-    for name, exp in ctx.paper["experiments"].items():
-        ids = ctx.plan.ids(name)
-        done = sum(1 for i in ids if i in finished)
-        if name in ctx.plan.experiments and name not in ctx.plan.pending:
-            status = f"{done} of {len(ids)} trials finished"
-            reasons = Counter(not_run(ctx, name, m.task, m.arm) for m in ctx.plan.experiments[name]
-                              if m.trial_id not in finished)
-            if reasons:
-                status += " (" + "; ".join(f"{n} {why}" for why, n in reasons.items()) + ")"
-        elif name in ctx.plan.experiments:
-            waiting = Counter(not_run(ctx, name, spec.config.task) for spec in ctx.plan.estimates[name])
-            status = f"{done} of {len(ids)} planned trials finished; later: " + "; ".join(
-                f"{n} {why}" for why, n in waiting.items())
-        else:
-            status = not_run(ctx, name)
-        rows.append([name, ", ".join(exp["covers"]), exp["about"], status])
-    return "\n\n".join(["## Coverage: experiments, what they feed, and what ran",
-                        markdown_table(["Experiment", "Feeds", "About", "Status"], rows)])
 
 
 def render(ctx: ReportContext) -> str:
