@@ -77,6 +77,8 @@ def main(argv=None) -> int:
     results["cpu_profile"] = levers.cpu_step_profile(profile)
     for row in results["levers"]:
         print(f"  {row['lever']}: off {row['off_s']:.3f}s, on {row['on_s']:.3f}s", flush=True)
+    results["kd"] = levers.teacher_logits(profile)
+    print(f"  KD trial {results['kd']['kd_s']:.2f}s vs Finetune {results['kd']['finetune_s']:.2f}s", flush=True)
     print("[3/4] study efficiency (Ray Tune + MLflow, cpu profile)", flush=True)
     results["study"] = study.measure(tasks=TASKS[2:] if args.quick else TASKS)
     print(f"  {results['study']['trials']} trials: efficiency {results['study']['efficiency']:.1%}", flush=True)

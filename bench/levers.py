@@ -111,3 +111,31 @@ def cpu_step_profile(profile: dict, task: str = "RTE", steps: int = 4) -> str:
         for i in range(1, steps + 1):
             step(i)
     return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12, max_name_column_width=40)
+
+
+def teacher_logits(profile: dict, task: str = "MRPC", examples: int = 256, repeat: int = 2) -> dict:
+    """A KD trial of the profile's student vs a Finetune trial of the same student, side by side: the teacher's
+    logits over the training set are computed once (by the teacher trial) and read by example index, so KD
+    should cost what Finetune costs. Also times the one teacher pass that replaces a teacher forward per step."""
+    import dataclasses
+
+    from trainers.loop import TrainConfig, train
+    student = TrainConfig(task=task, model=profile["model"], num_layers=profile["num_layers"],
+                          max_seq_len=profile["max_seq_len"], batch_size=profile["batch_size"], lr=2e-4, epochs=1,
+                          evaluations=1, train_examples=examples, eval_examples=32,
+                          batching=profile.get("batching", "random"), init_seed=1, data_seed=1)
+    teacher = dataclasses.replace(student, num_layers=None)
+    started = time.perf_counter()
+    taught = train(teacher, train_logits=True)
+    teacher_s = time.perf_counter() - started - taught["metrics"]["train_seconds"] - taught["metrics"]["eval_seconds"]
+    kd = dataclasses.replace(student, objective="kd", objective_args=(("alpha", 0.5),), teacher="bench")
+    finetune_s, kd_s = [], []
+    for _ in range(repeat):  # alternated, so drifts in machine load hit both
+        finetune_s.append(train(student)["metrics"]["train_seconds"])
+        kd_s.append(train(kd, teacher_logits=taught["train_logits"],
+                          teacher_digest=taught["labels_digest"])["metrics"]["train_seconds"])
+    return {"lever": "teacher logits computed once",
+            "setting": f"{task}, {examples} examples, 1 epoch: KD vs Finetune of the {profile['model']} student "
+                       f"({profile['num_layers'] or 'all'} blocks), 6-block teacher",
+            "finetune_s": statistics.median(finetune_s), "kd_s": statistics.median(kd_s),
+            "teacher_pass_s": teacher_s}

@@ -62,3 +62,16 @@ def test_worker_memory_growth_is_each_workers_worst_rss_over_its_first():
     assert m["max_growth"] == 770 / 700 and m["freed_per_trial_mb"] == (40 + 60 + 30 + 10 + 20) / 5
     page = render({**results(), "study": {**results()["study"], "worker_memory": m}}, [])
     assert "| worker RSS across a stage's trials | <= 1.2x its RSS after the first | 1.10x | met |" in page
+
+
+def test_kd_row_states_the_cost_ratio_and_the_target():
+    data = results()
+    page = render(data, [])
+    assert "| KD trial vs Finetune trial, same student | <= 1.05x its time | not measured | - |" in page
+    data["kd"] = {"lever": "teacher logits computed once", "setting": "MRPC", "finetune_s": 10.0, "kd_s": 10.4,
+                  "teacher_pass_s": 3.0}
+    page = render(data, [])
+    assert "| KD trial vs Finetune trial, same student | <= 1.05x its time | 1.04x | met |" in page
+    assert "KD 10.40s vs Finetune 10.00s (+ one teacher pass of 3.00s)" in page
+    data["kd"]["kd_s"] = 11.0
+    assert "| 1.10x | **missed** |" in render(data, [])
