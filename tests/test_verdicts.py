@@ -170,3 +170,28 @@ def test_report_verdicts_wire_the_control_by_claim_id_and_are_cached(monkeypatch
     assert "| Sec. 7 | no gain | **reproduced** | no significant gain: combined p" in text
     assert "RTE 0.700; MRPC: all runs at the majority baseline; STS-B 0.400" in text
     assert "(here: Sec. 7 (no_gain): Re-init)" in text
+
+
+def test_wilcoxon_paired_reproduces_table_8s_exact_p_values():
+    """Kobyzev et al. Table 8 (n = 8 seeds): W = 0, 12 and 17 give the printed .01, .46 and .94 only exactly."""
+    from analysis.claims import smallest_p, wilcoxon_paired
+    base = np.zeros(8)
+    ranks = np.arange(1.0, 9.0)
+    for negative, w, p in (([], 0, 0.0078125), ([0, 3, 6], 12, 0.4609375), ([1, 6, 7], 17, 0.9453125)):
+        d = ranks.copy()
+        d[negative] *= -1
+        test = wilcoxon_paired(base + d, base)
+        assert (test.statistic, test.pvalue, test.n, test.zeros) == (w, p, 8, 0)
+    assert smallest_p(5) == 0.0625 and smallest_p(5, "greater") == 0.03125  # 5 seeds cannot reach .05 two-sided
+    assert wilcoxon_paired(ranks[:5], np.zeros(5)).pvalue == 0.0625
+
+
+def test_wilcoxon_paired_drops_ties_and_missing_pairs_and_says_so():
+    from analysis.claims import wilcoxon_paired
+    test = wilcoxon_paired([1.0, 2.0, 3.0, np.nan, 5.0], [1.0, 1.0, 1.0, 0.0, 1.0], alternative="greater")
+    assert (test.n, test.zeros, test.mean_diff) == (3, 1, 1.75)  # one tie dropped, the NaN pair left out
+    assert test.pvalue == 0.125  # all three ranked pairs positive: 1 / 2^3
+    assert wilcoxon_paired([1.0, 2.0], [1.0, 2.0]).pvalue == 1.0  # nothing to rank: no evidence
+    with pytest.raises(ValueError, match="equal lengths"):
+        wilcoxon_paired([1.0], [1.0, 2.0])
+
