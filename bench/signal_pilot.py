@@ -10,6 +10,10 @@ profile in suite.yaml is sized from its numbers (README, "Signal").
     .venv/bin/python -m bench.signal_pilot                      # the default ladder: ~35 min on one quiet core
     .venv/bin/python -m bench.signal_pilot --config RTE:1000:128:3:5e-5 --config CoLA:512:64:3:1e-4
     .venv/bin/python -m bench.signal_pilot --render runs/signal_pilot.jsonl   # the table of earlier rows
+    .venv/bin/python -m bench.signal_pilot --layers 3 --warmup 0 --config SST-5:1000:64:5:1e-4 --random-init ...
+
+The label-regularization paper's `cpu` profile is sized the same way: its student (--layers 3, --random-init for
+Tables 7-9) and teacher (all blocks) on its tasks; FewRel's split follows --seed (Kobyzev et al. Appendix B.1).
 
 A config is TASK:EXAMPLES:LENGTH:EPOCHS:LR (EXAMPLES 'full' = the whole train file). Each finished row is also
 appended as JSON to --out (default runs/signal_pilot.jsonl), so a long pilot can be polled and resumed: a config
@@ -49,16 +53,17 @@ def parse(config: str) -> dict:
 
 def key(row: dict) -> tuple:
     return (row["task"], row["examples"], row["length"], row["epochs"], row["lr"], row["batch_size"],
-            row["eval_examples"], row["seed"], row["evaluations"])
+            row["eval_examples"], row["seed"], row["evaluations"], row.get("layers"), row.get("random_init", False),
+            row.get("warmup", 0.1))
 
 
-def baselines(task: str, examples, eval_examples) -> tuple[float, float]:
+def baselines(task: str, examples, eval_examples, seed: int = 1) -> tuple[float, float]:
     """Majority-class score (all-positive F1 for MRPC, MCC 0 for CoLA, a constant's Spearman 0 for STS-B) on our
-    validation and test splits: what reports/revisiting/common.py calls degenerate."""
-    from trainers.tasks import get_task, load_splits
+    validation and test splits: what the report kit calls degenerate."""
+    from trainers.tasks import get_task, load_splits, split_seed
     from trainers.metrics import majority_baseline
     info = get_task(task)
-    splits = load_splits(task, examples, eval_examples, False)
+    splits = load_splits(task, examples, eval_examples, False, split_seed(task, seed))
     return tuple(majority_baseline(info.metric, np.asarray(splits[s].labels), info.is_regression)
                  for s in ("validation", "test"))
 
@@ -68,17 +73,18 @@ def run_one(spec: dict, args) -> dict:
 
     from trainers.loop import TrainConfig, train
     torch.set_num_threads(args.threads)
-    cfg = TrainConfig(task=spec["task"], model=MODEL, num_layers=None, optimizer="adamw", lr=spec["lr"],
-                      batch_size=args.batch_size, epochs=spec["epochs"], warmup_ratio=0.1, max_grad_norm=1.0,
+    cfg = TrainConfig(task=spec["task"], model=MODEL, num_layers=args.layers, optimizer="adamw", lr=spec["lr"],
+                      batch_size=args.batch_size, epochs=spec["epochs"], warmup_ratio=args.warmup, max_grad_norm=1.0,
                       weight_decay=0.0, adam_epsilon=1e-6, max_seq_len=spec["length"], batching=args.batching,
                       evaluations=args.evaluations, train_examples=spec["examples"],
-                      eval_examples=args.eval_examples, init_seed=args.seed, data_seed=args.seed)
+                      eval_examples=args.eval_examples, init_seed=args.seed, data_seed=args.seed,
+                      random_init=args.random_init)
     t0, c0 = time.perf_counter(), time.process_time()
     result = train(cfg)
     seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
     m = result["metrics"]
-    base_val, base_test = baselines(spec["task"], spec["examples"], args.eval_examples)
-    val_n, test_n = eval_sizes(spec["task"], args.eval_examples)
+    base_val, base_test = baselines(spec["task"], spec["examples"], args.eval_examples, args.seed)
+    val_n, test_n = eval_sizes(spec["task"], args.eval_examples, args.seed)
     evaluated = val_n * len(result["curves"]["val_metric"]) + test_n * (1 if m["best_step"] == m["steps"] else 2)
     return {**spec, "examples": spec["examples"], "train_examples": m["train_examples"],
             "batch_size": args.batch_size, "eval_examples": args.eval_examples, "seed": args.seed,
@@ -88,12 +94,13 @@ def run_one(spec: dict, args) -> dict:
             "cpu_seconds": cpu_seconds, "load": os.getloadavg()[0],
             "train_seconds": m["train_seconds"], "eval_seconds": m["eval_seconds"],
             "s_per_step": m["train_seconds"] / max(1, m["steps"]),
-            "s_per_eval_example": m["eval_seconds"] / max(1, evaluated), "threads": args.threads}
+            "s_per_eval_example": m["eval_seconds"] / max(1, evaluated), "threads": args.threads,
+            "layers": args.layers, "random_init": args.random_init, "warmup": args.warmup}
 
 
-def eval_sizes(task: str, eval_examples) -> tuple[int, int]:
-    from trainers.tasks import load_splits
-    splits = load_splits(task, None, eval_examples, False)
+def eval_sizes(task: str, eval_examples, seed: int = 1) -> tuple[int, int]:
+    from trainers.tasks import load_splits, split_seed
+    splits = load_splits(task, None, eval_examples, False, split_seed(task, seed))
     return len(splits["validation"]), len(splits["test"])
 
 
@@ -110,12 +117,13 @@ def cpu_per_step(row: dict) -> float:
 
 
 def table(rows: list[dict]) -> str:
-    head = (f"{'task':<6} {'examples':>8} {'length':>6} {'epochs':>6} {'lr':>7} {'val':>6} {'test':>6} "
+    head = (f"{'task':<6} {'init':>6} {'examples':>8} {'length':>6} {'epochs':>6} {'lr':>7} {'val':>6} {'test':>6} "
             f"{'baseline':>13} {'last':>11} {'seconds':>8} {'cpu s/step':>10} {'verdict':>8}")
     lines = [head, "-" * len(head)]
     for r in rows:
         n = "full" if r["examples"] is None else str(r["examples"])
-        lines.append(f"{r['task']:<6} {n:>8} {r['length']:>6} {r['epochs']:>6g} {r['lr']:>7.0e} "
+        init = "random" if r.get("random_init") else f"{r.get('layers') or 'all'}blk"
+        lines.append(f"{r['task']:<6} {init:>6} {n:>8} {r['length']:>6} {r['epochs']:>6g} {r['lr']:>7.0e} "
                      f"{100 * r['val']:>6.1f} {100 * r['test']:>6.1f} "
                      f"{100 * r['base_val']:>6.1f}/{100 * r['base_test']:<6.1f} "
                      f"{100 * r['val_last']:>5.1f}/{100 * r['test_last']:<5.1f} {r['seconds']:>8.0f} "
@@ -142,6 +150,9 @@ def main(argv=None) -> int:
     parser.add_argument("--eval-examples", type=lambda v: None if v in ("null", "none") else int(v), default=None,
                         help="cap on validation and test sizes (default: the whole halves of the dev set)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--layers", type=int, default=None, help="keep the first N blocks (default: all)")
+    parser.add_argument("--random-init", action="store_true", help="fresh weights, no pre-training")
+    parser.add_argument("--warmup", type=float, default=0.1, help="warm-up ratio (default 0.1)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "signal_pilot.jsonl")
     parser.add_argument("--render", type=Path, help="print the table of a JSONL file of earlier rows and exit")
@@ -155,7 +166,8 @@ def main(argv=None) -> int:
     for config in args.config or DEFAULT:
         spec = parse(config)
         probe = {**spec, "batch_size": args.batch_size, "eval_examples": args.eval_examples, "seed": args.seed,
-                 "evaluations": args.evaluations}
+                 "evaluations": args.evaluations, "layers": args.layers, "random_init": args.random_init,
+                 "warmup": args.warmup}
         row = done.get(key(probe))
         if row is None:
             row = run_one(spec, args)
