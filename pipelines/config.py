@@ -28,7 +28,7 @@ PROFILE_TOP = {"description"} | SCALE_KEYS  # required at profiles.<name>
 PROFILE_TOP_OPTIONAL = PROTOCOL_KEYS | PROFILE_OPTIONAL | {"papers"}
 # profiles.<name>.papers.<paper>: the scale keys for one paper, and `models`: role -> {model, num_layers}, what an
 # experiment's `model: <role>` setting trains (a teacher, a student)
-PAPER_SCALE = PROTOCOL_KEYS | SCALE_KEYS | PER_PAPER_KEYS | PROFILE_OPTIONAL | {"models"}
+PAPER_SCALE = PROTOCOL_KEYS | SCALE_KEYS | PER_PAPER_KEYS | PROFILE_OPTIONAL | {"models", "description"}
 MODEL_ROLE_KEYS = {"model", "num_layers"}
 RESOURCE_KEYS = {"cpus_per_trial", "gpus_per_trial"}
 COST_KEYS = {"seconds_per_step", "seconds_per_eval_example"}
@@ -67,6 +67,8 @@ SETTINGS = {
     "recipe": (lambda v: isinstance(v, str), "a recipe name under the paper's recipes"),
     "train_examples": (_number(0, integer=True), "a positive integer"),
     "full_train": (lambda v: isinstance(v, bool), "true or false"),
+    "split": (lambda v: v == "dev_halves", "dev_halves (large tasks: the whole train file, dev halved into "
+                                           "validation and test)"),
     # Kobyzev et al.: the loss (trainers.objectives) and its settings, fresh weights, which model role trains
     "objective": (lambda v: v in objectives.OBJECTIVES, f"one of {', '.join(objectives.OBJECTIVES)}"),
     **{name: (lambda v, n=name: any(o.settings[n].check(v) for o in objectives.OBJECTIVES.values()
@@ -234,8 +236,9 @@ def _check_profile_values(where: str, profile: dict, seed_sets: dict | None = No
             _positive(f"{where}.cost.{key}", value)
 
 
-def _check_models(where: str, models, paper: dict) -> None:
-    """Model roles ({role: {model, num_layers}}) and that every role an experiment trains is given."""
+def _check_models(where: str, models, paper: dict, skipped=()) -> None:
+    """Model roles ({role: {model, num_layers}}) and that every role an experiment the profile runs trains is
+    given."""
     if not isinstance(models, dict):
         raise ConfigError(f"{where}: expected a mapping of role -> {{model, num_layers}}, got {_kind(models)}")
     for role, spec in models.items():
@@ -244,6 +247,8 @@ def _check_models(where: str, models, paper: dict) -> None:
             raise ConfigError(f"{where}.{role}.model: expected a model name, got {_kind(spec.get('model'))}")
         _positive(f"{where}.{role}.num_layers", spec.get("num_layers"), int, allow_none=True)
     for exp_name, exp in paper["experiments"].items():
+        if exp_name in skipped:
+            continue
         for settings in [exp.get("settings") or {}, *exp["arms"].values()]:
             for role in settings.get("model", []) if isinstance(settings.get("model"), list) else \
                     [settings["model"]] if "model" in settings else []:
@@ -300,7 +305,7 @@ def _check_profile(name: str, profile, papers: dict) -> None:
             raise ConfigError(f"{where}: missing key {missing[0]!r} (set it here, under papers.{paper_name}, or in "
                               f"papers.{paper_name}.defaults)")
         _check_profile_targets(f"{where}.papers.{paper_name}", resolved, paper)
-        _check_models(f"{where}.papers.{paper_name}.models", resolved.get("models") or {}, paper)
+        _check_models(f"{where}.papers.{paper_name}.models", resolved.get("models") or {}, paper, resolved["skip"])
 
 
 def _check_value(where: str, key: str, value, selectable: bool = True) -> None:

@@ -77,7 +77,7 @@ class Plan:
 
 def task_label(task: str, settings: dict) -> str:
     """Large tasks always train on 1k (Sec. 3) unless full_train; small tasks when an experiment downsamples."""
-    if settings.get("full_train"):
+    if settings.get("full_train") or settings.get("split") == "dev_halves":
         return task
     if get_task(task).recipe == "large" or settings.get("train_examples"):
         return f"{task} (1k)"
@@ -115,9 +115,11 @@ def _train_config(profile: dict, recipes: dict, task: str, s: dict, init_seed: i
         objective=s.get("objective", "ce"), objective_args=tuple(sorted((k, v) for k, v in s.items()
                                                                          if k in setting_names())),
         teacher=teacher, random_init=bool(s.get("random_init", False)),
+        dev_halves=s.get("split") == "dev_halves" and get_task(task).recipe == "large",
     )
     if "model" in s:  # a model role of the profile: the teacher or the student of a distillation study
-        role = profile["models"][s["model"]]
+        # (a profile that skips an experiment need not give its roles: its stand-in trials keep the role's name)
+        role = (profile.get("models") or {}).get(s["model"], {"model": s["model"]})
         base.update(model=role["model"], num_layers=role.get("num_layers"))
     if "recipe" in s:  # Table 6: the model's own hyperparameters replace the profile's
         recipe = recipes[s["recipe"]]
@@ -172,7 +174,8 @@ class Teachers:
         if len(specs) > 1:
             raise ConfigError(f"{where}: {len(specs)} trials of one seed (a grid): a teacher is one trial")
         teacher = specs[0].config
-        if (teacher.train_examples, teacher.full_train) != (student.train_examples, student.full_train) or (
+        if (teacher.train_examples, teacher.full_train, teacher.dev_halves) != (
+                student.train_examples, student.full_train, student.dev_halves) or (
                 split_seed(task, teacher.data_seed) != split_seed(task, student.data_seed)):
             raise ConfigError(f"{where}: the teacher trains on other examples (train_examples "
                               f"{teacher.train_examples} vs {student.train_examples}, or another seed's split)")
@@ -298,12 +301,17 @@ def train_size(cfg: TrainConfig) -> int:
     """Training examples of a trial from the task's sizes (no file is read); full_train: every training row
     outside the validation sample (Appendix D)."""
     task = get_task(cfg.task)
-    full = task.train_rows - task.sizes[1] if cfg.full_train else task.sizes[0]
+    if cfg.dev_halves:
+        full = task.train_rows
+    else:
+        full = task.train_rows - task.sizes[1] if cfg.full_train and task.recipe == "large" else task.sizes[0]
     return min(full, cfg.train_examples or full)
 
 
 def eval_size(cfg: TrainConfig) -> tuple[int, int]:
     _, val, test = get_task(cfg.task).sizes
+    if cfg.dev_halves:  # dev (the large recipe's test) halved per class, the larger half to validation
+        val, test = (test + 1) // 2, test // 2
     cap = cfg.eval_examples or max(val, test)
     return min(val, cap), min(test, cap)
 

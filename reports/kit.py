@@ -93,7 +93,7 @@ def degenerate_threshold(ctx: ReportContext, task: str) -> float:
     name = raw_task(task)
     spec = next(s for s in ctx.plan.specs.values() if s.config.task == name)
     test = load_splits(name, spec.config.train_examples, spec.config.eval_examples, spec.config.full_train,
-                       split_seed(name, spec.config.data_seed))["test"]
+                       split_seed(name, spec.config.data_seed), spec.config.dev_halves)["test"]
     info = get_task(name)
     return 100.0 * majority_baseline(info.metric, test.labels, info.is_regression)
 

@@ -69,6 +69,7 @@ class TrainConfig:
     objective_args: tuple = ()  # the objective's settings as sorted (name, value) pairs, e.g. (("alpha", 0.5),)
     teacher: str | None = None  # trial id of the finished trial whose train-set logits KD / Self-KD read
     random_init: bool = False  # fresh weights of the same architecture (Kobyzev et al. Tables 7 and 9)
+    dev_halves: bool = False  # large tasks: train on the train file, validate and test on the two halves of dev
 
     def __post_init__(self):  # a config read back from JSON carries lists: keep the id and hashing stable
         object.__setattr__(self, "objective_args", tuple(tuple(pair) for pair in self.objective_args))
@@ -263,7 +264,7 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
     dev = device()
     base_state = intermediate_base_state(cfg) if cfg.intermediate else None
     splits, pad_id = encoded_splits(cfg.task, cfg.model, cfg.max_seq_len, cfg.train_examples, cfg.eval_examples,
-                                    cfg.full_train, split_seed(cfg.task, cfg.data_seed))
+                                    cfg.full_train, split_seed(cfg.task, cfg.data_seed), cfg.dev_halves)
     model = build_model(cfg.model, task.num_labels, cfg.init_seed, cfg.num_layers, cfg.reinit_layers,
                         cfg.reinit_pooler, cfg.mixout, base_state, cfg.random_init).to(dev)
     check_teacher(teacher_logits, teacher_digest, splits["train"], task.num_labels, cfg)

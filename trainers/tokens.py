@@ -47,7 +47,7 @@ def tokenize(tokenizer, data, max_seq_len: int) -> TokenizedSplit:
 
 
 def cache_key(task_name: str, model: str, max_seq_len: int, train_examples, eval_examples, full_train,
-              seed=None) -> str:
+              seed=None, dev_halves=False) -> str:
     """Everything the tokens depend on: the data files' and tokenizer files' checksums (or their hub names),
     the recipe's sizes (and its seed, for a per-seed split) and the tokenizers version."""
     import tokenizers
@@ -57,7 +57,8 @@ def cache_key(task_name: str, model: str, max_seq_len: int, train_examples, eval
     data = [manifest()[r] if shipped(r) else f"hub:{r}" for r in files_for(task_name)]
     vocab = [manifest()[r] for r in model_files(model) if not r.endswith(".safetensors")] or [f"hub:{model}"]
     fields = [CACHE_VERSION, task_name, data, model, vocab, max_seq_len, train_examples, eval_examples,
-              bool(full_train), tokenizers.__version__] + ([] if seed is None else [seed])
+              bool(full_train), tokenizers.__version__] + ([] if seed is None else [seed]) + \
+        (["dev_halves"] if dev_halves else [])
     return hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:20]
 
 
@@ -88,7 +89,7 @@ def cache_enabled() -> bool:
 
 @functools.lru_cache(maxsize=16)
 def encoded_splits(task_name: str, model: str, max_seq_len: int, train_examples, eval_examples,
-                   full_train=False, seed=None) -> tuple[dict[str, TokenizedSplit], int]:
+                   full_train=False, seed=None, dev_halves=False) -> tuple[dict[str, TokenizedSplit], int]:
     """Tokenised train/validation/test splits and the pad id, cached per process and on disk. ``seed``: the
     split seed of a per-seed recipe (trainers.tasks.split_seed), else None."""
     from trainers.assets import cache_dir
@@ -96,12 +97,13 @@ def encoded_splits(task_name: str, model: str, max_seq_len: int, train_examples,
     from trainers.model import tokenizer_for
 
     path = cache_dir() / "tokens" / (cache_key(task_name, model, max_seq_len, train_examples, eval_examples,
-                                               full_train, seed) + ".npz")
+                                               full_train, seed, dev_halves) + ".npz")
     if cache_enabled() and path.is_file():
         return _load(path)
     tokenizer = tokenizer_for(model)
     splits = {name: tokenize(tokenizer, data, max_seq_len)
-              for name, data in load_splits(task_name, train_examples, eval_examples, full_train, seed).items()}
+              for name, data in load_splits(task_name, train_examples, eval_examples, full_train, seed,
+                                                     dev_halves).items()}
     if cache_enabled():
         _save(path, splits, tokenizer.pad_token_id)
     return splits, tokenizer.pad_token_id

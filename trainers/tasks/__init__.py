@@ -33,12 +33,14 @@ def split_seed(task_name: str, data_seed: int) -> int | None:
 
 @functools.lru_cache(maxsize=32)
 def load_splits(task_name: str, train_examples: int | None = None, eval_examples: int | None = None,
-                full_train: bool = False, seed: int | None = None) -> dict[str, Examples]:
+                full_train: bool = False, seed: int | None = None, dev_halves: bool = False) -> dict[str, Examples]:
     """Train/validation/test by the task's recipe, optionally subsampled (stratified, fixed seed) for small
-    profiles. ``seed``: split_seed(task, data seed); ``full_train``: GLUE's large tasks only (Appendix D)."""
+    profiles. ``seed``: split_seed(task, data seed); ``full_train`` (Appendix D) and ``dev_halves`` (train on the
+    train file, validate and test on dev's halves): GLUE's large tasks only."""
     task = get_task(task_name)
     files = {kind: task.read(task, kind) for kind in task.files}
-    recipe = task.split(task, files, seed, **({"full_train": True} if full_train else {}))
+    options = {k: True for k, on in (("full_train", full_train), ("dev_halves", dev_halves)) if on}
+    recipe = task.split(task, files, seed, **options)
     splits = {name: files[kind].take(idx) for name, (kind, idx) in recipe.items()}
     sub_rng = np.random.default_rng(SUBSAMPLE_SEED)
     for name, cap in (("train", train_examples), ("validation", eval_examples), ("test", eval_examples)):

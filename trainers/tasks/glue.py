@@ -99,13 +99,15 @@ def halve_per_class(classes: np.ndarray, rng: np.random.Generator) -> tuple[np.n
 
 
 def split_indices(task: Task, train_labels, dev_labels, large_train: int = LARGE_TRAIN,
-                  large_validation: int = LARGE_VALIDATION,
-                  full_train: bool = False) -> dict[str, tuple[str, np.ndarray]]:
+                  large_validation: int = LARGE_VALIDATION, full_train: bool = False,
+                  dev_halves: bool = False) -> dict[str, tuple[str, np.ndarray]]:
     """Which rows of which file form each split: {split: (file kind 'train' | 'dev', row indices)}.
 
-    ``full_train`` (large tasks; Appendix D's full MNLI): train on every train row outside the validation sample."""
+    ``full_train`` (large tasks; Appendix D's full MNLI): train on every train row outside the validation sample.
+    ``dev_halves`` (large tasks as the label-regularization paper uses them): the small tasks' recipe, the whole
+    train file and dev halved per class (GLUE's test labels are not public)."""
     rng = np.random.default_rng(SPLIT_SEED)
-    if task.recipe == "small":
+    if task.recipe == "small" or dev_halves:
         val_idx, test_idx = halve_per_class(strata(task, dev_labels), rng)
         return {"train": ("train", np.arange(len(train_labels))), "validation": ("dev", val_idx),
                 "test": ("dev", test_idx)}
@@ -121,9 +123,11 @@ def split_indices(task: Task, train_labels, dev_labels, large_train: int = LARGE
             "test": ("dev", np.arange(len(dev_labels)))}
 
 
-def split(task: Task, files: dict[str, Examples], seed: int | None = None, full_train: bool = False) -> dict:
+def split(task: Task, files: dict[str, Examples], seed: int | None = None, full_train: bool = False,
+          dev_halves: bool = False) -> dict:
     """Zhang et al.'s recipe for the task; the run seed plays no part (SPLIT_SEED is fixed)."""
-    return split_indices(task, files["train"].labels, files["dev"].labels, full_train=full_train)
+    return split_indices(task, files["train"].labels, files["dev"].labels, full_train=full_train,
+                         dev_halves=dev_halves)
 
 
 def _glue(name: str, metric: str, num_labels: int, recipe: str, rows: tuple[int, int], fmt: TsvFormat,
