@@ -99,8 +99,9 @@ def _train_config(profile: dict, recipes: dict, task: str, s: dict, init_seed: i
     wanted = s.get("train_examples")
     train_examples = min(x for x in (cap, wanted) if x) if (cap or wanted) else None
     base = dict(
-        task=task, model=profile["model"], optimizer=s.get("optimizer", "adamw"), lr=float(s.get("lr", profile["lr"])),
-        batch_size=s.get("batch_size", profile["batch_size"]), epochs=float(profile["epochs"]), max_steps=s.get("max_steps"),
+        task=task, model=profile["model"], optimizer=s.get("optimizer", "adamw"),
+        lr=float(s.get("lr", profile["lr"])), batch_size=s.get("batch_size", profile["batch_size"]),
+        epochs=float(profile["epochs"]), max_steps=s.get("max_steps"),
         warmup_ratio=float(profile["warmup_ratio"]), max_grad_norm=float(profile["max_grad_norm"]),
         weight_decay=float(s.get("weight_decay", profile["weight_decay"])),
         adam_epsilon=float(profile["adam_epsilon"]), max_seq_len=profile["max_seq_len"],
