@@ -1,0 +1,46 @@
+"""Report spec for "Do we need Label Regularization to Fine-tune Pre-trained Language Models?" (Kobyzev et al.,
+EACL 2023): students beside their teachers (Tables 1-5, 7), random-init SST-5 and the Wilcoxon table (8, 9), the
+hyperparameters as run (10-13), what each arm trains on (Figure 1) and the claims. Published numbers:
+reports/published/labelreg.yaml."""
+from __future__ import annotations
+
+from reports.build import ReportContext
+from reports.index import not_run_reasons
+from reports.kit import coverage
+from reports.labelreg import claims, figures, tables
+
+
+def render(ctx: ReportContext) -> str:
+    planned, done, _ = not_run_reasons(ctx.plan, ctx.runs, ctx.failed)
+    p = ctx.profile
+    seeds = ", ".join(f"{k} {v}" for k, v in p["seeds"].items())
+    models = ", ".join(f"{role} = `{m['model']}`" + (f" (first {m['num_layers']} blocks)" if m.get("num_layers") else "")
+                       for role, m in (p.get("models") or {}).items())
+    header = "\n".join([
+        f"# {ctx.paper['title']}: reproduction report", "",
+        f"Profile **{ctx.plan.profile}**: {p['description']}. Model roles: {models or 'none'}; lr {p['lr']}, batch "
+        f"{p['batch_size']}, {p['epochs']} epochs, {p['evaluations']} evaluations (best dev checkpoint), max length "
+        f"{p['max_seq_len']}, {p['train_examples'] or 'all'} training examples; seeds per cell: {seeds} (the paper: "
+        f"five 5, eight 8).", "",
+        "The paper's students are DistilRoBERTa, BERT-small and DistilGPT-2 on full GLUE; at a reduced profile compare "
+        "the gaps between arms and their significance, not the levels.", "",
+        f"Built from {done} finished runs of the {planned} trials planned at this profile."])
+    sections = [
+        coverage(ctx),
+        tables.student_table(ctx, "table1", "glue", "teachers", "tab:table1"),
+        tables.student_table(ctx, "table2", "glue_bert", "teachers_bert", "tab:table2"),
+        tables.student_table(ctx, "table3", "glue_gpt2", "teachers_gpt2", "tab:table3"),
+        tables.split_table(ctx, "table4", "sst5", "teachers", "SST-5"),
+        tables.split_table(ctx, "table5", "fewrel", "teachers_fewrel", "FewRel"),
+        tables.section_table6(ctx),
+        tables.student_table(ctx, "table7", "glue_random", "teachers", "tab:table7"),
+        tables.section_table8(ctx), tables.section_table9(ctx),
+        tables.section_hyperparameters(ctx),
+        figures.section_figure1(ctx),
+        claims.section_claims(ctx),
+    ]
+    return header + "\n\n" + "\n\n".join(sections) + "\n"
+
+
+def claim_verdicts(ctx: ReportContext) -> list[dict]:
+    return claims.verdicts(ctx)

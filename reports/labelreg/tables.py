@@ -1,0 +1,228 @@
+"""Tables of Kobyzev et al.: students beside their teacher (Tables 1-5, 7), the CIFAR table (6, not run here), the
+Wilcoxon table (8), random-init SST-5 (9) and the hyperparameters (10-13) rendered from suite.yaml."""
+from __future__ import annotations
+
+import numpy as np
+
+from analysis.claims import smallest_p, wilcoxon_paired
+from reports.build import ReportContext
+from reports.kit import Notes, chosen, not_run, pct
+from reports.render import fmt_ms, markdown_table, write_table
+
+ROW_NAMES = {"finetune": "Finetune", "base": "Base", "ls": "LS", "tfreg": "TF-reg", "selfkd": "Self-KD", "kd": "KD"}
+METRIC = {"dev": "best_val", "test": "test_at_best_val"}
+CIFAR = ("ResNet18 on CIFAR-100 images (Appendix C): the suite trains text classifiers, and neither CIFAR-100 nor "
+         "torchvision's ImageNet weights are in the offline assets")
+
+
+def scores(ctx: ReportContext, experiment: str, task: str, arm: str, split: str) -> tuple[np.ndarray, list[int]]:
+    """An arm's finished runs on one task (x100) and their seeds, in seed order."""
+    rows, _ = chosen(ctx, experiment, task, arm)
+    return pct(rows[METRIC[split]]), list(rows["init_seed"])
+
+
+def published_cell(cell) -> str:
+    if cell is None:
+        return "—"
+    if isinstance(cell, list):
+        mean, sd = cell
+        return f"{mean:.2f} ± {sd}" if isinstance(sd, str) else f"{mean:.2f} ± {sd:.2f}"
+    return f"{cell:.2f}"
+
+
+def _tasks(ctx: ReportContext, experiment: str, columns: list[str]) -> list[str]:
+    planned = {m.task for m in ctx.plan.experiments.get(experiment, [])}
+    return [c for c in columns if c in planned]
+
+
+def _cell(ctx, notes: Notes, experiment: str, task: str, arm: str, split: str) -> tuple[str, dict]:
+    values, seeds = scores(ctx, experiment, task, arm, split)
+    if not len(values):
+        return notes.mark(not_run(ctx, experiment, task, arm)), {}
+    sd = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    return fmt_ms(float(np.mean(values)), sd), dict(zip(seeds, values))
+
+
+def student_table(ctx: ReportContext, key: str, experiment: str, teachers: str | None, label: str) -> str:
+    """Rows Teacher, then each arm; columns the paper's tasks, Score = the mean over the tasks that ran for every
+    row (per seed, then mean ± sd over seeds); dev and test. Ours, then the paper's row below it."""
+    published = ctx.published[key]
+    title = published["caption"]
+    if experiment in ctx.plan.skipped or experiment not in ctx.plan.experiments:
+        return f"## {title}\n\n{not_run(ctx, experiment)}."
+    columns = [c for c in published["columns"] if c != "Score"]
+    tasks = _tasks(ctx, experiment, columns)
+    arms = list(ctx.paper["experiments"][experiment]["arms"])
+    parts, notes = [f"## {title}", _scale(ctx, experiment, teachers)], Notes()
+    for split in ("dev", "test"):
+        header = ["", *tasks, f"Score ({len(tasks)} of {len(columns)} tasks)"]
+        rows = []
+        per_seed: dict[str, dict[str, dict]] = {}
+        if teachers:
+            cells = []
+            for task in tasks:
+                text, by_seed = _cell(ctx, notes, teachers, task, "teacher", split)
+                cells.append(text)
+                per_seed.setdefault("Teacher", {})[task] = by_seed
+            rows.append(["Teacher (ours)", *cells, _score(per_seed.get("Teacher", {}), tasks)])
+            rows.append(["Teacher (paper)", *_paper_row(published, split, "Teacher", columns, tasks)])
+        for arm in arms:
+            name = ROW_NAMES.get(arm, arm)
+            cells = []
+            for task in tasks:
+                text, by_seed = _cell(ctx, notes, experiment, task, arm, split)
+                cells.append(text)
+                per_seed.setdefault(name, {})[task] = by_seed
+            rows.append([f"{name} (ours)", *cells, _score(per_seed[name], tasks)])
+            rows.append([f"{name} (paper)", *_paper_row(published, split, name, columns, tasks)])
+        note = (f"{split}: mean ± sd over seeds (x100; CoLA MCC, MRPC F1, else accuracy) at the best dev checkpoint. "
+                f"Score: each seed's mean over these tasks, then mean ± sd. The paper's row under ours; its Score "
+                f"is over all 7 tasks.")
+        write_table(ctx.out_dir / "tables" / f"{key}_{split}.tex", header, rows, f"{title} ({split})",
+                    f"tab:{key}-{split}", [note] + ([notes.render()] if notes.keys else []))
+        parts += [f"**{split}**", markdown_table(header, rows), note]
+    if notes.keys:
+        parts.append(notes.render())
+    parts.append(f"LaTeX: `tables/{key}_dev.tex`, `tables/{key}_test.tex`")
+    return "\n\n".join(parts)
+
+
+def split_table(ctx: ReportContext, key: str, experiment: str, teachers: str, task: str) -> str:
+    """One task's table (SST-5: Table 4; FewRel: Table 5): rows Teacher and each arm, dev and test, ours beside
+    the paper's."""
+    published = ctx.published[key]
+    title = published["caption"]
+    if experiment in ctx.plan.skipped or experiment not in ctx.plan.experiments:
+        return f"## {title}\n\n{not_run(ctx, experiment)}."
+    notes, rows = Notes(), []
+    arms = [("Teacher", teachers, "teacher")] + [(ROW_NAMES.get(a, a), experiment, a)
+                                                 for a in ctx.paper["experiments"][experiment]["arms"]]
+    for name, source, arm in arms:
+        ours = [_cell(ctx, notes, source, task, arm, split)[0] for split in ("dev", "test")]
+        paper = published["cells"].get(name, {})
+        rows.append([name, *ours, published_cell(paper.get("dev")), published_cell(paper.get("test"))])
+    header = ["", "dev (ours)", "test (ours)", "dev (paper)", "test (paper)"]
+    note = "Accuracy x100, mean ± sd over seeds, at the best dev checkpoint."
+    write_table(ctx.out_dir / "tables" / f"{key}.tex", header, rows, title, f"tab:{key}",
+                [note] + ([notes.render()] if notes.keys else []))
+    return "\n\n".join([f"## {title}", _scale(ctx, experiment, teachers), markdown_table(header, rows), note]
+                        + ([notes.render()] if notes.keys else []) + [f"LaTeX: `tables/{key}.tex`"])
+
+
+def _paper_row(published: dict, split: str, name: str, columns: list[str], tasks: list[str]) -> list[str]:
+    cells = published["cells"].get(split, {}).get(name)
+    if cells is None:
+        return ["—"] * (len(tasks) + 1)
+    by_column = dict(zip(columns + ["Score"], cells))
+    return [published_cell(by_column.get(t)) for t in tasks] + [published_cell(by_column.get("Score"))]
+
+
+def _score(by_task: dict[str, dict], tasks: list[str]) -> str:
+    """Per seed, the mean over the tasks; only seeds that finished every task count."""
+    seeds = set.intersection(*(set(v) for v in by_task.values())) if by_task and all(by_task.values()) else set()
+    if not seeds or len(by_task) < len(tasks):
+        return "—"
+    values = [np.mean([by_task[t][s] for t in tasks]) for s in sorted(seeds)]
+    return fmt_ms(float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0)
+
+
+def _scale(ctx: ReportContext, experiment: str, teachers: str | None) -> str:
+    """Which models and how many seeds: every table says so."""
+    specs = [ctx.plan.specs[i] for i in ctx.plan.ids(experiment)]
+    student = {(s.config.model, s.config.num_layers, s.config.random_init) for s in specs}
+    seeds = sorted({s.config.init_seed for s in specs})
+    text = ", ".join(f"`{m}`{f' (first {k} blocks)' if k else ''}{' from random init' if r else ''}"
+                     for m, k, r in sorted(student, key=str))
+    line = f"Profile **{ctx.plan.profile}**: students {text}; seeds {', '.join(map(str, seeds))}"
+    if teachers:
+        t_specs = [ctx.plan.specs[i] for i in ctx.plan.ids(teachers)]
+        t_models = {(s.config.model, s.config.num_layers) for s in t_specs}
+        line += "; teacher " + ", ".join(f"`{m}`{f' (first {k} blocks)' if k else ''}" for m, k in t_models) + \
+            f" (`{teachers}`: one per task" + (", per seed" if len({s.config.init_seed for s in t_specs}) > 1
+                                               else "") + ")"
+    return line + "."
+
+
+def section_table6(ctx: ReportContext) -> str:
+    published = ctx.published["table6"]
+    rows = [[name, "not run", "not run", published_cell(cells.get("scratch")), published_cell(cells.get("pretrained"))]
+            for name, cells in published["cells"].items()]
+    header = ["", "scratch (ours)", "pre-trained (ours)", "scratch (paper)", "pre-trained (paper)"]
+    return "\n\n".join([f"## {published['caption']}", f"Not run: {CIFAR}.", markdown_table(header, rows)])
+
+
+def wilcoxon_cells(ctx: ReportContext, experiment: str, base: str, other: str) -> tuple[str, object]:
+    """Two-sided exact Wilcoxon signed-rank over SST-5 test accuracy, paired by seed (Table 8)."""
+    a, seeds_a = scores(ctx, experiment, "SST-5", base, "test")
+    b, seeds_b = scores(ctx, experiment, "SST-5", other, "test")
+    shared = sorted(set(seeds_a) & set(seeds_b))
+    if len(shared) < 2:
+        return not_run(ctx, experiment, "SST-5"), None
+    x = np.array([a[seeds_a.index(s)] for s in shared])
+    y = np.array([b[seeds_b.index(s)] for s in shared])
+    test = wilcoxon_paired(y, x)
+    return (f"p {test.pvalue:.3g} (W {test.statistic:g}, n {test.n}" + (f", {test.zeros} ties dropped" if test.zeros
+            else "") + f"; {other} − {base} {test.mean_diff:+.2f})"), test
+
+
+def section_table8(ctx: ReportContext) -> str:
+    published = ctx.published["table8"]
+    header = ["", "pre-trained (ours)", "scratch (ours)", "pre-trained (paper)", "scratch (paper)"]
+    rows, ns = [], []
+    for label, other, key in (("Base vs TF-reg", "tfreg", "Base_vs_TF-reg"), ("Base vs KD", "kd", "Base_vs_KD")):
+        pre, t1 = wilcoxon_cells(ctx, "sst5", "finetune", other)
+        scratch, t2 = wilcoxon_cells(ctx, "sst5_random", "base", other)
+        ns += [t.n for t in (t1, t2) if t is not None]
+        paper = published["cells"][key]
+        rows.append([label, pre, scratch, f"{paper['pretrained']:.2f}", f"{paper['scratch']:.2f}"])
+    floor = f" With n = {min(ns)} pairs no two-sided p can fall below {smallest_p(min(ns)):.3g}." if ns else ""
+    note = ("Exact two-sided Wilcoxon signed-rank test (scipy, method='exact'), SST-5 test accuracy paired by seed; "
+            "ties (zero differences) are dropped before ranking and counted." + floor)
+    write_table(ctx.out_dir / "tables" / "table8.tex", header, rows, published["caption"], "tab:table8", [note])
+    return "\n\n".join([f"## {published['caption']}", markdown_table(header, rows), note,
+                        "LaTeX: `tables/table8.tex`"])
+
+
+def section_table9(ctx: ReportContext) -> str:
+    published = ctx.published["table9"]
+    notes, rows = Notes(), []
+    for arm in ("base", "tfreg", "kd"):
+        name = ROW_NAMES[arm]
+        text, _ = _cell(ctx, notes, "sst5_random", "SST-5", arm, "test")
+        paper = published["cells"][name]
+        rows.append([name, text, published_cell(paper)])
+    header = ["", "test acc. (ours)", "test acc. (paper)"]
+    parts = [f"## {published['caption']}", markdown_table(header, rows)]
+    write_table(ctx.out_dir / "tables" / "table9.tex", header, rows, published["caption"], "tab:table9",
+                [notes.render()] if notes.keys else [])
+    return "\n\n".join(parts + ([notes.render()] if notes.keys else []) + ["LaTeX: `tables/table9.tex`"])
+
+
+def section_hyperparameters(ctx: ReportContext) -> str:
+    """Tables 10-13 as suite.yaml sets them: per experiment and arm, the objective's settings and the protocol
+    at this profile (the paper's defaults unless the profile scales them)."""
+    header = ["Experiment", "Arm", "Objective", "α", "T", "a", "lr", "batch", "epochs", "model"]
+    rows = []
+    for name, exp in ctx.paper["experiments"].items():
+        for arm, settings in exp["arms"].items():
+            merged = {**(exp.get("settings") or {}), **settings}
+            specs = [ctx.plan.specs[i] for i, m in zip(ctx.plan.ids(name), ctx.plan.experiments.get(name, []))
+                     if m.arm == arm] + [s for s in ctx.plan.estimates.get(name, [])][:1]
+            cfg = specs[0].config if specs else None
+            rows.append([name, arm, merged.get("objective", "ce"), _opt(merged.get("alpha")),
+                         _opt(merged.get("temperature")), _opt(merged.get("correct_prob")),
+                         f"{cfg.lr:g}" if cfg else "—", str(cfg.batch_size) if cfg else "—",
+                         f"{cfg.epochs:g}" if cfg else "—",
+                         f"{cfg.model}{f' ({cfg.num_layers} blocks)' if cfg and cfg.num_layers else ''}" if cfg
+                         else "—"])
+    note = (f"At profile {ctx.plan.profile}. The paper's Tables 10-12: lr 2e-5 (FewRel 1.5e-5; DistilGPT-2 1e-5 or "
+            f"2e-5 by task, batch 16), batch 32, 30 epochs, T 1, α: LS 0.1, TF-reg/Self-KD/KD 0.5 (0.9 from scratch "
+            f"on SST-5), a 0.95. Table 13 (CIFAR-100) is not run here.")
+    write_table(ctx.out_dir / "tables" / "hyperparameters.tex", header, rows,
+                "Tables 10-13: hyperparameters as run", "tab:hyperparameters", [note])
+    return "\n\n".join(["## Tables 10-13: hyperparameters (rendered from suite.yaml)", markdown_table(header, rows),
+                        note, "LaTeX: `tables/hyperparameters.tex`"])
+
+
+def _opt(value) -> str:
+    return "—" if value is None else f"{value:g}" if not isinstance(value, list) else ", ".join(f"{v:g}" for v in value)
