@@ -207,7 +207,7 @@ def section_hyperparameters(ctx: ReportContext) -> str:
         for arm, settings in exp["arms"].items():
             merged = {**(exp.get("settings") or {}), **settings}
             specs = [ctx.plan.specs[i] for i, m in zip(ctx.plan.ids(name), ctx.plan.experiments.get(name, []))
-                     if m.arm == arm] + [s for s in ctx.plan.estimates.get(name, [])][:1]
+                     if m.arm == arm] + [s for s in ctx.plan.estimates.get(name, []) if arm in s.name][:1]
             cfg = specs[0].config if specs else None
             rows.append([name, arm, merged.get("objective", "ce"), _opt(merged.get("alpha")),
                          _opt(merged.get("temperature")), _opt(merged.get("correct_prob")),
