@@ -1,0 +1,46 @@
+"""The label-regularization paper's plan: every run the paper made at the paper profile (students, teachers,
+their trial dependencies), and what the offline machine can and cannot run, with reasons."""
+from collections import Counter
+
+from pipelines.config import load
+from pipelines.plan import describe, make_plan
+
+
+def test_paper_profile_plans_every_student_and_teacher_run():
+    config = load()
+    plan = make_plan(config, "labelreg", "paper")
+    count = {name: len(members) for name, members in plan.experiments.items()}
+    assert count == {"teachers": 8, "teachers_bert": 7, "teachers_gpt2": 7, "teachers_fewrel": 5,
+                     "glue": 7 * 5 * 5, "glue_bert": 7 * 5 * 5, "glue_gpt2": 7 * 5 * 5,  # Tables 1-3: 525 runs
+                     "sst5": 4 * 8, "fewrel": 4 * 5, "glue_random": 7 * 5 * 5, "sst5_random": 3 * 8}
+    assert len(plan.specs) == 27 + 525 + 32 + 20 + 175 + 24  # 27 teachers (21 GLUE, SST-5, 5 FewRel)
+    specs = plan.unique()
+    taught = Counter(s.config.objective for s in specs if s.config.teacher)
+    assert taught == {"kd": 3 * 35 + 8 + 5 + 35 + 8, "selfkd": 3 * 35 + 35}
+    by_id = plan.specs
+    for s in specs:  # KD reads a teacher of the same task; FewRel's teacher is the same seed's
+        if s.config.objective == "kd":
+            teacher = by_id[s.config.teacher].config
+            assert teacher.task == s.config.task and teacher.objective == "ce" and not teacher.random_init
+            assert teacher.init_seed == (s.config.init_seed if s.config.task == "FewRel" else 42)
+        if s.config.objective == "selfkd":  # the same seed's Finetune (Base for random-init students)
+            teacher = by_id[s.config.teacher].config
+            assert (teacher.init_seed, teacher.model, teacher.random_init) == \
+                (s.config.init_seed, s.config.model, s.config.random_init)
+    _, totals = describe(plan, config.profile("paper", "labelreg")[1])
+    assert totals.unique == len(plan.specs) and totals.runnable == 0 and totals.unit == "GPU-hours"
+
+
+def test_paper_profile_protocol_comes_from_the_paper():
+    config = load()
+    plan = make_plan(config, "labelreg", "paper")
+    glue = [plan.specs[m.trial_id].config for m in plan.experiments["glue"]]
+    assert {(c.lr, c.batch_size, c.epochs, c.warmup_ratio, c.adam_epsilon) for c in glue} == {(2e-5, 32, 30.0, 0.0,
+                                                                                              1e-8)}
+    assert {c.model for c in glue} == {"distilroberta-base"}
+    gpt2 = {plan.specs[m.trial_id].config.task: plan.specs[m.trial_id].config for m in plan.experiments["glue_gpt2"]}
+    assert (gpt2["CoLA"].lr, gpt2["RTE"].lr, gpt2["CoLA"].batch_size) == (1e-5, 2e-5, 16)  # Table 11
+    fewrel = [plan.specs[m.trial_id].config for m in plan.experiments["fewrel"]]
+    assert {c.lr for c in fewrel} == {1.5e-5} and {c.init_seed for c in fewrel} == {42, 549, 1237, 230, 805}
+    sst2 = next(plan.specs[m.trial_id].config for m in plan.experiments["glue"] if m.task == "SST-2")
+    assert sst2.dev_halves and sst2.train_examples is None  # the whole train file, dev halved into val and test
