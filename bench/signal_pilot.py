@@ -54,7 +54,7 @@ def parse(config: str) -> dict:
 def key(row: dict) -> tuple:
     return (row["task"], row["examples"], row["length"], row["epochs"], row["lr"], row["batch_size"],
             row["eval_examples"], row["seed"], row["evaluations"], row.get("layers"), row.get("random_init", False),
-            row.get("warmup", 0.1))
+            row.get("warmup", 0.1), row.get("model", MODEL))
 
 
 def baselines(task: str, examples, eval_examples, seed: int = 1) -> tuple[float, float]:
@@ -73,7 +73,7 @@ def run_one(spec: dict, args) -> dict:
 
     from trainers.loop import TrainConfig, train
     torch.set_num_threads(args.threads)
-    cfg = TrainConfig(task=spec["task"], model=MODEL, num_layers=args.layers, optimizer="adamw", lr=spec["lr"],
+    cfg = TrainConfig(task=spec["task"], model=args.model, num_layers=args.layers, optimizer="adamw", lr=spec["lr"],
                       batch_size=args.batch_size, epochs=spec["epochs"], warmup_ratio=args.warmup, max_grad_norm=1.0,
                       weight_decay=0.0, adam_epsilon=1e-6, max_seq_len=spec["length"], batching=args.batching,
                       evaluations=args.evaluations, train_examples=spec["examples"],
@@ -95,7 +95,8 @@ def run_one(spec: dict, args) -> dict:
             "train_seconds": m["train_seconds"], "eval_seconds": m["eval_seconds"],
             "s_per_step": m["train_seconds"] / max(1, m["steps"]),
             "s_per_eval_example": m["eval_seconds"] / max(1, evaluated), "threads": args.threads,
-            "layers": args.layers, "random_init": args.random_init, "warmup": args.warmup}
+            "layers": args.layers, "random_init": args.random_init, "warmup": args.warmup,
+            "model": args.model}
 
 
 def eval_sizes(task: str, eval_examples, seed: int = 1) -> tuple[int, int]:
@@ -123,6 +124,7 @@ def table(rows: list[dict]) -> str:
     for r in rows:
         n = "full" if r["examples"] is None else str(r["examples"])
         init = "random" if r.get("random_init") else f"{r.get('layers') or 'all'}blk"
+        init = init if r.get("model", MODEL) == MODEL else f"L3 {init}"
         lines.append(f"{r['task']:<6} {init:>6} {n:>8} {r['length']:>6} {r['epochs']:>6g} {r['lr']:>7.0e} "
                      f"{100 * r['val']:>6.1f} {100 * r['test']:>6.1f} "
                      f"{100 * r['base_val']:>6.1f}/{100 * r['base_test']:<6.1f} "
@@ -150,6 +152,7 @@ def main(argv=None) -> int:
     parser.add_argument("--eval-examples", type=lambda v: None if v in ("null", "none") else int(v), default=None,
                         help="cap on validation and test sizes (default: the whole halves of the dev set)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--model", default=MODEL, help=f"an offline checkpoint (default {MODEL})")
     parser.add_argument("--layers", type=int, default=None, help="keep the first N blocks (default: all)")
     parser.add_argument("--random-init", action="store_true", help="fresh weights, no pre-training")
     parser.add_argument("--warmup", type=float, default=0.1, help="warm-up ratio (default 0.1)")
@@ -167,7 +170,7 @@ def main(argv=None) -> int:
         spec = parse(config)
         probe = {**spec, "batch_size": args.batch_size, "eval_examples": args.eval_examples, "seed": args.seed,
                  "evaluations": args.evaluations, "layers": args.layers, "random_init": args.random_init,
-                 "warmup": args.warmup}
+                 "warmup": args.warmup, "model": args.model}
         row = done.get(key(probe))
         if row is None:
             row = run_one(spec, args)

@@ -23,20 +23,20 @@ PROTOCOL_KEYS = {"lr", "batch_size", "epochs", "warmup_ratio", "max_grad_norm", 
 SCALE_KEYS = {"model", "num_layers", "max_seq_len", "train_examples", "eval_examples", "retries", "resources", "cost"}
 PER_PAPER_KEYS = {"tasks", "seeds", "grids", "skip"}
 PROFILE_KEYS = PROTOCOL_KEYS | SCALE_KEYS | PER_PAPER_KEYS | {"description"}  # a paper's resolved profile
-PROFILE_OPTIONAL = {"batching"}
+PROFILE_OPTIONAL = {"batching", "task_train_examples"}
 PROFILE_TOP = {"description"} | SCALE_KEYS  # required at profiles.<name>
 PROFILE_TOP_OPTIONAL = PROTOCOL_KEYS | PROFILE_OPTIONAL | {"papers"}
 # profiles.<name>.papers.<paper>: the scale keys for one paper, and `models`: role -> {model, num_layers}, what an
 # experiment's `model: <role>` setting trains (a teacher, a student)
 PAPER_SCALE = PROTOCOL_KEYS | SCALE_KEYS | PER_PAPER_KEYS | PROFILE_OPTIONAL | {"models", "description"}
-MODEL_ROLE_KEYS = {"model", "num_layers"}
+MODEL_ROLE_KEYS = {"model", "num_layers", "cost"}
 RESOURCE_KEYS = {"cpus_per_trial", "gpus_per_trial"}
 COST_KEYS = {"seconds_per_step", "seconds_per_eval_example"}
 PAPER_KEYS = {"title", "source", "report", "defaults", "seeds", "experiments"}
 PAPER_OPTIONAL = {"recipes"}
 EXPERIMENT_KEYS = {"about", "covers", "tasks", "seeds", "arms"}
 EXPERIMENT_OPTIONAL = {"select", "settings", "cross_seeds", "search"}
-SEARCH_KEYS = {"seeds", "grace_evaluations", "reduction_factor", "samples", "sample_seed"}
+SEARCH_KEYS = {"seeds", "grace_evaluations", "reduction_factor", "samples", "sample_seed", "only"}
 RECIPE_KEYS = {"lr", "max_steps", "epochs", "batch_size", "warmup_steps", "warmup_ratio", "llrd"}
 
 
@@ -191,6 +191,13 @@ def _check_profile_values(where: str, profile: dict, seed_sets: dict | None = No
         raise ConfigError(f"{where}.batching: unknown batching {profile['batching']!r} (valid: {_choices(BATCHING)})")
     if "model" in profile and not isinstance(profile["model"], str):
         raise ConfigError(f"{where}.model: expected a model name, got {_kind(profile['model'])}")
+    if "task_train_examples" in profile:  # {task: n}: one task's cap in place of train_examples
+        caps = profile["task_train_examples"]
+        if not isinstance(caps, dict):
+            raise ConfigError(f"{where}.task_train_examples: expected a mapping of task -> examples, got {_kind(caps)}")
+        _check_tasks(f"{where}.task_train_examples", list(caps))
+        for task, value in caps.items():
+            _positive(f"{where}.task_train_examples.{task}", value, int)
     for key in ("max_seq_len", "batch_size", "evaluations"):
         if key in profile:
             _positive(f"{where}.{key}", profile[key], int)
@@ -246,6 +253,10 @@ def _check_models(where: str, models, paper: dict, skipped=()) -> None:
         if not isinstance(spec.get("model"), str):
             raise ConfigError(f"{where}.{role}.model: expected a model name, got {_kind(spec.get('model'))}")
         _positive(f"{where}.{role}.num_layers", spec.get("num_layers"), int, allow_none=True)
+        if "cost" in spec:  # this model's own step and evaluation seconds (pipelines.plan.model_cost)
+            _check_keys(f"{where}.{role}.cost", spec["cost"], COST_KEYS)
+            for key, value in spec["cost"].items():
+                _positive(f"{where}.{role}.cost.{key}", value)
     for exp_name, exp in paper["experiments"].items():
         if exp_name in skipped:
             continue
@@ -388,9 +399,11 @@ def _check_objective(where: str, settings: dict) -> None:
     name = settings.get("objective", "ce")
     if isinstance(name, list) or isinstance(name, dict):
         raise ConfigError(f"{where}.objective: expected one objective, not a grid or a choice")
-    args = {k: v[0] if isinstance(v, list) else v for k, v in settings.items() if k in objectives.setting_names()}
+    names = objectives.setting_names()
+    args = {k: v[0] if isinstance(v, list) else v for k, v in settings.items() if k in names and not isinstance(v, dict)}
+    later = frozenset(k for k, v in settings.items() if k in names and isinstance(v, dict))  # another stage's choice
     try:
-        objectives.resolve(name, args)
+        objectives.resolve(name, args, later)
     except ValueError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     teacher = objectives.get_objective(name).needs_teacher
@@ -446,6 +459,8 @@ def _check_search(where: str, exp: dict, seed_sets: dict) -> None:
     for key, least in (("grace_evaluations", 1), ("reduction_factor", 2), ("samples", 1), ("sample_seed", 0)):
         if key in search and not _number(least - 1, integer=True)(search[key]):
             raise ConfigError(f"{where}.{key}: expected an integer >= {least}")
+    if not isinstance(search.get("only", False), bool):
+        raise ConfigError(f"{where}.only: expected true (run by `make search` only, never by reproduce) or false")
     if references(exp):
         raise ConfigError(f"{where}: a searched experiment cannot take settings from other experiments")
     if not exp.get("select"):

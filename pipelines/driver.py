@@ -144,9 +144,10 @@ class Progress:
 
 
 def run_study(config: SuiteConfig, paper: str, profile_name: str | None, experiments: list[str] | None,
-              ray_address: str | None = None, out=None) -> tuple[Plan, StudyOutcome]:
+              ray_address: str | None = None, out=None, teach: set[str] = frozenset()) -> tuple[Plan, StudyOutcome]:
     """Run every stage: plan, run what is missing, choose (pipelines.selection), plan the next stage, ...
-    ``out``: where progress lines go (default: the terminal; everything else goes to the session's log)."""
+    ``out``: where progress lines go (default: the terminal; everything else goes to the session's log).
+    ``teach``: trial ids that must leave their train-set logits although no planned trial reads them (a search's)."""
     from pipelines.plan import make_plan
     from pipelines.selection import next_choices, resolved_plan
 
@@ -172,7 +173,7 @@ def run_study(config: SuiteConfig, paper: str, profile_name: str | None, experim
                 session = StudySession(config, plan, ray_address, out)
             session.plan = plan  # this stage's experiments: the run tags name every experiment using a trial
             finished = tracking.finished_trial_ids(session.client, session.experiment_id)
-            teachers = {s.config.teacher for s in plan.unique() if s.config.teacher}
+            teachers = {s.config.teacher for s in plan.unique() if s.config.teacher} | set(teach)
             # a teacher that finished without its train-set logits (it ran before anything it teaches was
             # planned) runs once more, now writing them
             finished -= teachers - tracking.teachers_ready(session.client, session.experiment_id)
@@ -274,6 +275,7 @@ class StudySession:
         self.runs_dir = config.runs_dir
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         self.plan, self.ray_address, self.ray_started = plan, ray_address, False
+        self.teacher_experiment_id = None  # where students read teacher logits (default: this experiment)
         self.name = name or tracking.experiment_name(plan.paper, plan.profile)
         self.quiet = QuietTerminal(log_path(self.runs_dir, self.name)).__enter__()
         self.log_path = self.quiet.log_path
@@ -355,6 +357,7 @@ class StudySession:
             trainable,
             param_space={"spec": tune.grid_search(specs), "tracking_uri": self.uri,
                          "experiment_id": self.experiment_id, "run_tags": run_tags,
+                         "teacher_experiment_id": self.teacher_experiment_id,
                          "threads": resources["cpus_per_trial"], "report_each_eval": scheduler is not None},
             tune_config=tune.TuneConfig(
                 reuse_actors=True, scheduler=scheduler,

@@ -67,6 +67,8 @@ class Plan:
     skipped: dict[str, str] = field(default_factory=dict)  # experiment -> the profile's reason
     estimates: dict[str, list[TrialSpec]] = field(default_factory=dict)  # pending/skipped: stand-in specs
     stages: dict[str, int] = field(default_factory=dict)
+    searches: dict[str, str] = field(default_factory=dict)  # pending experiment -> the `make search` it waits for
+    teachers: "Teachers | None" = None  # every trial that can teach, as expanded (a search's students resolve here)
 
     def unique(self) -> list[TrialSpec]:
         return list(self.specs.values())
@@ -95,7 +97,7 @@ def _arm_settings(profile: dict, exp_name: str, exp: dict, arm: str) -> dict:
 
 def _train_config(profile: dict, recipes: dict, task: str, s: dict, init_seed: int, data_seed: int,
                   teacher: str | None = None) -> TrainConfig:
-    cap = profile["train_examples"]
+    cap = (profile.get("task_train_examples") or {}).get(task, profile["train_examples"])
     wanted = s.get("train_examples")
     train_examples = min(x for x in (cap, wanted) if x) if (cap or wanted) else None
     base = dict(
@@ -237,6 +239,28 @@ def expand_experiment(profile, recipes, exp_name, exp, tasks, choices,
     return members, specs
 
 
+def search_only(paper: str, name: str, exp: dict) -> str | None:
+    """Why reproduce leaves a search-only experiment (`search: {only: true}`) to `make search`."""
+    if (exp.get("search") or {}).get("only"):
+        return (f"an ASHA search (Appendix D), run by `make search PAPER={paper} EXPERIMENT={name}`, not by "
+                f"reproduce; its choice feeds the experiments that read it")
+    return None
+
+
+def sample_points(members: list[Member], samples: int, seed: int) -> list[Member]:
+    """``samples`` grid points per (task, arm), drawn without replacement (all of them when the grid is smaller);
+    every seed of a drawn point is kept."""
+    import numpy as np
+    kept = []
+    for key in dict.fromkeys((m.task, m.arm) for m in members):
+        group = [m for m in members if (m.task, m.arm) == key]
+        points = list(dict.fromkeys(m.values for m in group))
+        rng = np.random.default_rng(seed)
+        drawn = {points[i] for i in rng.choice(len(points), size=min(samples, len(points)), replace=False)}
+        kept += [m for m in group if m.values in drawn]
+    return kept
+
+
 def stand_in_choices(config: SuiteConfig, paper: str, profile: dict) -> dict:
     """The first candidate of every selected grid: lets a pending stage be counted and costed before it runs."""
     experiments = config.paper(paper)["experiments"]
@@ -271,7 +295,7 @@ def make_plan(config: SuiteConfig, paper: str, profile_name: str | None = None,
     plan = Plan(paper, profile_name)
     stand_in = stand_in_choices(config, paper, profile)
     known = choices or {}
-    teachers = Teachers(declared)
+    teachers = plan.teachers = Teachers(declared)
     names = sorted(config.experiments(paper, experiments), key=lambda n: stage_depth(declared, n))
     for exp_name in teacher_order(declared, names):
         exp = declared[exp_name]
@@ -279,17 +303,28 @@ def make_plan(config: SuiteConfig, paper: str, profile_name: str | None = None,
         tasks = [t for t in exp["tasks"] if profile["tasks"] is None or t in profile["tasks"]]
         needed = {t: [(source, t, arm) for _, source, arm in references(exp)] for t in tasks}
         ready = [t for t in tasks if all(k in known for k in needed[t])]
-        if exp_name in profile["skip"] or len(ready) < len(tasks):
-            later = tasks if exp_name in profile["skip"] else [t for t in tasks if t not in ready]
-            _, specs = expand_experiment(profile, recipes, exp_name, exp, later, {**stand_in, **known}, teachers)
+        skip = profile["skip"].get(exp_name) or search_only(paper, exp_name, exp)
+        if skip or len(ready) < len(tasks):
+            later = tasks if skip else [t for t in tasks if t not in ready]
+            members, specs = expand_experiment(profile, recipes, exp_name, exp, later, {**stand_in, **known},
+                                               teachers)
+            if (exp.get("search") or {}).get("samples"):  # the points a search would draw, not the whole grid
+                drawn = {m.trial_id for m in sample_points(members, exp["search"]["samples"],
+                                                           exp["search"].get("sample_seed", 0))}
+                specs = [s for s in specs if s.trial_id in drawn]
             plan.estimates[exp_name] = specs
-            if exp_name in profile["skip"]:
-                plan.skipped[exp_name] = profile["skip"][exp_name]
+            if skip:
+                plan.skipped[exp_name] = skip
                 continue
             waiting = sorted({_waiting_for(k[0]) for t in tasks if t not in ready for k in needed[t]
                               if k not in known})
             plan.pending[exp_name] = (f"{', '.join(t for t in tasks if t not in ready)}: planned from "
                                       f"{', '.join(waiting)}")
+            searches = sorted({k[0][len(SEARCH_PREFIX):] for t in tasks if t not in ready for k in needed[t]
+                               if k not in known and k[0].startswith(SEARCH_PREFIX)})
+            if searches:  # reproduce never runs a search: these trials wait for the user's `make search`
+                plan.searches[exp_name] = "waits for " + ", ".join(
+                    f"`make search PAPER={paper} EXPERIMENT={name}`" for name in searches)
         members, specs = expand_experiment(profile, recipes, exp_name, exp, ready, known, teachers)
         if members or exp_name not in plan.pending:
             plan.experiments[exp_name] = members
@@ -346,7 +381,16 @@ def trial_hours(cfg: TrainConfig, profile: dict) -> float:
     """One trial's accelerator hours: its seconds times the share of a GPU it holds (0.25 GPU for 4 h is 1 GPU-hour),
     or its CPU slot's seconds on a CPU profile."""
     share = profile["resources"]["gpus_per_trial"] or 1
-    return trial_seconds(cfg, profile["cost"]) * share / 3600
+    return trial_seconds(cfg, model_cost(cfg, profile)) * share / 3600
+
+
+def model_cost(cfg: TrainConfig, profile: dict) -> dict:
+    """The trial's cost per step: its model role's own `cost` (a teacher is slower than its student), else the
+    profile's."""
+    for role in (profile.get("models") or {}).values():
+        if "cost" in role and (role["model"], role.get("num_layers")) == (cfg.model, cfg.num_layers):
+            return role["cost"]
+    return profile["cost"]
 
 
 def _row_status(plan: Plan, name: str, specs: list[TrialSpec], why: dict[str, str | None]) -> str:
@@ -373,7 +417,8 @@ def describe(plan: Plan, profile: dict) -> tuple[str, PlanTotals]:
     for name, specs in rows.items():
         for spec in specs:
             if spec.trial_id not in why:
-                why[spec.trial_id] = plan.skipped.get(name) or reason(spec.config)
+                why[spec.trial_id] = plan.skipped.get(name) or reason(spec.config) or (
+                    plan.searches.get(name) if spec not in plan.specs.values() else None)
             elif name not in plan.skipped and why[spec.trial_id] in plan.skipped.values():
                 why[spec.trial_id] = reason(spec.config)  # a trial another experiment runs is not skipped
             everything.setdefault(spec.trial_id, spec)
@@ -398,7 +443,11 @@ def describe(plan: Plan, profile: dict) -> tuple[str, PlanTotals]:
         "reachable) and the profile does not skip it.",
         f"Pending stages are costed with a stand-in choice; cost assumes {cost['seconds_per_step']} s/step, "
         f"{cost['seconds_per_eval_example']} s/eval example per trial at "
-        f"{_resources(profile)}.",
+        f"{_resources(profile)}" + "".join(
+            f"; {role['model']}: {role['cost']['seconds_per_step']} s/step, "
+            f"{role['cost']['seconds_per_eval_example']} s/eval example"
+            for role in {r["model"]: r for r in (profile.get("models") or {}).values() if "cost" in r}.values())
+        + ".",
     ]
     return "\n".join(lines), totals
 

@@ -22,8 +22,8 @@ import yaml
 
 from pipelines import tracking
 from pipelines.availability import reason
-from pipelines.config import SEARCH_PREFIX, ConfigError, SuiteConfig
-from pipelines.plan import Plan, expand_experiment
+from pipelines.config import SEARCH_PREFIX, ConfigError, SuiteConfig, teacher_sources
+from pipelines.plan import Plan, Teachers, expand_experiment, make_plan, sample_points
 
 SEARCH_DEFAULTS = {"seeds": "search", "grace_evaluations": 1, "reduction_factor": 2, "samples": None,
                    "sample_seed": 0}
@@ -65,8 +65,10 @@ def search_plan(config: SuiteConfig, paper: str, profile_name: str | None, exper
             raise ConfigError(f"task {task!r} is not searched in {experiment} at profile {profile_name} "
                               f"(valid: {', '.join(allowed)})")
     wide = {**profile, "grids": {}}  # the declared grids, not the profile's narrowing
+    sources = sorted(teacher_sources(exp, experiment))  # KD's teachers: the study's own trials of these
+    teachers = make_plan(config, paper, profile_name, sources).teachers if sources else Teachers(declared)
     members, specs = expand_experiment(wide, config.paper(paper).get("recipes") or {}, experiment,
-                                       {**exp, "seeds": settings["seeds"]}, tasks or allowed, {})
+                                       {**exp, "seeds": settings["seeds"]}, tasks or allowed, {}, teachers)
     if settings["samples"]:
         members = sample_points(members, settings["samples"], settings["sample_seed"])
     ids = {m.trial_id for m in members}
@@ -75,19 +77,6 @@ def search_plan(config: SuiteConfig, paper: str, profile_name: str | None, exper
         if spec.trial_id in ids:
             plan.specs.setdefault(spec.trial_id, spec)
     return plan, settings
-
-
-def sample_points(members: list, samples: int, seed: int) -> list:
-    """``samples`` grid points per (task, arm), drawn without replacement (all of them when the grid is smaller);
-    every seed of a drawn point is kept."""
-    kept = []
-    for key in dict.fromkeys((m.task, m.arm) for m in members):
-        group = [m for m in members if (m.task, m.arm) == key]
-        points = list(dict.fromkeys(m.values for m in group))
-        rng = np.random.default_rng(seed)
-        drawn = {points[i] for i in rng.choice(len(points), size=min(samples, len(points)), replace=False)}
-        kept += [m for m in group if m.values in drawn]
-    return kept
 
 
 def result_path(config: SuiteConfig, paper: str, profile: str, experiment: str) -> Path:
@@ -120,9 +109,11 @@ def run_search(config: SuiteConfig, paper: str, profile_name: str | None, experi
         raise ConfigError(f"none of the {len(plan.specs)} trials of the {experiment} search can run here: "
                           f"{reason(plan.unique()[0].config)}")
     checksums = preflight(runnable)
+    teacher_experiment = train_teachers(config, plan, experiment, runnable, ray_address, out)
     name = f"{tracking.experiment_name(paper, plan.profile)}-search-{experiment}"
     search_id = time.strftime("%Y%m%d-%H%M%S")
     session = StudySession(config, plan, ray_address, out, name=name)
+    session.teacher_experiment_id = teacher_experiment
     evaluations = runnable[0].config.evaluations
     stopped, failed = 0, []
     try:
@@ -146,6 +137,34 @@ def run_search(config: SuiteConfig, paper: str, profile_name: str | None, experi
         session.close()
     path = write_result(config, plan, experiment, search_id, runs)
     return SearchOutcome(name, len(runnable), stopped, failed, path, runs, evaluations, rungs(evaluations, settings))
+
+
+def train_teachers(config: SuiteConfig, plan: Plan, experiment: str, specs: list, ray_address: str | None,
+                   out) -> str | None:
+    """A KD search's students read the logits of the study's own teacher trials (the paper's one teacher per
+    task): those not yet finished with their logits train first, in the study's MLflow experiment, as
+    `make reproduce` would train them. Returns that experiment's id (None: nothing here has a teacher)."""
+    from mlflow.tracking import MlflowClient
+
+    from pipelines.driver import run_study
+    wanted = {s.config.teacher for s in specs if s.config.teacher}
+    if not wanted:
+        return None
+    client = MlflowClient(tracking.tracking_uri(config.runs_dir))
+    name = tracking.experiment_name(plan.paper, plan.profile)
+    existing = client.get_experiment_by_name(name) if (config.runs_dir / "mlflow.db").exists() else None
+    ready = tracking.teachers_ready(client, existing.experiment_id) if existing else set()
+    if wanted - ready:
+        sources = sorted(teacher_sources(config.paper(plan.paper)["experiments"][experiment], experiment))
+        out(f"{plan.paper}/{plan.profile}: {len(wanted - ready)} teacher trial(s) of {', '.join(sources)} train "
+            f"first (the search's KD students read their logits)")
+        run_study(config, plan.paper, plan.profile, sources, ray_address, out, teach=wanted)
+        existing = client.get_experiment_by_name(name)
+        missing = wanted - tracking.teachers_ready(client, existing.experiment_id)
+        if missing:
+            raise ConfigError(f"the search cannot start: {len(missing)} teacher trial(s) of {', '.join(sources)} "
+                              f"failed (see `make report PAPER={plan.paper}`)")
+    return existing.experiment_id
 
 
 def rungs(evaluations: int, settings: dict) -> list[int]:

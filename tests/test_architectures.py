@@ -39,3 +39,25 @@ def test_reinit_touches_only_the_top_block(name):
     rates = layer_rates(model, 0.5)
     assert all(rates[id(p)] == 0.5 for p in found[-1].parameters())
     assert all(rates[id(p)] <= 0.5 ** (len(found) + 1) for m in embeddings(model) for p in m.parameters())
+
+
+def test_a_gpt2_classifier_pads_with_eos_and_reads_each_rows_last_real_token():
+    """DistilGPT-2 / GPT-2 (Kobyzev et al. Table 3) have no pad token: without one a batch of two cannot be
+    classified; with EOS as pad, a right-padded row scores as it does alone."""
+    from transformers import GPT2Config
+
+    from trainers.model import with_pad_token
+    torch.manual_seed(0)
+    model = AutoModelForSequenceClassification.from_config(
+        GPT2Config(vocab_size=100, n_embd=16, n_layer=2, n_head=2, n_positions=40, eos_token_id=99,
+                   bos_token_id=99, pad_token_id=None, num_labels=3)).eval()
+    batch = torch.tensor([[5, 6, 7, 8], [5, 6, 99, 99]])
+    mask = (torch.arange(4) < torch.tensor([[4], [2]])).long()
+    with pytest.raises(ValueError, match="padding token"):
+        model(input_ids=batch, attention_mask=mask)
+    with_pad_token(model)
+    assert model.config.pad_token_id == 99
+    with torch.no_grad():
+        both = model(input_ids=batch, attention_mask=mask).logits
+        alone = model(input_ids=batch[1:, :2]).logits
+    torch.testing.assert_close(both[1:], alone)

@@ -181,3 +181,37 @@ def test_a_student_whose_teacher_failed_is_not_run_and_the_report_says_why(tmp_p
     why = not_run(ctx, "students", "RTE", "kd")
     assert why.startswith("not run: its teacher RTE s42 teacher reinit-3 failed on every attempt: ") and \
         why.endswith("cannot re-initialise 3 blocks of a 2-block model"), why
+
+
+def test_a_kd_search_trains_its_teacher_once_in_the_study_and_reads_its_logits(tmp_path, monkeypatch):
+    """Appendix D's search of KD (search-only: reproduce leaves it): `suite search` first trains the study's
+    teacher with its logits, in the study's own MLflow experiment, then every search trial reads them; a second
+    search trains no teacher again."""
+    from mlflow.tracking import MlflowClient
+
+    from pipelines import tracking
+    from pipelines.search import run_search
+
+    def searched(toy):
+        toy["experiments"]["search_kd"] = {
+            "about": "KD's search", "covers": [], "tasks": ["RTE"], "seeds": "one",
+            "arms": {"kd": {"objective": "kd", "teacher": {"experiment": "teachers"}, "alpha": [0.5, 0.9]}},
+            "select": ["alpha"], "search": {"seeds": "one", "only": True, "grace_evaluations": 2}}
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    config = load(toy_config(tmp_path, searched, seeds=1))
+    plan = make_plan(config, "toy", "smoke")
+    assert "make search PAPER=toy EXPERIMENT=search_kd" in plan.skipped["search_kd"]
+    lines = []
+    outcome = run_search(config, "toy", "smoke", "search_kd", out=lines.append)
+    assert (outcome.trials, outcome.failed) == (2, []), lines
+    assert any("1 teacher trial(s) of teachers train first" in line for line in lines), lines
+    client = MlflowClient(tracking.tracking_uri(config.runs_dir))
+    study = client.get_experiment_by_name(tracking.experiment_name("toy", "smoke")).experiment_id
+    teacher = plan.specs[plan.ids("teachers")[0]].trial_id
+    assert tracking.teachers_ready(client, study) == {teacher}
+    search = list(tracking.all_runs(client, client.get_experiment_by_name(outcome.name).experiment_id))
+    assert {r.data.params["teacher"] for r in search} == {teacher} and set(outcome.runs["outcome"]) == {"finished"}
+    lines.clear()
+    run_search(config, "toy", "smoke", "search_kd", out=lines.append)
+    assert not any("train first" in line for line in lines)
+    assert len(list(tracking.all_runs(client, study))) == 1  # the teacher ran once

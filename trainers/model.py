@@ -20,7 +20,18 @@ hf_logging.disable_progress_bar()
 
 @functools.lru_cache(maxsize=4)
 def tokenizer_for(model_name: str):
-    return AutoTokenizer.from_pretrained(model_source(model_name))
+    tokenizer = AutoTokenizer.from_pretrained(model_source(model_name))
+    if tokenizer.pad_token is None and tokenizer.eos_token is not None:
+        tokenizer.pad_token = tokenizer.eos_token  # GPT-2 has no pad token (Kobyzev et al. Table 3): pad with EOS
+    return tokenizer
+
+
+def with_pad_token(model: torch.nn.Module) -> torch.nn.Module:
+    """A decoder classifier (GPT-2) reads the last token that is not padding, so it must know the pad id: the
+    EOS id its tokenizer pads with (tokenizer_for). Encoders have one already."""
+    if model.config.pad_token_id is None and model.config.eos_token_id is not None:
+        model.config.pad_token_id = model.config.eos_token_id
+    return model
 
 
 def _load_pretrained(model_name: str, num_labels: int, num_layers: int | None) -> torch.nn.Module:
@@ -28,7 +39,7 @@ def _load_pretrained(model_name: str, num_labels: int, num_layers: int | None) -
               "problem_type": "regression" if num_labels == 1 else "single_label_classification"}
     if num_layers:
         kwargs["num_hidden_layers"] = num_layers  # keeps the first k pretrained blocks
-    return AutoModelForSequenceClassification.from_pretrained(model_source(model_name), **kwargs)
+    return with_pad_token(AutoModelForSequenceClassification.from_pretrained(model_source(model_name), **kwargs))
 
 
 _cached_pretrained = functools.lru_cache(maxsize=4)(_load_pretrained)
@@ -58,7 +69,7 @@ def random_model(model_name: str, num_labels: int, num_layers: int | None, init_
     config = AutoConfig.from_pretrained(model_source(model_name), **kwargs)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(init_seed)
-        return AutoModelForSequenceClassification.from_config(config)
+        return with_pad_token(AutoModelForSequenceClassification.from_config(config))
 
 
 def build_model(model_name: str, num_labels: int, init_seed: int, num_layers: int | None = None,

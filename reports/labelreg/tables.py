@@ -43,11 +43,13 @@ def _cell(ctx, notes: Notes, experiment: str, task: str, arm: str, split: str) -
     return fmt_ms(float(np.mean(values)), sd), dict(zip(seeds, values))
 
 
-def student_table(ctx: ReportContext, key: str, experiment: str, teachers: str | None, label: str) -> str:
+def student_table(ctx: ReportContext, key: str, experiment: str, teachers: str | None, title: str | None = None,
+                  file_key: str | None = None) -> str:
     """Rows Teacher, then each arm; columns the paper's tasks, Score = the mean over the tasks that ran for every
     row (per seed, then mean ± sd over seeds); dev and test. Ours, then the paper's row below it."""
     published = ctx.published[key]
-    title = published["caption"]
+    title = title or published["caption"]
+    file_key = file_key or key
     if experiment in ctx.plan.skipped or experiment not in ctx.plan.experiments:
         return f"## {title}\n\n{not_run(ctx, experiment)}."
     columns = [c for c in published["columns"] if c != "Score"]
@@ -78,12 +80,12 @@ def student_table(ctx: ReportContext, key: str, experiment: str, teachers: str |
         note = (f"{split}: mean ± sd over seeds (x100; CoLA MCC, MRPC F1, else accuracy) at the best dev checkpoint. "
                 f"Score: each seed's mean over these tasks, then mean ± sd. The paper's row under ours; its Score "
                 f"is over all 7 tasks.")
-        write_table(ctx.out_dir / "tables" / f"{key}_{split}.tex", header, rows, f"{title} ({split})",
-                    f"tab:{key}-{split}", [note] + ([notes.render()] if notes.keys else []))
+        write_table(ctx.out_dir / "tables" / f"{file_key}_{split}.tex", header, rows, f"{title} ({split})",
+                    f"tab:{file_key}-{split}", [note] + ([notes.render()] if notes.keys else []))
         parts += [f"**{split}**", markdown_table(header, rows), note]
     if notes.keys:
         parts.append(notes.render())
-    parts.append(f"LaTeX: `tables/{key}_dev.tex`, `tables/{key}_test.tex`")
+    parts.append(f"LaTeX: `tables/{file_key}_dev.tex`, `tables/{file_key}_test.tex`")
     return "\n\n".join(parts)
 
 
@@ -141,6 +143,34 @@ def _scale(ctx: ReportContext, experiment: str, teachers: str | None) -> str:
             f" (`{teachers}`: one per task" + (", per seed" if len({s.config.init_seed for s in t_specs}) > 1
                                                else "") + ")"
     return line + "."
+
+
+SEARCHED = ("batch_size", "lr", "alpha", "temperature")
+
+
+def section_search(ctx: ReportContext, search: str = "search_kd", rerun: str = "glue_searched") -> str:
+    """Appendix D: the KD search's choice per task, as the rerun of Table 1 was planned from it (the paper's
+    choice is Table 10's row)."""
+    head = "## Appendix D: the ASHA search of KD and its choice"
+    if search not in ctx.paper["experiments"]:
+        return ""
+    exp = ctx.paper["experiments"][search]
+    how = (f"`make search PAPER={ctx.plan.paper} EXPERIMENT={search} PROFILE={ctx.plan.profile}` samples "
+           f"{exp['search'].get('samples', 'every')} points of batch × lr × α × T per task (one seed) and ASHA stops "
+           f"the weak ones; the best mean dev of the complete trials is KD's choice, shared by every arm of `{rerun}` "
+           f"(the paper re-ran its top 5 points on every arm and kept the best average).")
+    chosen_rows = {}
+    for m in ctx.plan.experiments.get(rerun, []):
+        if m.arm == "kd":
+            chosen_rows[m.task] = [_opt(m.settings.get(k)) for k in SEARCHED]
+    if not chosen_rows:
+        return "\n\n".join([head, how, f"Not searched at this profile yet: {not_run(ctx, rerun)}."])
+    header = ["Task", "batch", "lr", "α", "T"]
+    rows = [[task, *values] for task, values in chosen_rows.items()] + [["the paper (Table 10)", "32", "2e-05",
+                                                                         "0.5", "1"]]
+    write_table(ctx.out_dir / "tables" / "search.tex", header, rows, "Appendix D: the search's choice",
+                "tab:search", [how])
+    return "\n\n".join([head, how, markdown_table(header, rows), "LaTeX: `tables/search.tex`"])
 
 
 def section_table6(ctx: ReportContext) -> str:
@@ -225,4 +255,6 @@ def section_hyperparameters(ctx: ReportContext) -> str:
 
 
 def _opt(value) -> str:
+    if isinstance(value, dict):  # another stage's choice
+        return f"from {value.get('searched') or value.get('selected')}"
     return "—" if value is None else f"{value:g}" if not isinstance(value, list) else ", ".join(f"{v:g}" for v in value)

@@ -53,16 +53,19 @@ def setting_names() -> set[str]:
     return {key for obj in OBJECTIVES.values() for key in obj.settings}
 
 
-def resolve(name: str, args: dict) -> dict:
-    """`args` validated, with defaults filled; a one-line ValueError names the bad setting and what is valid."""
+def resolve(name: str, args: dict, later: frozenset = frozenset()) -> dict:
+    """`args` validated, with defaults filled; a one-line ValueError names the bad setting and what is valid.
+    ``later``: settings whose values another stage chooses (suite.yaml's {searched: ...}): named, not yet set."""
     obj = get_objective(name)
     valid = ", ".join(obj.settings) or "none"
-    for key in args:
+    for key in [*args, *later]:
         if key not in obj.settings:
             raise ValueError(f"objective {name!r} has no setting {key!r} (valid: {valid})")
     out = {}
     for key, setting in obj.settings.items():
         value = args.get(key)
+        if key in later:
+            continue
         if value is None:
             value = setting.default
         if value is None:
