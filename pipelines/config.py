@@ -36,7 +36,7 @@ PAPER_KEYS = {"title", "source", "report", "defaults", "seeds", "experiments"}
 PAPER_OPTIONAL = {"recipes"}
 EXPERIMENT_KEYS = {"about", "covers", "tasks", "seeds", "arms"}
 EXPERIMENT_OPTIONAL = {"select", "settings", "cross_seeds", "search"}
-SEARCH_KEYS = {"seeds", "grace_evaluations", "reduction_factor", "samples", "sample_seed", "only"}
+SEARCH_KEYS = {"seeds", "grace_evaluations", "reduction_factor", "samples", "sample_seed", "only", "top", "confirm"}
 RECIPE_KEYS = {"lr", "max_steps", "epochs", "batch_size", "warmup_steps", "warmup_ratio", "llrd"}
 
 
@@ -391,7 +391,7 @@ def _check_experiment(where: str, exp, experiments: dict, recipes: dict, seed_se
         if key not in SETTINGS:
             raise ConfigError(f"{where}.select: unknown setting {key!r} (valid: {_choices(sorted(SETTINGS))})")
     if "search" in exp:
-        _check_search(f"{where}.search", exp, seed_sets)
+        _check_search(f"{where}.search", exp, seed_sets, experiments)
 
 
 def _check_objective(where: str, settings: dict) -> None:
@@ -400,7 +400,8 @@ def _check_objective(where: str, settings: dict) -> None:
     if isinstance(name, list) or isinstance(name, dict):
         raise ConfigError(f"{where}.objective: expected one objective, not a grid or a choice")
     names = objectives.setting_names()
-    args = {k: v[0] if isinstance(v, list) else v for k, v in settings.items() if k in names and not isinstance(v, dict)}
+    args = {k: v[0] if isinstance(v, list) else v for k, v in settings.items()
+            if k in names and not isinstance(v, dict)}
     later = frozenset(k for k, v in settings.items() if k in names and isinstance(v, dict))  # another stage's choice
     try:
         objectives.resolve(name, args, later)
@@ -451,12 +452,20 @@ def _check_seeds(where: str, seeds, seed_sets: dict) -> None:
                       f"or a fixed count)")
 
 
-def _check_search(where: str, exp: dict, seed_sets: dict) -> None:
-    """ASHA over the experiment's own grids: they must be plain (no stage choices) and `select` must name them."""
+def _check_search(where: str, exp: dict, seed_sets: dict, experiments: dict) -> None:
+    """ASHA over the experiment's own grids: they must be plain (no stage choices) and `select` must name them;
+    `confirm` names an experiment whose settings read this search (its top points train it before choosing)."""
     search = exp["search"]
+    own = where.split(".")[-2]
+    if "confirm" in search:
+        readers = [n for n, e in experiments.items() if any(src == SEARCH_PREFIX + own for _, src, _ in references(e))]
+        if search["confirm"] not in readers:
+            raise ConfigError(f"{where}.confirm: expected an experiment whose settings read this search "
+                              f"({{searched: {own}}}; valid: {_choices(readers) or 'none'})")
     _check_keys(where, search, SEARCH_KEYS, required=False)
     _check_seeds(f"{where}.seeds", search.get("seeds", "search"), seed_sets)
-    for key, least in (("grace_evaluations", 1), ("reduction_factor", 2), ("samples", 1), ("sample_seed", 0)):
+    for key, least in (("grace_evaluations", 1), ("reduction_factor", 2), ("samples", 1), ("sample_seed", 0),
+                       ("top", 1)):
         if key in search and not _number(least - 1, integer=True)(search[key]):
             raise ConfigError(f"{where}.{key}: expected an integer >= {least}")
     if not isinstance(search.get("only", False), bool):

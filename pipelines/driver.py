@@ -216,7 +216,7 @@ def run_study(config: SuiteConfig, paper: str, profile_name: str | None, experim
 
 
 def run_taught(session, todo: list[TrialSpec], checksums: dict, progress: Progress, finished: set[str],
-               teachers: set[str]) -> tuple[list[str], int]:
+               teachers: set[str], tags: dict | None = None) -> tuple[list[str], int]:
     """The trials in waves: a teacher's wave before the trials it teaches (they read its logits), so a study of
     teachers and students is one command. A trial whose teacher failed is not run; it is counted and said.
     Returns the failed trial ids and how many trials were not run."""
@@ -232,7 +232,7 @@ def run_taught(session, todo: list[TrialSpec], checksums: dict, progress: Progre
             session.out(f"  not run ({len(orphans)} trials): their teacher trial failed, e.g. {orphans[0].name} "
                         f"(teacher {orphans[0].config.teacher})")
         if ready:
-            wave_failed = failed_ids(session.run(ready, checksums, progress=progress, teaches=teachers))
+            wave_failed = failed_ids(session.run(ready, checksums, progress=progress, teaches=teachers, tags=tags))
             failed += wave_failed
             done |= {s.trial_id for s in ready} - set(wave_failed)
         for spec in wave:
@@ -372,7 +372,12 @@ class StudySession:
                 callbacks=[progress.callback()],
             ),
         )
-        return tuner.fit()
+        grid = tuner.fit()
+        if any(result.error is None and not result.metrics for result in grid):
+            # Tune ends its run on the first Ctrl-C (SIGINT) and returns the trials it did not finish: stop the
+            # study here too, or the next wave or stage would start
+            raise KeyboardInterrupt
+        return grid
 
     def close(self) -> None:
         try:

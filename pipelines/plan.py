@@ -162,6 +162,13 @@ class Teachers:
     def __init__(self, declared: dict):
         self.declared, self.trials = declared, {}
 
+    def copy(self) -> "Teachers":
+        """A registry that can grow apart from this one (another grid point's own teachers)."""
+        other = Teachers(self.declared)
+        other.trials = {key: {seed: list(specs) for seed, specs in by_seed.items()}
+                        for key, by_seed in self.trials.items()}
+        return other
+
     def add(self, experiment: str, task: str, arm: str, seed: int, spec: TrialSpec) -> None:
         self.trials.setdefault((experiment, task, arm), {}).setdefault(seed, []).append(spec)
 

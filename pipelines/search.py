@@ -26,7 +26,7 @@ from pipelines.config import SEARCH_PREFIX, ConfigError, SuiteConfig, teacher_so
 from pipelines.plan import Plan, Teachers, expand_experiment, make_plan, sample_points
 
 SEARCH_DEFAULTS = {"seeds": "search", "grace_evaluations": 1, "reduction_factor": 2, "samples": None,
-                   "sample_seed": 0}
+                   "sample_seed": 0, "top": 1, "confirm": None}
 
 
 @dataclass
@@ -133,9 +133,11 @@ def run_search(config: SuiteConfig, paper: str, profile_name: str | None, experi
                     tracking.stop_run(session.client, result.metrics["run_id"], result.metrics["evaluation"])
                     stopped += 1
         runs = search_runs(session.client, session.experiment_id, search_id)
+        confirmed = confirm_top(config, plan, experiment, settings, session, checksums, runs,
+                                search_id) if settings["confirm"] else {}
     finally:
         session.close()
-    path = write_result(config, plan, experiment, search_id, runs)
+    path = write_result(config, plan, experiment, search_id, runs, confirmed)
     return SearchOutcome(name, len(runnable), stopped, failed, path, runs, evaluations, rungs(evaluations, settings))
 
 
@@ -167,6 +169,70 @@ def train_teachers(config: SuiteConfig, plan: Plan, experiment: str, specs: list
     return existing.experiment_id
 
 
+def top_points(plan: Plan, experiment: str, runs: pd.DataFrame, select: list[str], k: int) -> dict:
+    """{(task, arm): the k best points by mean validation over complete trials, best first}."""
+    from pipelines.selection import members_frame
+    frame = members_frame(plan, experiment, complete(runs))
+    out = {}
+    for (task, arm), group in frame[frame["finished"]].groupby(["raw_task", "arm"], sort=False):
+        means = group.groupby("settings", sort=False)["best_val"].mean().sort_values(ascending=False, kind="stable")
+        out[(task, arm)] = [{key: v for key, v in point if key in select} for point in means.index[:k]]
+    return out
+
+
+def confirm_top(config: SuiteConfig, plan: Plan, experiment: str, settings: dict, session, checksums: dict,
+                runs: pd.DataFrame, search_id: str) -> dict:
+    """Kobyzev et al. Appendix D: "we chose the five best hyper-parameter sets from this experiment and checked
+    their performance with other baselines and chose the one with highest average performance among all
+    baselines". The `top` best points per task train every arm of the `confirm` experiment (the one whose
+    settings read this search) at the search's seeds; the point with the best mean dev over its arms (each arm's
+    mean over seeds) becomes the choice. Returns {task: {"point", "score", "points": [{point, arms, score}]}}."""
+    from pipelines.driver import Progress, run_taught
+    declared = config.paper(plan.paper)["experiments"]
+    target = declared[settings["confirm"]]
+    _, profile = config.profile(plan.profile, plan.paper)
+    recipes = config.paper(plan.paper).get("recipes") or {}
+    sources = sorted(teacher_sources(target, settings["confirm"]))
+    base = make_plan(config, plan.paper, plan.profile, sources).teachers if sources else Teachers(declared)
+    tops = top_points(plan, experiment, runs, declared[experiment]["select"], settings["top"])
+    where: dict[str, list[tuple[str, int, str]]] = {}  # trial id -> [(task, point, arm)]: Finetune is shared
+    specs: dict[str, object] = {}
+    for (task, arm), points in tops.items():
+        for i, point in enumerate(points):
+            teachers = base.copy()  # each point's Self-KD reads that point's Finetune
+            members, made = expand_experiment({**profile, "grids": {}}, recipes, settings["confirm"],
+                                              {**target, "seeds": settings["seeds"]}, [task],
+                                              {(SEARCH_PREFIX + experiment, task, arm): point}, teachers)
+            specs.update({s.trial_id: s for s in made})
+            for m in members:
+                where.setdefault(m.trial_id, []).append((task, i, m.arm))
+    todo = list(specs.values())
+    external = {s.config.teacher for s in todo if s.config.teacher and s.config.teacher not in specs}
+    session.out(f"{plan.paper}/{plan.profile} search of {experiment}: its top {settings['top']} point(s) per task "
+                f"train every arm of {settings['confirm']}: {len(todo)} trials")
+    confirm_id = f"{search_id}-confirm"
+    run_taught(session, todo, checksums, Progress(len(todo), session.out), external,
+               {s.config.teacher for s in todo if s.config.teacher in specs}, tags={"search_id": confirm_id})
+    done = search_runs(session.client, session.experiment_id, confirm_id)
+    values: dict[tuple, list[float]] = {}
+    for row in complete(done).itertuples():
+        for key in where[row.trial_id]:
+            values.setdefault(key, []).append(float(row.best_val))
+    out = {}
+    for (task, arm), points in tops.items():
+        table = []
+        for i, point in enumerate(points):
+            arms = {a: float(np.mean(v)) for (t, j, a), v in values.items() if (t, j) == (task, i)}
+            complete_arms = len(arms) == len(target["arms"])  # a point missing an arm cannot be averaged fairly
+            table.append({"point": point, "arms": {a: round(v, 6) for a, v in arms.items()},
+                          "score": round(float(np.mean(list(arms.values()))), 6) if complete_arms else None})
+        scored = [row for row in table if row["score"] is not None]
+        if scored:  # ties go to the higher ASHA rank
+            best = max(scored, key=lambda row: row["score"])
+            out[task] = {"arm": arm, "point": best["point"], "score": best["score"], "points": table}
+    return out
+
+
 def rungs(evaluations: int, settings: dict) -> list[int]:
     """ASHA's milestones: grace x rf^k below the full budget."""
     out, t = [], settings["grace_evaluations"]
@@ -196,8 +262,10 @@ def complete(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs.get("outcome", pd.Series(dtype=str)).isin(["finished", "diverged"])]
 
 
-def write_result(config: SuiteConfig, plan: Plan, experiment: str, search_id: str, runs: pd.DataFrame) -> Path:
-    """The chosen settings per (task, arm) from the complete trials, written atomically."""
+def write_result(config: SuiteConfig, plan: Plan, experiment: str, search_id: str, runs: pd.DataFrame,
+                 confirmed: dict | None = None) -> Path:
+    """The chosen settings per (task, arm) from the complete trials, written atomically; a task whose top points
+    were confirmed on every arm (confirm_top) takes the confirmed point."""
     from pipelines.selection import choose, members_frame
     select = config.paper(plan.paper)["experiments"][experiment]["select"]
     choices: dict = {}
@@ -206,6 +274,11 @@ def write_result(config: SuiteConfig, plan: Plan, experiment: str, search_id: st
             choices.setdefault(row.raw_task, {})[row.arm] = {"settings": dict(row.choice),
                                                         "mean_val": round(float(row.mean_val), 6),
                                                         "complete_seeds": int(row.n)}
+    for task, result in (confirmed or {}).items():
+        choices.setdefault(task, {})[result["arm"]] = {
+            "settings": result["point"], "mean_val": result["score"],
+            "complete_seeds": choices.get(task, {}).get(result["arm"], {}).get("complete_seeds", 0),
+            "confirmed": result["points"]}
     path = result_path(config, plan.paper, plan.profile, experiment)
     path.parent.mkdir(parents=True, exist_ok=True)
     searched = {spec.config.task for spec in plan.unique()}

@@ -238,14 +238,17 @@ def teachers_ready(client: MlflowClient, experiment_id: str) -> set[str]:
     return {r.data.tags["trial_id"] for r in runs if "trial_id" in r.data.tags and "train_logits" in r.data.tags}
 
 
-def read_train_logits(client: MlflowClient, experiment_id: str, trial_id: str):
-    """(logits, labels digest) of a finished teacher trial, from its latest run carrying them."""
+def read_train_logits(client: MlflowClient, experiment_ids: str | list, trial_id: str):
+    """(logits, labels digest) of a finished teacher trial, from its latest run carrying them (in any of the
+    experiments: a search's students read the study's teachers and their own)."""
     import tempfile
 
     import numpy as np
     from mlflow.artifacts import download_artifacts
-    runs = [r for r in all_runs(client, experiment_id, f"tags.trial_id = '{trial_id}' and "
-                                                       f"attributes.status = 'FINISHED'")
+    ids = [experiment_ids] if isinstance(experiment_ids, str) else [i for i in experiment_ids if i]
+    runs = [r for experiment_id in dict.fromkeys(ids)
+            for r in all_runs(client, experiment_id, f"tags.trial_id = '{trial_id}' and "
+                                                     f"attributes.status = 'FINISHED'")
             if "train_logits" in r.data.tags]
     if not runs:
         raise LookupError(f"teacher trial {trial_id} has no finished run with {TRAIN_LOGITS}")

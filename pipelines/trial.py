@@ -62,9 +62,9 @@ def run_trial(config: dict) -> None:
     try:
         teacher = {}
         if cfg.teacher:  # KD / Self-KD: the teacher trial's logits, computed once when it ran (never rerun here)
-            # (a search reads the teachers its study trained: config["teacher_experiment_id"])
+            # (a search reads the teachers its study trained, config["teacher_experiment_id"], and its own)
             logits, digest = tracking.read_train_logits(
-                client, config.get("teacher_experiment_id") or config["experiment_id"], cfg.teacher)
+                client, [config.get("teacher_experiment_id"), config["experiment_id"]], cfg.teacher)
             teacher = {"teacher_logits": logits, "teacher_digest": digest}
         result, micro_batch = train_within_memory(cfg, train, on_eval, train_logits=teaches, **teacher)
     except Exception:

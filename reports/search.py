@@ -42,6 +42,29 @@ def _choice_table(result: dict) -> str:
     return markdown_table(["Task", "Arm", "Chosen", "Mean val (complete seeds)", "Complete seeds"], rows)
 
 
+def _confirm_tables(result: dict) -> list[str]:
+    """The top points re-run on every arm of the confirming experiment (Kobyzev et al. Appendix D), per task:
+    each arm's mean dev and their average, the chosen point first in bold."""
+    parts = []
+    for task, arms in result["choices"].items():
+        for arm, chosen in arms.items():
+            table = chosen.get("confirmed")
+            if not table:
+                continue
+            names = list(dict.fromkeys(a for row in table for a in row["arms"]))
+            rows = []
+            for rank, row in enumerate(table, 1):
+                point = ", ".join(f"{k}={v}" for k, v in row["point"].items())
+                mark = "**" if row["point"] == chosen["settings"] else ""
+                rows.append([str(rank), f"{mark}{point}{mark}",
+                             *[f"{row['arms'][a]:.4f}" if a in row["arms"] else "—" for a in names],
+                             f"{row['score']:.4f}" if row["score"] is not None else "— (an arm did not finish)"])
+            parts += [f"**{task}**: {arm}'s top {len(table)} points by ASHA's mean validation, each re-run on every "
+                      f"arm; the best average (bold) is the choice",
+                      markdown_table(["ASHA rank", "Point", *names, "Average"], rows)]
+    return parts
+
+
 def _expected_max_table(runs: pd.DataFrame) -> str:
     rows = []
     for task, group in complete(runs).groupby("task", sort=False):
@@ -83,6 +106,7 @@ def render(out_root: Path, name: str, runs: pd.DataFrame, result_file: Path, eva
             "## Trials per rung", _rung_table(runs, evaluations, rungs),
             "## Chosen settings (best mean validation over complete trials)",
             _choice_table(result),
+            *_confirm_tables(result),
             f"Written to `{result_file}`; settings `{{searched: {result['experiment']}}}` in suite.yaml take them.",
             "## Expected maximum validation over the complete trials", _expected_max_table(runs),
             "## Best so far", "![best so far](figures/best_so_far.png)",

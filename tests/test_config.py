@@ -60,6 +60,14 @@ def _write(tmp_path: Path, mutate) -> Path:
      "arms.mixout.mixout: expected one of 'selected' (an experiment's choice) or 'searched'"),
     (lambda d: d["profiles"]["cpu"].update(batching="sorted"),
      "profiles.cpu.batching: unknown batching 'sorted' (valid: random, length_grouped)"),
+    (lambda d: paper_section(d, "cpu", "labelreg").update(task_train_examples={"SST-2": 0}),
+     "profiles.cpu.papers.labelreg.task_train_examples.SST-2: expected a positive integer, got 0"),
+    (lambda d: paper_section(d, "cpu", "labelreg").update(task_train_examples={"SST2": 500}),
+     "profiles.cpu.papers.labelreg.task_train_examples: unknown task 'SST2' (valid: "),
+    (lambda d: paper_section(d, "paper", "labelreg")["models"]["gpt2"].update(cost={"seconds_per_step": -1}),
+     "profiles.paper.papers.labelreg.models.gpt2.cost: missing key 'seconds_per_eval_example'"),
+    (lambda d: d["papers"]["labelreg"]["experiments"]["search_kd"]["search"].update(only="yes"),
+     "experiments.search_kd.search.only: expected true (run by `make search` only, never by reproduce) or false"),
 ])
 def test_bad_config_is_one_clear_error(tmp_path, mutate, message):
     with pytest.raises(ConfigError) as err:
@@ -69,7 +77,7 @@ def test_bad_config_is_one_clear_error(tmp_path, mutate, message):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["plan", "revisitng"], "unknown paper 'revisitng' (valid: revisiting)"),
+    (["plan", "revisitng"], "unknown paper 'revisitng' (valid: revisiting, labelreg)"),
     (["run", "revisiting", "--profile", "huge"], f"unknown profile 'huge' (valid: {PROFILES})"),
     (["reproduce", "revisiting", "--experiments", "reinit,longest"],
      "unknown experiment 'longest' for paper 'revisiting' (valid: bias_correction, reinit, reinit_1k, "

@@ -60,6 +60,25 @@ def test_paper_profile_protocol_comes_from_the_paper():
     gpt2 = {plan.specs[m.trial_id].config.task: plan.specs[m.trial_id].config for m in plan.experiments["glue_gpt2"]}
     assert (gpt2["CoLA"].lr, gpt2["RTE"].lr, gpt2["CoLA"].batch_size) == (1e-5, 2e-5, 16)  # Table 11
     fewrel = [plan.specs[m.trial_id].config for m in plan.experiments["fewrel"]]
-    assert {c.lr for c in fewrel} == {1.5e-5} and {c.init_seed for c in fewrel} == {42, 549, 1237, 230, 805}
+    assert {round(c.lr, 12) for c in fewrel} == {1.5e-5}  # Table 12, as 0.75 x the paper's 2e-5
+    assert {c.init_seed for c in fewrel} == {42, 549, 1237, 230, 805}
     sst2 = next(plan.specs[m.trial_id].config for m in plan.experiments["glue"] if m.task == "SST-2")
     assert sst2.dev_halves and sst2.train_examples is None  # the whole train file, dev halved into val and test
+
+
+def test_cpu_profile_runs_the_pilots_sizes_and_table8_core_at_eight_seeds():
+    config = load()
+    _, profile = config.profile("cpu", "labelreg")
+    plan = make_plan(config, "labelreg", "cpu")
+    configs = {name: [plan.specs[i].config for i in plan.ids(name)] for name in plan.experiments}
+    assert {(c.task, c.train_examples) for cs in configs.values() for c in cs} == {
+        ("SST-2", 500), ("SST-5", 800), ("FewRel", 320)}  # task_train_examples: the pilot's sizes per task
+    assert {c.model for c in configs["sst5"]} == {"paraphrase-MiniLM-L3-v2"}
+    assert {(c.model, c.num_layers) for c in configs["teachers"]} == {("all-MiniLM-L6-v2", None)}
+    for name in ("sst5", "sst5_random"):  # Table 8's core: 8 paired seeds, pre-trained and from scratch
+        assert {c.init_seed for c in configs[name]} == {42, 549, 1237, 230, 805, 4653, 5589, 992}
+    assert all(c.random_init for c in configs["sst5_random"]) and not any(c.random_init for c in configs["sst5"])
+    text, totals = describe(plan, profile)
+    # the search-fed rerun is costed but waits for `make search`: reproduce runs 103 trials
+    assert totals.runnable == 103 and "waits for `make search PAPER=labelreg EXPERIMENT=search_kd`" in text
+    assert "paraphrase-MiniLM-L3-v2: 0.24 s/step" in text

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+import yaml
 
 from helpers import study_config
 from pipelines.config import ConfigError, load
@@ -191,12 +192,22 @@ def test_a_kd_search_trains_its_teacher_once_in_the_study_and_reads_its_logits(t
 
     from pipelines import tracking
     from pipelines.search import run_search
+    from pipelines.selection import resolved_plan
+    from reports import search as search_report
 
     def searched(toy):
         toy["experiments"]["search_kd"] = {
             "about": "KD's search", "covers": [], "tasks": ["RTE"], "seeds": "one",
             "arms": {"kd": {"objective": "kd", "teacher": {"experiment": "teachers"}, "alpha": [0.5, 0.9]}},
-            "select": ["alpha"], "search": {"seeds": "one", "only": True, "grace_evaluations": 2}}
+            "select": ["alpha"], "search": {"seeds": "one", "only": True, "grace_evaluations": 2, "top": 2,
+                                            "confirm": "searched"}}
+        toy["experiments"]["searched"] = {  # Appendix D: the top points re-run on every arm, the best average
+            "about": "arms at the search's choice", "covers": [], "tasks": ["RTE"], "seeds": "one", "arms": {
+                "finetune": {},
+                "selfkd": {"objective": "selfkd", "alpha": {"searched": "search_kd", "arm": "kd"},
+                           "teacher": {"arm": "finetune"}},
+                "kd": {"objective": "kd", "alpha": {"searched": "search_kd", "arm": "kd"},
+                       "teacher": {"experiment": "teachers"}}}}
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     config = load(toy_config(tmp_path, searched, seeds=1))
     plan = make_plan(config, "toy", "smoke")
@@ -210,7 +221,25 @@ def test_a_kd_search_trains_its_teacher_once_in_the_study_and_reads_its_logits(t
     teacher = plan.specs[plan.ids("teachers")[0]].trial_id
     assert tracking.teachers_ready(client, study) == {teacher}
     search = list(tracking.all_runs(client, client.get_experiment_by_name(outcome.name).experiment_id))
-    assert {r.data.params["teacher"] for r in search} == {teacher} and set(outcome.runs["outcome"]) == {"finished"}
+    kd = [r for r in search if r.data.params.get("objective") == "kd"]
+    assert {r.data.params["teacher"] for r in kd} == {teacher} and set(outcome.runs["outcome"]) == {"finished"}
+    # both points confirmed on the three arms (Self-KD read its point's Finetune, KD the study's teacher), and the
+    # choice is the point with the best mean over arms
+    assert len(search) == 2 + 2 * 2 + 1 and {r.info.status for r in search} == {"FINISHED"}  # one Finetune: alpha
+    # does not enter its training, so both points share its trial
+    result = yaml.safe_load(outcome.result_file.read_text())["choices"]["RTE"]["kd"]
+    table = result["confirmed"]
+    assert len(table) == 2 and all(set(row["arms"]) == {"finetune", "selfkd", "kd"} for row in table)
+    for row in table:
+        assert row["score"] == pytest.approx(np.mean(list(row["arms"].values())), abs=1e-6)
+    assert result["settings"] == max(table, key=lambda row: row["score"])["point"]
+    report = search_report.render(config.runs_dir / "reports", outcome.name, outcome.runs, outcome.result_file,
+                                  outcome.evaluations, outcome.rungs).read_text()
+    best = max(table, key=lambda row: row["score"])
+    assert f"**alpha={best['point']['alpha']}**" in report and f"{best['score']:.4f} |" in report
+    rerun = resolved_plan(config, "toy", "smoke", ["searched"])  # the rerun is planned from the choice
+    assert rerun.pending == {} and {m.settings["alpha"] for m in rerun.experiments["searched"] if m.arm != "finetune"} \
+        == {result["settings"]["alpha"]}
     lines.clear()
     run_search(config, "toy", "smoke", "search_kd", out=lines.append)
     assert not any("train first" in line for line in lines)

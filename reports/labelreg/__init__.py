@@ -14,7 +14,8 @@ def render(ctx: ReportContext) -> str:
     planned, done, _ = not_run_reasons(ctx.plan, ctx.runs, ctx.failed)
     p = ctx.profile
     seeds = ", ".join(f"{k} {v}" for k, v in p["seeds"].items())
-    models = ", ".join(f"{role} = `{m['model']}`" + (f" (first {m['num_layers']} blocks)" if m.get("num_layers") else "")
+    models = ", ".join(f"{role} = `{m['model']}`" + (f" (first {m['num_layers']} blocks)"
+                                                      if m.get("num_layers") else "")
                        for role, m in (p.get("models") or {}).items())
     header = "\n".join([
         f"# {ctx.paper['title']}: reproduction report", "",

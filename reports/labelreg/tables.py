@@ -155,10 +155,13 @@ def section_search(ctx: ReportContext, search: str = "search_kd", rerun: str = "
     if search not in ctx.paper["experiments"]:
         return ""
     exp = ctx.paper["experiments"][search]
+    top = exp["search"].get("top", 1)
     how = (f"`make search PAPER={ctx.plan.paper} EXPERIMENT={search} PROFILE={ctx.plan.profile}` samples "
-           f"{exp['search'].get('samples', 'every')} points of batch × lr × α × T per task (one seed) and ASHA stops "
-           f"the weak ones; the best mean dev of the complete trials is KD's choice, shared by every arm of `{rerun}` "
-           f"(the paper re-ran its top 5 points on every arm and kept the best average).")
+           f"{exp['search'].get('samples', 'every')} points of batch × lr × α × T per task (one seed) and ASHA "
+           f"stops the weak ones; " + (f"its {top} best points (mean dev of complete trials) then train every arm of "
+                                       f"`{rerun}` and the best average over the arms is the choice, as the paper "
+                                       f"chose" if top > 1 else "the best mean dev of the complete trials is the "
+                                                                "choice") + f"; every arm of `{rerun}` shares it.")
     chosen_rows = {}
     for m in ctx.plan.experiments.get(rerun, []):
         if m.arm == "kd":
@@ -191,6 +194,8 @@ def wilcoxon_cells(ctx: ReportContext, experiment: str, base: str, other: str) -
     x = np.array([a[seeds_a.index(s)] for s in shared])
     y = np.array([b[seeds_b.index(s)] for s in shared])
     test = wilcoxon_paired(y, x)
+    if not test.n:
+        return f"no test: all {len(shared)} pairs tied", None
     return (f"p {test.pvalue:.3g} (W {test.statistic:g}, n {test.n}" + (f", {test.zeros} ties dropped" if test.zeros
             else "") + f"; {other} − {base} {test.mean_diff:+.2f})"), test
 
@@ -236,15 +241,15 @@ def section_hyperparameters(ctx: ReportContext) -> str:
     for name, exp in ctx.paper["experiments"].items():
         for arm, settings in exp["arms"].items():
             merged = {**(exp.get("settings") or {}), **settings}
-            specs = [ctx.plan.specs[i] for i, m in zip(ctx.plan.ids(name), ctx.plan.experiments.get(name, []))
-                     if m.arm == arm] + [s for s in ctx.plan.estimates.get(name, []) if arm in s.name][:1]
-            cfg = specs[0].config if specs else None
+            planned = [ctx.plan.specs[m.trial_id] for m in ctx.plan.experiments.get(name, []) if m.arm == arm]
+            specs = planned or [s for s in ctx.plan.estimates.get(name, [])
+                                if s.name.split()[2:3] == [arm] or f" {arm}" in s.name]
             rows.append([name, arm, merged.get("objective", "ce"), _opt(merged.get("alpha")),
                          _opt(merged.get("temperature")), _opt(merged.get("correct_prob")),
-                         f"{cfg.lr:g}" if cfg else "—", str(cfg.batch_size) if cfg else "—",
-                         f"{cfg.epochs:g}" if cfg else "—",
-                         f"{cfg.model}{f' ({cfg.num_layers} blocks)' if cfg and cfg.num_layers else ''}" if cfg
-                         else "—"])
+                         *(_protocol(merged, planned, specs, key) for key in ("lr", "batch_size", "epochs")),
+                         ", ".join(sorted({f"{s.config.model}" + (f" ({s.config.num_layers} blocks)"
+                                                                  if s.config.num_layers else "")
+                                           for s in specs})) or "—"])
     note = (f"At profile {ctx.plan.profile}. The paper's Tables 10-12: lr 2e-5 (FewRel 1.5e-5; DistilGPT-2 1e-5 or "
             f"2e-5 by task, batch 16), batch 32, 30 epochs, T 1, α: LS 0.1, TF-reg/Self-KD/KD 0.5 (0.9 from scratch "
             f"on SST-5), a 0.95. Table 13 (CIFAR-100) is not run here.")
@@ -254,7 +259,17 @@ def section_hyperparameters(ctx: ReportContext) -> str:
                         note, "LaTeX: `tables/hyperparameters.tex`"])
 
 
+def _protocol(merged: dict, planned: list, specs: list, key: str) -> str:
+    """One protocol column: a grid or another stage's choice as declared until that stage is planned, else the
+    values its trials train with (a per-task recipe can give several)."""
+    if not planned and isinstance(merged.get(key), (dict, list)):
+        return _opt(merged[key])
+    return ", ".join(f"{v:g}" for v in sorted({getattr(s.config, key) for s in specs})) or "—"
+
+
 def _opt(value) -> str:
     if isinstance(value, dict):  # another stage's choice
         return f"from {value.get('searched') or value.get('selected')}"
-    return "—" if value is None else f"{value:g}" if not isinstance(value, list) else ", ".join(f"{v:g}" for v in value)
+    if isinstance(value, list):
+        return ", ".join(f"{v:g}" for v in value)
+    return "—" if value is None else f"{value:g}"
