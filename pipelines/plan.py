@@ -152,6 +152,8 @@ def run_name(label: str, arm: str, values: dict, grid: dict, chosen: set, init_s
     shown = [setting_label(k, v) for k, v in values.items()
              if len(grid[k]) > 1 or k in ("reinit", "max_steps") or k in chosen]
     detail = shown if any(arm in s for s in shown) else [arm, *shown]
+    if values.get("random_init"):  # Kobyzev et al. Tables 7-9: the same arm names as the pre-trained students'
+        detail.append("random-init")
     return " ".join([label.replace(" (1k)", "-1k"), seeds, *detail])
 
 

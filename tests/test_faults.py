@@ -94,3 +94,19 @@ def test_second_driver_on_the_same_study_is_refused(tmp_path):
     assert proc.returncode == 2
     assert err.strip().splitlines()[-1] == (f"suite: error: another driver is running revisiting-smoke "
                                             f"on {tmp_path / 'runs'}; wait for it or stop it first")
+
+
+def test_ctrl_c_stops_the_study_at_once_and_says_how_to_resume(tmp_path):
+    """Ray Tune takes the first SIGINT to end its run gracefully and returns; the driver must stop there too, not
+    go on to the next wave or stage, nor write a report as if the study had finished."""
+    cfg = _config(tmp_path)
+    proc = _suite(cfg, "reproduce", "revisiting", "--profile", "smoke", "--experiments", "bias_correction")
+    deadline = time.monotonic() + 300
+    while _finished(tmp_path / "runs" / "mlflow.db") < 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)  # the driver only, as a terminal's Ctrl-C reaches it first
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, (out[-2000:], err[-2000:])
+    assert "suite: interrupted; finished trials are kept in MLflow and rerunning resumes" in err
+    assert "report written" not in out and "trials: 8 ran" not in out
+    assert _finished(tmp_path / "runs" / "mlflow.db") < 8

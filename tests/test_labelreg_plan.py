@@ -78,6 +78,8 @@ def test_cpu_profile_runs_the_pilots_sizes_and_table8_core_at_eight_seeds():
     for name in ("sst5", "sst5_random"):  # Table 8's core: 8 paired seeds, pre-trained and from scratch
         assert {c.init_seed for c in configs[name]} == {42, 549, 1237, 230, 805, 4653, 5589, 992}
     assert all(c.random_init for c in configs["sst5_random"]) and not any(c.random_init for c in configs["sst5"])
+    names = {plan.specs[i].name for i in plan.ids("glue_random")}  # told apart from the pre-trained arms in MLflow
+    assert "SST-2 s42 tfreg random-init" in names and not names & {plan.specs[i].name for i in plan.ids("glue")}
     text, totals = describe(plan, profile)
     # the search-fed rerun is costed but waits for `make search`: reproduce runs 103 trials
     assert totals.runnable == 103 and "waits for `make search PAPER=labelreg EXPERIMENT=search_kd`" in text

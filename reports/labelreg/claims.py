@@ -21,8 +21,10 @@ def _paired(ctx, experiment: str, task: str, base: str, arm: str, split: str = "
     return (np.array([a[seeds_a.index(s)] for s in shared]), np.array([b[seeds_b.index(s)] for s in shared]))
 
 
-def evaluate(ctx: ReportContext, claim: dict, control: tests.Verdict | None = None) -> tests.Verdict:
-    """Per task: test score of the arm vs its base, paired by seed; one-sided in the direction of a gain."""
+def evaluate(ctx: ReportContext, claim: dict,
+             control: tests.Verdict | None = None) -> tuple[tests.Verdict, dict[str, float]]:
+    """Per task: test score of the arm vs its base, paired by seed; one-sided in the direction of a gain.
+    Returns the verdict and the per-task p-values (a combined p can hide a task that goes the other way)."""
     check = claim["check"]
     pvalues, reasons, floors, runs = {}, {}, {}, []
     for experiment, base in check["pairs"]:
@@ -41,24 +43,27 @@ def evaluate(ctx: ReportContext, claim: dict, control: tests.Verdict | None = No
                 runs.append(len(better))
     return tests.verdict(pvalues, reasons, check["kind"] == "gain", control, floors=floors,
                          seeds=min(runs) if runs else None,
-                         control_name=f"the random-init gain of {ROW_NAMES[check['arm']]}")
+                         control_name=f"the random-init gain of {ROW_NAMES[check['arm']]}"), pvalues
 
 
 def verdicts(ctx: ReportContext) -> list[dict]:
     claims = ctx.published["claims"]
-    results: dict[str, tests.Verdict] = {}
+    results: dict[str, tuple[tests.Verdict, dict]] = {}
     for claim in sorted(claims, key=lambda c: "control" in c["check"]):  # controls first: claims without one
         if claim["check"]["kind"] != "table8":
-            results[claim["id"]] = evaluate(ctx, claim, results.get(claim["check"].get("control")))
+            control = results.get(claim["check"].get("control"), (None, {}))[0]
+            results[claim["id"]] = evaluate(ctx, claim, control)
     out = []
     for claim in claims:
         statement = f"{claim['statement']} ({claim['section']})"
         if claim["check"]["kind"] == "table8":
             out.append({"id": claim["id"], "statement": statement, **table8_verdict(ctx, claim["check"])})
         else:
-            result = results[claim["id"]]
+            result, pvalues = results[claim["id"]]
+            per_task = ", ".join(f"{task} {p:.3g}" for task, p in pvalues.items())
             out.append({"id": claim["id"], "statement": statement, "verdict": result.verdict,
-                        "reason": result.reason})
+                        "reason": result.reason + (f" (one-sided p per task: {per_task})" if len(pvalues) > 1
+                                                   else "")})
     return out
 
 
