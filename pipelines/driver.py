@@ -373,9 +373,9 @@ class StudySession:
             ),
         )
         grid = tuner.fit()
-        if any(result.error is None and not result.metrics for result in grid):
-            # Tune ends its run on the first Ctrl-C (SIGINT) and returns the trials it did not finish: stop the
-            # study here too, or the next wave or stage would start
+        if any(result.error is None and "val_metric" not in (result.metrics or {}) for result in grid):
+            # Tune ends its run on the first Ctrl-C (SIGINT) and returns the trials it did not finish (no metric
+            # reported, only Tune's own trial_id): stop the study here too, or the next wave or stage would start
             raise KeyboardInterrupt
         return grid
 

@@ -41,6 +41,7 @@ def section_figure1(ctx: ReportContext) -> str:
         ax.bar(range(K), dist, color=["tab:orange" if k == 2 else "tab:blue" for k in range(K)])
         ax.set_title(ROW_NAMES.get(arm, arm), fontsize=9)
         ax.set_xticks(range(K))
+        ax.set_xlabel("class")
         ax.set_ylim(0, 1)
     np.atleast_1d(axes)[0].set_ylabel("target probability q'")
     fig.suptitle("Figure 1: what each arm trains on (SST-5, gold class 2)")
