@@ -427,7 +427,7 @@ def describe(plan: Plan, profile: dict) -> tuple[str, PlanTotals]:
         for spec in specs:
             if spec.trial_id not in why:
                 why[spec.trial_id] = plan.skipped.get(name) or reason(spec.config) or (
-                    plan.searches.get(name) if spec not in plan.specs.values() else None)
+                    plan.searches.get(name) if spec.trial_id not in plan.specs else None)
             elif name not in plan.skipped and why[spec.trial_id] in plan.skipped.values():
                 why[spec.trial_id] = reason(spec.config)  # a trial another experiment runs is not skipped
             everything.setdefault(spec.trial_id, spec)

@@ -191,7 +191,7 @@ def test_a_kd_search_trains_its_teacher_once_in_the_study_and_reads_its_logits(t
     from mlflow.tracking import MlflowClient
 
     from pipelines import tracking
-    from pipelines.search import run_search
+    from pipelines.search import run_search, search_plan, train_teachers
     from pipelines.selection import resolved_plan
     from reports import search as search_report
 
@@ -240,7 +240,7 @@ def test_a_kd_search_trains_its_teacher_once_in_the_study_and_reads_its_logits(t
     rerun = resolved_plan(config, "toy", "smoke", ["searched"])  # the rerun is planned from the choice
     assert rerun.pending == {} and {m.settings["alpha"] for m in rerun.experiments["searched"] if m.arm != "finetune"} \
         == {result["settings"]["alpha"]}
-    lines.clear()
-    run_search(config, "toy", "smoke", "search_kd", out=lines.append)
-    assert not any("train first" in line for line in lines)
-    assert len(list(tracking.all_runs(client, study))) == 1  # the teacher ran once
+    lines.clear()  # a second search finds the teacher ready: nothing trains before it
+    search_plan_, _ = search_plan(config, "toy", "smoke", "search_kd")
+    assert train_teachers(config, search_plan_, "search_kd", search_plan_.unique(), None, lines.append) == study
+    assert lines == [] and len(list(tracking.all_runs(client, study))) == 1  # the teacher ran once
