@@ -391,7 +391,7 @@ def _check_experiment(where: str, exp, experiments: dict, recipes: dict, seed_se
         if key not in SETTINGS:
             raise ConfigError(f"{where}.select: unknown setting {key!r} (valid: {_choices(sorted(SETTINGS))})")
     if "search" in exp:
-        _check_search(f"{where}.search", exp, seed_sets, experiments)
+        _check_search(f"{where}.search", exp, seed_sets)
 
 
 def _check_objective(where: str, settings: dict) -> None:
@@ -418,13 +418,17 @@ def _check_teacher(where: str, ref: dict, own: str, experiments: dict) -> None:
     arm); the student reads that trial's train-set logits (same task; the same seed when E has it)."""
     _check_keys(where, ref, {"experiment", "arm"}, required=False)
     source = ref.get("experiment", own)
-    if source not in experiments:
+    if not isinstance(source, str) or source not in experiments:
         raise ConfigError(f"{where}: unknown experiment {source!r} (valid: {_choices(experiments)})")
-    arms = experiments[source]["arms"]
+    arms = experiments[source].get("arms") if isinstance(experiments[source], dict) else None
+    if not isinstance(arms, dict) or not arms:
+        raise ConfigError(f"{where}: experiment {source!r} has no arms to teach from")
     arm = ref.get("arm", next(iter(arms)) if len(arms) == 1 else None)
-    if arm not in arms:
+    if not isinstance(arm, (str, type(None))) or arm not in arms:
         raise ConfigError(f"{where}: experiment {source!r} has no arm {arm!r} (valid: {_choices(arms)})"
                           if arm else f"{where}: name the teacher's arm of {source!r} (valid: {_choices(arms)})")
+    if not isinstance(arms[arm], dict) or not isinstance(experiments[source].get("settings") or {}, dict):
+        raise ConfigError(f"{where}: the teacher {source}.{arm} has no settings mapping")
     if "teacher" in {**(experiments[source].get("settings") or {}), **arms[arm]}:
         raise ConfigError(f"{where}: the teacher {source}.{arm} is itself a student: teachers train on labels")
 
@@ -452,16 +456,10 @@ def _check_seeds(where: str, seeds, seed_sets: dict) -> None:
                       f"or a fixed count)")
 
 
-def _check_search(where: str, exp: dict, seed_sets: dict, experiments: dict) -> None:
+def _check_search(where: str, exp: dict, seed_sets: dict) -> None:
     """ASHA over the experiment's own grids: they must be plain (no stage choices) and `select` must name them;
-    `confirm` names an experiment whose settings read this search (its top points train it before choosing)."""
+    `confirm` is checked once every experiment is (_check_confirm)."""
     search = exp["search"]
-    own = where.split(".")[-2]
-    if "confirm" in search:
-        readers = [n for n, e in experiments.items() if any(src == SEARCH_PREFIX + own for _, src, _ in references(e))]
-        if search["confirm"] not in readers:
-            raise ConfigError(f"{where}.confirm: expected an experiment whose settings read this search "
-                              f"({{searched: {own}}}; valid: {_choices(readers) or 'none'})")
     _check_keys(where, search, SEARCH_KEYS, required=False)
     _check_seeds(f"{where}.seeds", search.get("seeds", "search"), seed_sets)
     for key, least in (("grace_evaluations", 1), ("reduction_factor", 2), ("samples", 1), ("sample_seed", 0),
@@ -474,6 +472,7 @@ def _check_search(where: str, exp: dict, seed_sets: dict, experiments: dict) -> 
         raise ConfigError(f"{where}: a searched experiment cannot take settings from other experiments")
     if not exp.get("select"):
         raise ConfigError(f"{where}: needs `select` (the grid keys the search chooses)")
+
 
 
 def _check_recipes(where: str, recipes) -> None:
@@ -618,8 +617,19 @@ def _check_paper(name: str, paper) -> None:
     for exp_name, exp in paper["experiments"].items():
         _check_experiment(f"papers.{name}.experiments.{exp_name}", exp, paper["experiments"], recipes,
                           paper["seeds"])
-    for exp_name in paper["experiments"]:
+    for exp_name, exp in paper["experiments"].items():
         stage_depth(paper["experiments"], exp_name)
+        if "confirm" in (exp.get("search") or {}):  # every experiment's shape is checked by now
+            _check_confirm(f"papers.{name}.experiments.{exp_name}.search.confirm", exp_name, exp["search"]["confirm"],
+                           paper["experiments"])
+
+
+def _check_confirm(where: str, own: str, confirm, experiments: dict) -> None:
+    """`confirm`: the experiment whose settings read this search ({searched: OWN}); its arms train the top points."""
+    readers = [n for n, e in experiments.items() if any(src == SEARCH_PREFIX + own for _, src, _ in references(e))]
+    if confirm not in readers:
+        raise ConfigError(f"{where}: expected an experiment whose settings read this search ({{searched: {own}}}; "
+                          f"valid: {_choices(readers) or 'none'})")
 
 
 def scratch_copy(root: Path, mutate=None) -> Path:

@@ -66,6 +66,9 @@ def _write(tmp_path: Path, mutate) -> Path:
      "profiles.cpu.papers.labelreg.task_train_examples: unknown task 'SST2' (valid: "),
     (lambda d: paper_section(d, "paper", "labelreg")["models"]["gpt2"].update(cost={"seconds_per_step": -1}),
      "profiles.paper.papers.labelreg.models.gpt2.cost: missing key 'seconds_per_eval_example'"),
+    (lambda d: d["papers"]["labelreg"]["experiments"]["search_kd"]["search"].update(confirm="glue"),
+     "experiments.search_kd.search.confirm: expected an experiment whose settings read this search "
+     "({searched: search_kd}; valid: glue_searched)"),
     (lambda d: d["papers"]["labelreg"]["experiments"]["search_kd"]["search"].update(only="yes"),
      "experiments.search_kd.search.only: expected true (run by `make search` only, never by reproduce) or false"),
 ])
