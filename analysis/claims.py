@@ -254,6 +254,44 @@ def wilcoxon_paired(a, b, alternative: str = "two-sided") -> PairedTest:
     return PairedTest(float(result.statistic), float(result.pvalue), int(d.size - zeros), zeros, mean_diff)
 
 
+def paired_t(a, b, alternative: str = "two-sided") -> float:
+    """Paired t-test of a - b (scipy's ttest_rel); NaN below two complete pairs. Differences without spread make t
+    infinite or undefined: p 0 when they all point the tested way, else 1."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    keep = ~(np.isnan(a) | np.isnan(b))
+    d = a[keep] - b[keep]
+    if d.size < 2:
+        return float("nan")
+    if np.ptp(d) == 0:  # no spread in the differences: t is infinite (all equal and non-zero) or undefined (all 0)
+        way = {"greater": d[0] > 0, "less": d[0] < 0}.get(alternative, d[0] != 0)
+        return 0.0 if way else 1.0
+    return float(stats.ttest_rel(a[keep], b[keep], alternative=alternative).pvalue)
+
+
+def detectable_gain(differences, alpha: float = ALPHA, power: float = 0.8) -> float:
+    """The smallest mean gain a one-sided paired t-test at ``alpha`` finds with probability ``power``, given these
+    paired differences' spread: (t_{1-alpha} + t_{power}) x sd / sqrt(n), n - 1 degrees of freedom. Infinite
+    below two pairs."""
+    d = np.asarray(differences, float)
+    d = d[~np.isnan(d)]
+    if d.size < 2:
+        return float("inf")
+    df = d.size - 1
+    return float((stats.t.ppf(1 - alpha, df) + stats.t.ppf(power, df)) * d.std(ddof=1) / math.sqrt(d.size))
+
+
+def spread_lower_paired(better, worse) -> float:
+    """Pitman-Morgan test that ``better`` has the smaller variance than ``worse``, the two measured in pairs (the
+    same data order): var(w) - var(b) = cov(w + b, w - b), so a one-sided Pearson test of that correlation > 0.
+    NaN below three pairs."""
+    b, w = np.asarray(better, float), np.asarray(worse, float)
+    keep = ~(np.isnan(b) | np.isnan(w))
+    b, w = b[keep], w[keep]
+    if b.size < 3 or np.ptp(w + b) == 0 or np.ptp(w - b) == 0:
+        return float("nan")
+    return float(stats.pearsonr(w + b, w - b, alternative="greater").pvalue)
+
+
 def smallest_p(n: int, alternative: str = "two-sided") -> float:
     """The smallest p an exact signed-rank test of n pairs can give: every pair on one side."""
     return min(1.0, (2.0 if alternative == "two-sided" else 1.0) / 2 ** n)

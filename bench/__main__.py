@@ -79,6 +79,9 @@ def main(argv=None) -> int:
         print(f"  {row['lever']}: off {row['off_s']:.3f}s, on {row['on_s']:.3f}s", flush=True)
     results["kd"] = levers.teacher_logits(profile)
     print(f"  KD trial {results['kd']['kd_s']:.2f}s vs Finetune {results['kd']['finetune_s']:.2f}s", flush=True)
+    results["self_teacher"] = levers.self_teacher()
+    print("  self-teachers: " + ", ".join(f"{k} {v:.2f}s" for k, v in results["self_teacher"]["seconds"].items()),
+          flush=True)
     print("[3/4] study efficiency (Ray Tune + MLflow, cpu profile)", flush=True)
     results["study"] = study.measure(tasks=TASKS[2:] if args.quick else TASKS)
     print(f"  {results['study']['trials']} trials: efficiency {results['study']['efficiency']:.1%}", flush=True)

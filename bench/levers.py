@@ -139,3 +139,28 @@ def teacher_logits(profile: dict, task: str = "MRPC", examples: int = 256, repea
                        f"({profile['num_layers'] or 'all'} blocks), 6-block teacher",
             "finetune_s": statistics.median(finetune_s), "kd_s": statistics.median(kd_s),
             "teacher_pass_s": teacher_s}
+
+
+def self_teacher(task: str = "AG-proxy", model: str = "paraphrase-MiniLM-L3-v2", examples: int = 160,
+                 repeat: int = 2) -> dict:
+    """Xu et al.'s self-teachers against BASE on the same student, side by side (alternated, medians): training
+    seconds of SDA(T-1) (one teacher forward a step, a running mean), SDA(5) (a 5-step window) and SDV(5) (five
+    teacher forwards a step), and the window's memory: K flat fp32 copies of the parameters (O(K), no model copies
+    beyond the one teacher)."""
+    import dataclasses
+
+    from trainers.loop import TrainConfig, train
+    from trainers.model import build_model
+    base = TrainConfig(task=task, model=model, max_seq_len=64, batch_size=16, lr=2e-4, epochs=1, evaluations=1,
+                       train_examples=examples, eval_examples=32, head_lr=1e-3, init_seed=1, data_seed=1)
+    arms = {"BASE": base, "SDA(T-1)": dataclasses.replace(base, objective="sd", self_teacher="sda"),
+            "SDA(5)": dataclasses.replace(base, objective="sd", self_teacher="sda", teacher_k=5),
+            "SDV(5)": dataclasses.replace(base, objective="sd", self_teacher="sdv", teacher_k=5)}
+    seconds = {name: [] for name in arms}
+    for _ in range(repeat):
+        for name, cfg in arms.items():
+            seconds[name].append(train(cfg)["metrics"]["train_seconds"])
+    params = sum(p.numel() for p in build_model(model, 4, 1).parameters())
+    return {"setting": f"{task}, {examples} examples, 1 epoch, length 64, {model}",
+            "seconds": {name: statistics.median(v) for name, v in seconds.items()},
+            "window_mb_per_step": params * 4 / 2**20}

@@ -94,6 +94,15 @@ def levers_section(levers: list[dict], total: dict, gpu: list[dict], kd: dict | 
     return _table(["lever", "measured on", "off -> on", "speed-up"], rows)
 
 
+def self_teacher_section(r: dict) -> list[str]:
+    """Each self-teacher's training time as a ratio to BASE's in the same run, and the window's memory."""
+    base = r["seconds"]["BASE"]
+    rows = [[name, f"{sec:.2f}s", f"{sec / base:.2f}x"] for name, sec in r["seconds"].items()]
+    return [f"{r['setting']}; training seconds, median of the alternated repeats. A K-step window keeps K flat fp32 "
+            f"copies of the parameters: {r['window_mb_per_step']:.0f} MB each (SDA(T-1) keeps one running mean).",
+            ""] + _table(["arm", "training time", "vs BASE"], rows)
+
+
 def study_section(s: dict) -> list[str]:
     rows = [["trials (experiment)", f"{s['trials']} ({s['experiment']}, {', '.join(s['tasks'])})"],
             ["concurrent slots", s["slots"]], ["wall time", f"{s['wall_s']:.1f}s"],
@@ -180,6 +189,8 @@ def render(results: dict, gpu_files: list[Path]) -> str:
     lines += ["## Analysis", "", f"Rebuilding the full revisiting report (every table, figure and claim of the paper "
               f"profile's plan) from {a['runs']} finished runs in a local MLflow store: **{a['rebuild_s']:.1f}s** "
               f"({a['tables']} LaTeX tables, {a['figures']} figures). Writing the runs took {a['seeding_s']:.0f}s.", ""]
+    if results.get("self_teacher"):
+        lines += ["## Self-distillation's teachers (Xu et al.)", ""] + self_teacher_section(results["self_teacher"])
     if results.get("cpu_profile"):
         lines += ["## Where a CPU training step's time goes", "", "```", results["cpu_profile"].rstrip(), "```", ""]
     for run in gpu:

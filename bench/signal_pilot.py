@@ -54,7 +54,8 @@ def parse(config: str) -> dict:
 def key(row: dict) -> tuple:
     return (row["task"], row["examples"], row["length"], row["epochs"], row["lr"], row["batch_size"],
             row["eval_examples"], row["seed"], row["evaluations"], row.get("layers"), row.get("random_init", False),
-            row.get("warmup", 0.1), row.get("model", MODEL))
+            row.get("warmup", 0.1), row.get("model", MODEL), row.get("head_lr"), row.get("self_teacher"),
+            row.get("teacher_k"))
 
 
 def baselines(task: str, examples, eval_examples, seed: int = 1) -> tuple[float, float]:
@@ -78,7 +79,8 @@ def run_one(spec: dict, args) -> dict:
                       weight_decay=0.0, adam_epsilon=1e-6, max_seq_len=spec["length"], batching=args.batching,
                       evaluations=args.evaluations, train_examples=spec["examples"],
                       eval_examples=args.eval_examples, init_seed=args.seed, data_seed=args.seed,
-                      random_init=args.random_init)
+                      random_init=args.random_init, head_lr=args.head_lr, self_teacher=args.self_teacher,
+                      teacher_k=args.teacher_k, objective="sd" if args.self_teacher else "ce")
     t0, c0 = time.perf_counter(), time.process_time()
     result = train(cfg)
     seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
@@ -96,7 +98,13 @@ def run_one(spec: dict, args) -> dict:
             "s_per_step": m["train_seconds"] / max(1, m["steps"]),
             "s_per_eval_example": m["eval_seconds"] / max(1, evaluated), "threads": args.threads,
             "layers": args.layers, "random_init": args.random_init, "warmup": args.warmup,
-            "model": args.model}
+            "model": args.model, **_sd_args(args)}
+
+
+def _sd_args(args) -> dict:
+    """Xu et al.'s settings of a row, only when given (earlier rows keep their keys)."""
+    return {k: v for k, v in (("head_lr", args.head_lr), ("self_teacher", args.self_teacher),
+                              ("teacher_k", args.teacher_k)) if v is not None}
 
 
 def eval_sizes(task: str, eval_examples, seed: int = 1) -> tuple[int, int]:
@@ -125,6 +133,8 @@ def table(rows: list[dict]) -> str:
         n = "full" if r["examples"] is None else str(r["examples"])
         init = "random" if r.get("random_init") else f"{r.get('layers') or 'all'}blk"
         init = init if r.get("model", MODEL) == MODEL else f"L3 {init}"
+        if r.get("self_teacher"):
+            init += f" {r['self_teacher']}{r.get('teacher_k') or 'T-1'}"
         lines.append(f"{r['task']:<6} {init:>6} {n:>8} {r['length']:>6} {r['epochs']:>6g} {r['lr']:>7.0e} "
                      f"{100 * r['val']:>6.1f} {100 * r['test']:>6.1f} "
                      f"{100 * r['base_val']:>6.1f}/{100 * r['base_test']:<6.1f} "
@@ -156,6 +166,10 @@ def main(argv=None) -> int:
     parser.add_argument("--layers", type=int, default=None, help="keep the first N blocks (default: all)")
     parser.add_argument("--random-init", action="store_true", help="fresh weights, no pre-training")
     parser.add_argument("--warmup", type=float, default=0.1, help="warm-up ratio (default 0.1)")
+    parser.add_argument("--head-lr", type=float, default=None, help="the classifier layer's own lr (Xu et al.: 1e-3)")
+    parser.add_argument("--self-teacher", choices=("sda", "sdv"), default=None,
+                        help="self-distillation (Xu et al.): CE + MSE to the run's own averaged teacher")
+    parser.add_argument("--teacher-k", type=int, default=None, help="the self-teacher's window (default: all steps)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "signal_pilot.jsonl")
     parser.add_argument("--render", type=Path, help="print the table of a JSONL file of earlier rows and exit")
@@ -170,7 +184,7 @@ def main(argv=None) -> int:
         spec = parse(config)
         probe = {**spec, "batch_size": args.batch_size, "eval_examples": args.eval_examples, "seed": args.seed,
                  "evaluations": args.evaluations, "layers": args.layers, "random_init": args.random_init,
-                 "warmup": args.warmup, "model": args.model}
+                 "warmup": args.warmup, "model": args.model, **_sd_args(args)}
         row = done.get(key(probe))
         if row is None:
             row = run_one(spec, args)

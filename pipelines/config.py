@@ -9,6 +9,7 @@ import yaml
 from trainers import objectives
 from trainers.tasks import TASKS
 from trainers.batching import BATCHING
+from trainers.callbacks import SELF_TEACHERS
 from trainers.loop import PRECISIONS
 from trainers.optim import OPTIMIZERS
 
@@ -23,7 +24,7 @@ PROTOCOL_KEYS = {"lr", "batch_size", "epochs", "warmup_ratio", "max_grad_norm", 
 SCALE_KEYS = {"model", "num_layers", "max_seq_len", "train_examples", "eval_examples", "retries", "resources", "cost"}
 PER_PAPER_KEYS = {"tasks", "seeds", "grids", "skip"}
 PROFILE_KEYS = PROTOCOL_KEYS | SCALE_KEYS | PER_PAPER_KEYS | {"description"}  # a paper's resolved profile
-PROFILE_OPTIONAL = {"batching", "task_train_examples"}
+PROFILE_OPTIONAL = {"batching", "task_train_examples", "stand_ins"}
 PROFILE_TOP = {"description"} | SCALE_KEYS  # required at profiles.<name>
 PROFILE_TOP_OPTIONAL = PROTOCOL_KEYS | PROFILE_OPTIONAL | {"papers"}
 # profiles.<name>.papers.<paper>: the scale keys for one paper, and `models`: role -> {model, num_layers}, what an
@@ -35,7 +36,7 @@ COST_KEYS = {"seconds_per_step", "seconds_per_eval_example"}
 PAPER_KEYS = {"title", "source", "report", "defaults", "seeds", "experiments"}
 PAPER_OPTIONAL = {"recipes"}
 EXPERIMENT_KEYS = {"about", "covers", "tasks", "seeds", "arms"}
-EXPERIMENT_OPTIONAL = {"select", "settings", "cross_seeds", "search"}
+EXPERIMENT_OPTIONAL = {"select", "settings", "cross_seeds", "init_seed", "search"}
 SEARCH_KEYS = {"seeds", "grace_evaluations", "reduction_factor", "samples", "sample_seed", "only", "top", "confirm"}
 RECIPE_KEYS = {"lr", "max_steps", "epochs", "batch_size", "warmup_steps", "warmup_ratio", "llrd"}
 
@@ -77,6 +78,11 @@ SETTINGS = {
     "random_init": (lambda v: isinstance(v, bool), "true or false"),
     "model": (lambda v: isinstance(v, str), "a model role of the profile (its `models`), e.g. teacher"),
     "teacher": (lambda v: False, "{experiment: NAME, arm: ARM}"),  # a trial reference (_check_teacher)
+    # Xu et al. 2020: the head's own lr, the run's own teacher (sda/sdv over K steps), SE/VOTE/AVG outputs
+    "head_lr": (_number(0), "a positive number (the new classifier layer's lr)"),
+    "self_teacher": (lambda v: v in SELF_TEACHERS, f"one of {', '.join(SELF_TEACHERS)}"),
+    "teacher_k": (lambda v: v == "all" or _number(0, integer=True)(v), "a positive integer K, or all (K = T-1)"),
+    "ensemble_outputs": (lambda v: isinstance(v, bool), "true or false"),
 }
 REFERENCE_SETTINGS = {"teacher"}  # dict values that name another trial, not a stage's choice
 
@@ -198,6 +204,12 @@ def _check_profile_values(where: str, profile: dict, seed_sets: dict | None = No
         _check_tasks(f"{where}.task_train_examples", list(caps))
         for task, value in caps.items():
             _positive(f"{where}.task_train_examples.{task}", value, int)
+    if "stand_ins" in profile:  # {[experiment.]paper task: offline task}: what this profile trains in its place
+        stand = profile["stand_ins"]
+        if not isinstance(stand, dict):
+            raise ConfigError(f"{where}.stand_ins: expected a mapping of paper task -> stand-in task, got {_kind(stand)}")
+        _check_tasks(f"{where}.stand_ins", [key.rsplit(".", 1)[-1] for key in stand])
+        _check_tasks(f"{where}.stand_ins", list(stand.values()))
     for key in ("max_seq_len", "batch_size", "evaluations"):
         if key in profile:
             _positive(f"{where}.{key}", profile[key], int)
@@ -392,6 +404,9 @@ def _check_experiment(where: str, exp, experiments: dict, recipes: dict, seed_se
             raise ConfigError(f"{where}.select: unknown setting {key!r} (valid: {_choices(sorted(SETTINGS))})")
     if "search" in exp:
         _check_search(f"{where}.search", exp, seed_sets)
+    if "init_seed" in exp and (not _number(-1, integer=True)(exp["init_seed"]) or exp.get("cross_seeds")):
+        raise ConfigError(f"{where}.init_seed: expected a seed (an integer >= 0) that every trial shares while its "
+                          f"seeds vary the data order (not with cross_seeds), got {_kind(exp['init_seed'])}")
 
 
 def _check_objective(where: str, settings: dict) -> None:
@@ -408,8 +423,19 @@ def _check_objective(where: str, settings: dict) -> None:
     except ValueError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     teacher = objectives.get_objective(name).needs_teacher
-    if teacher != ("teacher" in settings):
-        raise ConfigError(f"{where}: objective {name!r} " + ("needs a teacher: {experiment: NAME, arm: ARM}" if teacher
+    own = "self_teacher" in settings  # Xu et al.: the run's own earlier steps teach it
+    if own and "teacher" in settings:
+        raise ConfigError(f"{where}: give either a teacher trial (teacher) or the run's own (self_teacher), not both")
+    if own and not teacher:
+        raise ConfigError(f"{where}: self_teacher needs an objective that reads a teacher (sd), got {name!r}")
+    windows = settings.get("teacher_k", "all")
+    if own and settings["self_teacher"] == "sdv" and "all" in (windows if isinstance(windows, list) else [windows]):
+        raise ConfigError(f"{where}: an sdv teacher votes over K snapshots: give teacher_k a positive integer")
+    if "teacher_k" in settings and not own:
+        raise ConfigError(f"{where}: teacher_k is the window of a self_teacher (sda or sdv); give one")
+    if not own and teacher != ("teacher" in settings):
+        raise ConfigError(f"{where}: objective {name!r} " + ("needs a teacher: {experiment: NAME, arm: ARM} or "
+                                                            "self_teacher: sda | sdv" if teacher
                                                             else "reads no teacher; remove `teacher`"))
 
 
@@ -569,6 +595,19 @@ class SuiteConfig:
             if sources <= wanted:
                 return [n for n in declared if n in wanted]
             wanted |= sources
+
+
+def stand_in(profile: dict, name: str, task: str) -> str:
+    """The task a resolved profile trains for a paper's task in experiment ``name``: its stand-in for that experiment
+    (`stand_ins: {EXPERIMENT.TASK: ...}`), else for the paper (`{TASK: ...}`, e.g. AG -> AG-proxy), else the task."""
+    stand = profile.get("stand_ins") or {}
+    return stand.get(f"{name}.{task}", stand.get(task, task))
+
+
+def profile_tasks(profile: dict, name: str, exp: dict) -> list[str]:
+    """The registry tasks experiment ``name`` trains at a resolved profile: its tasks that the profile keeps
+    (`tasks`, in paper names), each replaced by its offline stand-in (stand_in)."""
+    return [stand_in(profile, name, t) for t in exp["tasks"] if profile["tasks"] is None or t in profile["tasks"]]
 
 
 def validate(data, path: Path) -> None:

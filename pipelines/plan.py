@@ -11,8 +11,8 @@ import dataclasses
 import itertools
 from dataclasses import dataclass, field
 
-from pipelines.config import (SEARCH_PREFIX, ConfigError, SuiteConfig, references, source_key, stage_depth,
-                              teacher_ref, teacher_sources)
+from pipelines.config import (SEARCH_PREFIX, ConfigError, SuiteConfig, profile_tasks, references, source_key,
+                              stage_depth, teacher_ref, teacher_sources)
 from trainers.objectives import setting_names
 from trainers.tasks import get_task, split_seed
 from trainers.loop import TrainConfig, eval_steps, total_steps
@@ -78,10 +78,12 @@ class Plan:
 
 
 def task_label(task: str, settings: dict) -> str:
-    """Large tasks always train on 1k (Sec. 3) unless full_train; small tasks when an experiment downsamples."""
+    """Large tasks always train on 1k (Sec. 3) unless full_train; small tasks when an experiment downsamples to 1k
+    (Table 3's columns). Other samples (Xu et al.'s Figure 4: 1,500 examples, capped by a profile) keep the task's
+    name: their experiment has no full-size column to tell apart."""
     if settings.get("full_train") or settings.get("split") == "dev_halves":
         return task
-    if get_task(task).recipe == "large" or settings.get("train_examples"):
+    if get_task(task).recipe == "large" or settings.get("train_examples") == 1000:
         return f"{task} (1k)"
     return task
 
@@ -118,6 +120,9 @@ def _train_config(profile: dict, recipes: dict, task: str, s: dict, init_seed: i
         objective=s.get("objective", "ce"), objective_args=tuple(sorted((k, v) for k, v in s.items()
                                                                          if k in setting_names())),
         teacher=teacher, random_init=bool(s.get("random_init", False)),
+        head_lr=s.get("head_lr"), self_teacher=s.get("self_teacher"),
+        teacher_k=None if s.get("teacher_k") in (None, "all") else s["teacher_k"],
+        ensemble_outputs=bool(s.get("ensemble_outputs", False)),
         dev_halves=s.get("split") == "dev_halves" and get_task(task).recipe == "large",
     )
     if "model" in s:  # a model role of the profile: the teacher or the student of a distillation study
@@ -135,7 +140,10 @@ def _train_config(profile: dict, recipes: dict, task: str, s: dict, init_seed: i
     return TrainConfig(**base)
 
 
-def _seed_pairs(seeds: list[int], cross: bool) -> list[tuple[int, int]]:
+def _seed_pairs(seeds: list[int], cross: bool, init_seed: int | None = None) -> list[tuple[int, int]]:
+    """(init seed, data seed) pairs: equal, crossed, or one shared init seed over data orders (Xu et al. Fig. 4)."""
+    if init_seed is not None:
+        return [(init_seed, s) for s in seeds]
     return list(itertools.product(seeds, seeds)) if cross else [(s, s) for s in seeds]
 
 
@@ -230,7 +238,7 @@ def expand_experiment(profile, recipes, exp_name, exp, tasks, choices,
             grid = {k: v if isinstance(v, list) else [v] for k, v in settings.items()}
             for combo in itertools.product(*grid.values()):
                 values = dict(zip(grid, combo))
-                for init_seed, data_seed in _seed_pairs(seeds, exp.get("cross_seeds", False)):
+                for init_seed, data_seed in _seed_pairs(seeds, exp.get("cross_seeds", False), exp.get("init_seed")):
                     cfg = _train_config(profile, recipes, task, values, init_seed, data_seed)
                     if ref is not None:
                         cfg = dataclasses.replace(cfg, teacher=teachers.resolve(ref, exp_name, task, init_seed, cfg))
@@ -279,7 +287,7 @@ def stand_in_choices(config: SuiteConfig, paper: str, profile: dict) -> dict:
             settings = _arm_settings(profile, name, exp, arm)
             select = exp.get("select") or []
             first = {k: v[0] if isinstance(v, list) else v for k, v in settings.items() if k in select}
-            for task in exp["tasks"]:
+            for task in profile_tasks(profile, name, exp):
                 out[(name, task, arm)] = first
                 if "search" in exp:
                     out[(SEARCH_PREFIX + name, task, arm)] = first
@@ -309,7 +317,7 @@ def make_plan(config: SuiteConfig, paper: str, profile_name: str | None = None,
     for exp_name in teacher_order(declared, names):
         exp = declared[exp_name]
         plan.stages[exp_name] = stage_depth(declared, exp_name)
-        tasks = [t for t in exp["tasks"] if profile["tasks"] is None or t in profile["tasks"]]
+        tasks = profile_tasks(profile, exp_name, exp)
         needed = {t: [(source, t, arm) for _, source, arm in references(exp)] for t in tasks}
         ready = [t for t in tasks if all(k in known for k in needed[t])]
         skip = profile["skip"].get(exp_name) or search_only(paper, exp_name, exp)
@@ -361,12 +369,19 @@ def eval_size(cfg: TrainConfig) -> tuple[int, int]:
     return min(val, cap), min(test, cap)
 
 
+TEACHER_FORWARD = 0.26  # a self-teacher's forward pass, in training steps (measured: SDA 1.4x, SDV(5) 2.3x a step)
+
+
 def trial_seconds(cfg: TrainConfig, cost: dict) -> float:
-    """Estimated accelerator seconds of one trial: steps plus validation passes plus two test passes."""
+    """Estimated accelerator seconds of one trial: steps (and a self-teacher's forward passes: one for SDA, K for
+    SDV) plus validation passes plus two test passes (and SE's and the saved logits' passes)."""
     steps = total_steps(cfg, train_size(cfg))
     val, test = eval_size(cfg)
-    evaluated = val * len(eval_steps(steps, cfg.evaluations)) + 2 * test
-    return steps * cost["seconds_per_step"] + evaluated * cost["seconds_per_eval_example"]
+    evaluated = val * len(eval_steps(steps, cfg.evaluations)) + 2 * test + (2 * (val + test) if cfg.ensemble_outputs
+                                                                             else 0)
+    forwards = {"sda": 1, "sdv": cfg.teacher_k or 1}.get(cfg.self_teacher, 0)
+    return (steps * cost["seconds_per_step"] * (1 + TEACHER_FORWARD * forwards)
+            + evaluated * cost["seconds_per_eval_example"])
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import yaml
 
 from pipelines import tracking
 from pipelines.availability import reason
-from pipelines.config import SEARCH_PREFIX, ConfigError, SuiteConfig, teacher_sources
+from pipelines.config import SEARCH_PREFIX, ConfigError, SuiteConfig, profile_tasks, teacher_sources
 from pipelines.plan import Plan, Teachers, expand_experiment, make_plan, sample_points
 
 SEARCH_DEFAULTS = {"seeds": "search", "grace_evaluations": 1, "reduction_factor": 2, "samples": None,
@@ -56,7 +56,7 @@ def search_plan(config: SuiteConfig, paper: str, profile_name: str | None, exper
                           f"(searchable: {', '.join(searchable(config, paper)) or 'none'})")
     exp = declared[experiment]
     settings = {**SEARCH_DEFAULTS, **(exp["search"] or {})}
-    allowed = [t for t in exp["tasks"] if profile["tasks"] is None or t in profile["tasks"]]
+    allowed = profile_tasks(profile, experiment, exp)
     if not allowed:
         raise ConfigError(f"experiment {experiment!r} has no task at profile {profile_name} (its tasks: "
                           f"{', '.join(exp['tasks'])}; the profile's: {', '.join(profile['tasks'])})")

@@ -11,7 +11,8 @@ import pandas as pd
 from pipelines.plan import Plan
 from pipelines.search import search_choices
 
-METRICS = ["outcome", "best_val", "test_at_best_val", "val_last", "test_last", "train_seconds", "steps"]
+METRICS = ["outcome", "best_val", "test_at_best_val", "val_last", "test_last", "train_seconds", "steps",
+           "se_val", "se_test"]  # se_*: Xu et al.'s SE, the run's weights averaged over its steps
 
 
 def members_frame(plan: Plan, experiment: str, runs: pd.DataFrame) -> pd.DataFrame:
@@ -32,8 +33,9 @@ def members_frame(plan: Plan, experiment: str, runs: pd.DataFrame) -> pd.DataFra
     return frame
 
 
-def choose(frame: pd.DataFrame, select: list[str]) -> pd.DataFrame:
-    """Per (task, arm, kept settings): the selected settings with the best mean validation.
+def choose(frame: pd.DataFrame, select: list[str], metric: str = "best_val") -> pd.DataFrame:
+    """Per (task, arm, kept settings): the selected settings with the best mean validation (``metric``: the best
+    evaluation's, or ``val_last`` for papers that report the last step).
 
     Returns one row per group: task, raw_task, arm, ``key`` (the kept settings: grid keys not in ``select``),
     ``choice`` (the chosen settings), ``settings`` (the chosen grid point, as in the frame), ``mean_val`` and
@@ -41,7 +43,7 @@ def choose(frame: pd.DataFrame, select: list[str]) -> pd.DataFrame:
     out = []
     for (task, arm), group in frame.groupby(["task", "arm"], sort=False):
         scores: dict[tuple, list[float]] = {}  # grid point -> finished best_val, in plan order
-        for point, finished, value in zip(group["settings"], group["finished"], group["best_val"]):
+        for point, finished, value in zip(group["settings"], group["finished"], group[metric]):
             scores.setdefault(point, []).extend([value] if finished else [])
         kept = [k for k, _ in next(iter(scores)) if k not in select and len({dict(p)[k] for p in scores}) > 1]
         by_kept: dict[tuple, list[tuple]] = {}

@@ -11,6 +11,8 @@ import pandas as pd
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no bars between the report's lines
+
 LOG_CHUNK = 900  # MLflow accepts at most 1000 metrics per log_batch
 # MLflow 3 UI: a training experiment, not a GenAI one (no "Traces / Detect Issues" overview, no type prompt).
 EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
@@ -258,3 +260,40 @@ def read_train_logits(client: MlflowClient, experiment_ids: str | list, trial_id
                                   tracking_uri=client.tracking_uri)
         with np.load(path) as data:
             return data["logits"], str(data["labels_digest"])
+
+
+OUTPUTS = "outputs.npz"  # a trial's final validation and test logits (Xu et al.'s VOTE, Eq. 2)
+WEIGHTS = "weights.pt"  # its final state_dict (AVG, Eq. 3)
+
+
+def log_outputs(client: MlflowClient, run_id: str, outputs: dict) -> None:
+    """What the analysis stage combines across seeds without training again: the final logits and weights."""
+    import tempfile
+
+    import numpy as np
+    import torch
+    with tempfile.TemporaryDirectory() as folder:
+        np.savez(Path(folder) / OUTPUTS, val_logits=outputs["val_logits"], test_logits=outputs["test_logits"])
+        torch.save(outputs["state"], Path(folder) / WEIGHTS)
+        client.log_artifacts(run_id, folder)
+    client.set_tag(run_id, "outputs", "logits+weights")
+
+
+def read_outputs(client: MlflowClient, run_id: str, weights: bool = False) -> dict:
+    """A finished run's final logits ({val_logits, test_logits}) and, with ``weights``, its state_dict."""
+    import tempfile
+
+    import numpy as np
+    import torch
+    from mlflow.artifacts import download_artifacts
+    out = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for name in (OUTPUTS, WEIGHTS) if weights else (OUTPUTS,):
+            path = download_artifacts(run_id=run_id, artifact_path=name, dst_path=folder,
+                                      tracking_uri=client.tracking_uri)
+            if name == OUTPUTS:
+                with np.load(path) as data:
+                    out.update({k: data[k] for k in data.files})
+            else:
+                out["state"] = torch.load(path, map_location="cpu", weights_only=True)
+    return out

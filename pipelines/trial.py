@@ -72,6 +72,8 @@ def run_trial(config: dict) -> None:
         raise
     if teaches:
         tracking.log_train_logits(client, run_id, result.pop("train_logits"), result.pop("labels_digest"))
+    if "outputs" in result:  # Xu et al.'s VOTE and AVG combine these across seeds in the analysis stage
+        tracking.log_outputs(client, run_id, result.pop("outputs"))
     if micro_batch:
         client.set_tag(run_id, "micro_batch", str(micro_batch))
     tracking.finish_run(client, run_id, result, logged)

@@ -32,6 +32,7 @@ class ReportContext:
     load_curves: Callable[[dict[str, str], str], dict] = lambda run_ids, key: {}
     suite: dict = field(default_factory=dict)  # the whole suite.yaml (Table 6 renders the paper profile)
     failed: dict = field(default_factory=dict)  # trial id -> last error line, for trials that never finished
+    read_outputs: Callable[[str, bool], dict] | None = None  # run id, with weights? -> its saved logits (weights)
     _curves: dict = field(default_factory=dict)
     _trials: dict = field(default_factory=dict)
 
@@ -61,6 +62,14 @@ def curve_loader(config: SuiteConfig):
     return load
 
 
+def outputs_reader(config: SuiteConfig):
+    """Reads a run's saved final logits (and weights) from the same MLflow store (pipelines.tracking.read_outputs)."""
+    def read(run_id: str, weights: bool = False) -> dict:
+        from mlflow.tracking import MlflowClient
+        return tracking.read_outputs(MlflowClient(tracking.tracking_uri(config.runs_dir)), run_id, weights)
+    return read
+
+
 def build_report(config: SuiteConfig, plan: Plan) -> Path:
     """Write report.md, tables/*.tex, figures/* and report.tex (every table and figure in one LaTeX document:
     `make report-pdf`) into runs/reports/<paper>-<profile>/, replacing it whole."""
@@ -74,7 +83,7 @@ def build_report(config: SuiteConfig, plan: Plan) -> Path:
 
     def fill(work: Path) -> None:
         ctx = ReportContext(plan, profile, paper, runs, work, published, curve_loader(config), suite=config.data,
-                            failed=failed)
+                            failed=failed, read_outputs=outputs_reader(config))
         with recording() as written:
             markdown = module.render(ctx)
         (work / "report.md").write_text(markdown, encoding="utf-8")

@@ -32,8 +32,9 @@ def select_keys(ctx: ReportContext, experiment: str) -> list[str]:
     return ctx.paper["experiments"][experiment].get("select") or []
 
 
-def chosen(ctx: ReportContext, experiment: str, task: str, arm: str, **kept) -> tuple[pd.DataFrame, dict]:
-    """The finished runs of one arm at the grid point chosen by mean validation, and that choice."""
+def chosen(ctx: ReportContext, experiment: str, task: str, arm: str, metric: str = "best_val",
+           **kept) -> tuple[pd.DataFrame, dict]:
+    """The finished runs of one arm at the grid point chosen by mean validation (``metric``), and that choice."""
     frame = ctx.trials(experiment)
     sub = frame[(frame["task"] == task) & (frame["arm"] == arm)]
     if kept:
@@ -41,7 +42,7 @@ def chosen(ctx: ReportContext, experiment: str, task: str, arm: str, **kept) -> 
                   .astype(bool)]  # an empty object Series would select columns, not rows
     if not sub["finished"].any():
         return sub.iloc[0:0], {}
-    pick = choose(sub, select_keys(ctx, experiment)).iloc[0]
+    pick = choose(sub, select_keys(ctx, experiment), metric).iloc[0]
     rows = sub[sub["finished"] & sub["settings"].map(lambda s: s == pick["settings"]).astype(bool)]  # not ==
     return rows.sort_values(["init_seed", "data_seed"]), pick["choice"]
 
@@ -116,6 +117,14 @@ def scale_line(ctx: ReportContext, experiment: str) -> str:
     return (f"`{experiment}` ran at profile **{ctx.plan.profile}**: model {', '.join(f'`{m}`' for m in models)}"
             f"{f' (first {layers} blocks)' if layers else ''}, {seeds} finished runs per task and arm "
             f"(all grid points together).")
+
+
+def claims_section(ctx: ReportContext, verdicts: list[dict], method: str) -> str:
+    """The claims table every report ends with: claim id, the paper's statement, verdict and why; ``method`` says
+    how the claims were tested."""
+    rows = [[v["id"], v["statement"], v["verdict"], v["reason"]] for v in verdicts]
+    return "\n\n".join([f"## Claim verdicts at profile {ctx.plan.profile}", method,
+                        markdown_table(["Claim", "What the paper says", "Verdict", "Why"], rows)])
 
 
 def coverage(ctx: ReportContext) -> str:

@@ -71,6 +71,19 @@ def _write(tmp_path: Path, mutate) -> Path:
      "({searched: search_kd}; valid: glue_searched)"),
     (lambda d: d["papers"]["labelreg"]["experiments"]["search_kd"]["search"].update(only="yes"),
      "experiments.search_kd.search.only: expected true (run by `make search` only, never by reproduce) or false"),
+    (lambda d: d["papers"]["selfdistill"]["experiments"]["self_distill"]["arms"]["sdv"].update(teacher_k=[1, "all"]),
+     "experiments.self_distill.arms.sdv: an sdv teacher votes over K snapshots: give teacher_k a positive integer"),
+    (lambda d: d["papers"]["selfdistill"]["experiments"]["self_distill"]["arms"].update(
+        sda={"self_teacher": "sda", "teacher_k": [2]}),
+     "experiments.self_distill.arms.sda: self_teacher needs an objective that reads a teacher (sd), got 'ce'"),
+    (lambda d: d["papers"]["selfdistill"]["experiments"]["self_distill"]["arms"]["base"].update(teacher_k=2),
+     "experiments.self_distill.arms.base: teacher_k is the window of a self_teacher (sda or sdv); give one"),
+    (lambda d: d["papers"]["selfdistill"]["experiments"]["self_distill"]["arms"]["sda"].update(teacher_k=[0]),
+     "arms.sda.teacher_k: bad value 0 (expected a positive integer K, or all (K = T-1))"),
+    (lambda d: d["papers"]["selfdistill"]["experiments"]["stability"].update(init_seed=-1),
+     "experiments.stability.init_seed: expected a seed (an integer >= 0)"),
+    (lambda d: paper_section(d, "cpu", "selfdistill").update(stand_ins={"AG": "AG-prox"}),
+     "profiles.cpu.papers.selfdistill.stand_ins: unknown task 'AG-prox' (valid: "),
 ])
 def test_bad_config_is_one_clear_error(tmp_path, mutate, message):
     with pytest.raises(ConfigError) as err:
@@ -80,7 +93,7 @@ def test_bad_config_is_one_clear_error(tmp_path, mutate, message):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["plan", "revisitng"], "unknown paper 'revisitng' (valid: revisiting, labelreg)"),
+    (["plan", "revisitng"], "unknown paper 'revisitng' (valid: revisiting, labelreg, selfdistill)"),
     (["run", "revisiting", "--profile", "huge"], f"unknown profile 'huge' (valid: {PROFILES})"),
     (["reproduce", "revisiting", "--experiments", "reinit,longest"],
      "unknown experiment 'longest' for paper 'revisiting' (valid: bias_correction, reinit, reinit_1k, "

@@ -5,7 +5,7 @@ import re
 import shutil
 
 import pytest
-from helpers import study_config, suite
+from helpers import smoke_study
 from mlflow.tracking import MlflowClient
 
 from analysis.claims import VERDICTS
@@ -17,12 +17,7 @@ from test_report_pdf import need_pdflatex
 
 @pytest.fixture(scope="module")
 def labelreg(tmp_path_factory):
-    root = tmp_path_factory.mktemp("labelreg")
-    config = study_config(root)
-    proc = suite(config, "reproduce", "labelreg", "--profile", "smoke")
-    out, err = proc.communicate(timeout=900)
-    assert proc.returncode == 0, out[-3000:] + err[-3000:]
-    return config, root / "runs", out
+    return smoke_study(tmp_path_factory.mktemp("labelreg"), "labelreg")
 
 
 def test_teachers_run_once_and_every_student_reads_its_teachers_logits(labelreg):

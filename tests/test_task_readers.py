@@ -182,3 +182,184 @@ def test_planner_sizes_come_from_the_task():
     assert eval_size(TrainConfig(task="FewRel", model="m", eval_examples=500)) == (500, 500)
     assert train_size(TrainConfig(task="SST-2", model="m")) == 1000  # Zhang et al.'s 1k recipe
     assert train_size(TrainConfig(task="MNLI", model="m", full_train=True)) == 392702 - 1000
+
+
+# --- Xu et al. (2020): the fixed-seed proxies and the hub-only datasets ----------------------------------------
+
+XU_ASSETS = ("data/ag_news/test.csv", "data/cs224n_minbert/ids-cfimdb-train.csv",
+             "data/cs224n_minbert/ids-cfimdb-dev.csv")
+# task -> (sizes, class counts per split, (first train label, its first 30 characters))
+PROXIES = {
+    "AG-proxy": ((4000, 1000, 2600), ({0: 1000, 1: 1000, 2: 1000, 3: 1000}, {0: 250, 1: 250, 2: 250, 3: 250},
+                                      {0: 650, 1: 650, 2: 650, 3: 650}), (3, "Open Letter Against British Co")),
+    "IMDb-proxy": ((1202, 250, 500), ({0: 603, 1: 599}, {0: 125, 1: 125}, {0: 251, 1: 249}),
+                   (1, '""" I vaguely remember Ben fro')),
+    "QNLI-proxy": ((2000, 1000, 2463), ({0: 989, 1: 1011}, {0: 495, 1: 505}, {0: 1218, 1: 1245}),
+                   (1, "What does UMC stand for?")),
+}
+PARTS = ("train", "validation", "test")
+
+
+@functools.lru_cache(maxsize=None)
+def proxy_files(name):
+    from trainers.tasks import get_task
+    task = get_task(name)
+    return task, {kind: task.read(task, kind) for kind in task.files}
+
+
+@pytest.mark.parametrize("relative", XU_ASSETS)
+def test_xu_manifest_entries_verify(relative):
+    assert assets.verify(relative).is_file()
+
+
+@pytest.mark.parametrize("name", PROXIES)
+def test_proxy_split_sizes_classes_and_first_example(name):
+    from trainers.tasks import load_splits
+    sizes, counts, (label, head) = PROXIES[name]
+    task, _ = proxy_files(name)
+    splits = load_splits(name)
+    assert task.recipe == "fixed" and task.sizes == sizes
+    assert tuple(len(splits[p]) for p in PARTS) == sizes
+    assert [dict(Counter(splits[p].labels)) for p in PARTS] == list(counts)
+    assert (splits["train"].labels[0], splits["train"].text_a[0][:30]) == (label, head)
+
+
+@pytest.mark.parametrize("name", PROXIES)
+def test_proxy_split_disjoint_fixed_and_seed_free(name):
+    from trainers.tasks import load_splits, split_seed
+    task, files = proxy_files(name)
+    recipe = task.split(task, files, 1)
+    (pool,) = {kind for kind, _ in recipe.values()}
+    rows = sum(len(files[k]) for k in (pool if isinstance(pool, tuple) else (pool,)))
+    taken = np.concatenate([recipe[p][1] for p in PARTS])
+    assert len(taken) == len(set(taken.tolist())) == rows == task.train_rows  # disjoint, every row of the pool
+    again = task.split(task, files, 2)
+    for p in PARTS:
+        np.testing.assert_array_equal(recipe[p][1], again[p][1])
+    assert split_seed(name, 1) is None and split_seed(name, 2) is None
+    from trainers.tasks import agnews, cfimdb, glue, hub_text
+    assert agnews.SPLIT_SEED == cfimdb.SPLIT_SEED == hub_text.SPLIT_SEED == glue.SPLIT_SEED
+    a = load_splits.__wrapped__(name, None, None, False, 1)
+    b = load_splits.__wrapped__(name, None, None, False, 2)
+    assert a == b == load_splits.__wrapped__(name)
+
+
+def test_ag_news_text_cleaning_and_classes():
+    from trainers.tasks import agnews
+    assert agnews.clean("A second\\team, over \\$1 billion, it #39;s the  #36;10 prize \\\\end #151;x &lt;A&gt;") == \
+        "A second team, over $1 billion, it's the $10 prize  end\u2014x &lt;A&gt;"
+    classes = (assets.asset_path("data/ag_news/classes.txt")).read_text(encoding="utf-8").split()
+    assert tuple(classes) == agnews.CLASSES
+    _, files = proxy_files("AG-proxy")
+    assert files["test"].text_a[1].startswith("The Race is On: Second Private Team Sets Launch Date for Human "
+                                              "Spaceflight (SPACE.com) SPACE.com - TORONTO, Canada -- A second team")
+    assert not any("\\" in t or " #39;" in t for t in files["test"].text_a)
+
+
+@pytest.mark.parametrize("name, body, where", [
+    ("AG-proxy", '"3","title","text"\n"5","title","text"\n', r"test\.csv:2: malformed row"),
+    ("AG-proxy", '"3","title"\n', r"test\.csv:1: malformed row"),
+    ("IMDb-proxy", '\tid\tsentence\tsentiment\n0\tx\tfine .\t1\n1\ty\tbad .\t2\n', r"ids-cfimdb-dev\.csv:3: malformed"),
+    ("IMDb-proxy", '\tid\tsentence\tsentiment\n0\tx\tfine .\t1\n', r"ids-cfimdb-dev\.csv: 1 rows, expected 245"),
+])
+def test_proxy_readers_name_file_and_line(tmp_path, monkeypatch, name, body, where):
+    from trainers.tasks import get_task
+    task = get_task(name)
+    kind = "dev" if name == "IMDb-proxy" else "test"
+    target = tmp_path / task.files[kind]
+    target.parent.mkdir(parents=True)
+    target.write_text(body, encoding="utf-8")
+    monkeypatch.setenv("SUITE_ASSETS", str(tmp_path))
+    with pytest.raises(assets.AssetError, match=where):
+        task.read(task, kind)
+
+
+HUB_ONLY = {"AG": ((115000, 5000, 7600), ["data/ag_news/train.csv"]),
+            "IMDb": ((22500, 2500, 25000), ["data/imdb/train.parquet", "data/imdb/test.parquet"]),
+            "Yelp-P": ((555000, 5000, 38000), ["data/yelp_polarity/train.parquet", "data/yelp_polarity/test.parquet"]),
+            "Yelp-F": ((645000, 5000, 50000),
+                       ["data/yelp_review_full/train.parquet", "data/yelp_review_full/test.parquet"]),
+            "DBPedia": ((555000, 5000, 70000), ["data/dbpedia_14/train.parquet", "data/dbpedia_14/test.parquet"]),
+            "SNLI": ((549367, 9842, 9824), ["data/snli/train.parquet", "data/snli/validation.parquet",
+                                            "data/snli/test.parquet"])}
+
+
+@pytest.mark.parametrize("name", HUB_ONLY)
+def test_hub_only_tasks_sizes_and_missing_data_offline(name):
+    from pipelines.availability import missing_data
+    from pipelines.plan import task_label, train_size
+    from trainers.loop import TrainConfig
+    from trainers.tasks import get_task
+    sizes, absent = HUB_ONLY[name]
+    task = get_task(name)
+    assert task.sizes == sizes and task.recipe == ("given" if name == "SNLI" else "fixed")
+    assert not assets.hub_reachable()  # conftest: HF_HUB_OFFLINE=1
+    assert missing_data(name) == f"{', '.join(absent)} not in the offline assets and the hub is unreachable"
+    assert train_size(TrainConfig(task=name, model="m")) == sizes[0] and task_label(name, {}) == name
+
+
+def test_fixed_recipe_plans_like_given():
+    from pipelines.availability import missing_data
+    from pipelines.plan import eval_size, task_label, train_size
+    from trainers.loop import TrainConfig
+    for name, (sizes, _, _) in PROXIES.items():
+        assert missing_data(name) is None and task_label(name, {}) == name
+        assert train_size(TrainConfig(task=name, model="m")) == sizes[0]
+        assert eval_size(TrainConfig(task=name, model="m")) == sizes[1:]
+
+
+def test_hub_reader_on_a_fake_hub(tmp_path, monkeypatch):
+    """The hub path without a network: parquet files of a fake repository served by patched hub calls."""
+    import huggingface_hub
+    import pandas as pd
+
+    from trainers.tasks import Examples, agnews, get_task, hub_text
+    tables = {
+        "stanfordnlp/snli": {"plain_text/train-00000-of-00001.parquet":
+                             {"premise": ["p0", "p1", "p2"], "hypothesis": ["h0", "h1", "h2"], "label": [2, -1, 0]}},
+        "fancyzhx/dbpedia_14": {"dbpedia_14/train-00000-of-00002.parquet":
+                                {"label": [0, 13], "title": ["T0", "T1"], "content": [" c0", "c1"]},
+                                "dbpedia_14/train-00001-of-00002.parquet":
+                                {"label": [5], "title": ["T2"], "content": ["c2"]},
+                                "dbpedia_14/test-00000-of-00001.parquet":
+                                {"label": [1], "title": ["X"], "content": ["y"]}},
+        "fancyzhx/ag_news": {"data/train-00000-of-00001.parquet": {"text": ["Up \\$5 it #39;s"], "label": [2]}},
+        "stanfordnlp/imdb": {"plain_text/unsupervised-00000-of-00001.parquet": {"text": ["u"], "label": [-1]},
+                             "plain_text/train-00000-of-00001.parquet": {"text": ["good", "bad"], "label": [1, 0]}},
+    }
+    for repo, files in tables.items():
+        for name, columns in files.items():
+            (tmp_path / repo / name).parent.mkdir(parents=True, exist_ok=True)
+            pd.DataFrame(columns).to_parquet(tmp_path / repo / name)
+    monkeypatch.setattr(huggingface_hub, "list_repo_files", lambda repo, repo_type: list(tables[repo]))
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download",
+                        lambda repo, name, repo_type: str(tmp_path / repo / name))
+    monkeypatch.setattr(hub_text, "hub_reachable", lambda: True)
+    monkeypatch.setattr(agnews, "hub_reachable", lambda: True)
+
+    snli = get_task("SNLI")
+    assert snli.read(snli, "train") == Examples(("p0", "p2"), ("h0", "h2"), (2, 0))  # no gold label: dropped
+    dbpedia = get_task("DBPedia")
+    assert dbpedia.read(dbpedia, "train") == Examples(("T0  c0", "T1 c1", "T2 c2"), None, (0, 13, 5))
+    ag = get_task("AG")
+    assert ag.read(ag, "train") == Examples(("Up $5 it's",), None, (2,))  # cleaned like the CSV
+    assert len(ag.read(ag, "test")) == 7600  # the shipped file, not the hub
+    imdb = get_task("IMDb")
+    assert imdb.read(imdb, "train") == Examples(("good", "bad"), None, (1, 0))
+    with pytest.raises(assets.AssetError, match="0 parquet files of split 'validation'"):
+        hub_text.hub_frame("stanfordnlp/imdb", "validation")
+
+
+def test_validation_from_train_is_stratified_and_disjoint():
+    import dataclasses
+
+    from trainers.tasks import Examples, get_task
+    labels = tuple(np.repeat(np.arange(14), 100).tolist())
+    files = {"train": Examples(("x",) * 1400, None, labels), "test": Examples(("y",) * 7, None, (0,) * 7)}
+    task = dataclasses.replace(get_task("DBPedia"), sizes=(1260, 140, 7))
+    recipe, again = task.split(task, files, 1), task.split(task, files, 2)
+    assert all(np.array_equal(recipe[p][1], again[p][1]) for p in PARTS)  # no run seed plays a part
+    val, train = recipe["validation"][1], recipe["train"][1]
+    assert len(val) == 140 and Counter(np.asarray(labels)[val].tolist()) == {c: 10 for c in range(14)}
+    assert len(train) == 1260 and len(np.intersect1d(val, train)) == 0
+    assert recipe["test"][0] == "test" and recipe["test"][1].tolist() == list(range(7))

@@ -61,7 +61,7 @@ def test_students_carry_their_teachers_trial_id(tmp_path):
 
 @pytest.mark.parametrize("change,message", [
     (lambda t: t["experiments"]["students"]["arms"]["kd"].pop("teacher"),
-     "arms.kd: objective 'kd' needs a teacher: {experiment: NAME, arm: ARM}"),
+     "arms.kd: objective 'kd' needs a teacher: {experiment: NAME, arm: ARM} or self_teacher: sda | sdv"),
     (lambda t: t["experiments"]["students"]["arms"]["ls"].update(teacher={"arm": "finetune"}),
      "arms.ls: objective 'ls' reads no teacher; remove `teacher`"),
     (lambda t: t["experiments"]["students"]["arms"]["kd"].update(teacher={"experiment": "teachers", "arm": "x"}),

@@ -5,6 +5,7 @@ best-validation point and at the last step. Separate seeds: init (head, Re-init)
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import functools
 import hashlib
@@ -19,7 +20,9 @@ import torch
 from transformers import get_linear_schedule_with_warmup
 
 from trainers.assets import cache_dir
+from trainers.averaging import load_flat
 from trainers.batching import epoch_batches
+from trainers.callbacks import step_callbacks
 from trainers.tasks import get_task, split_seed
 from trainers.metrics import score
 from trainers.model import build_model
@@ -70,6 +73,10 @@ class TrainConfig:
     teacher: str | None = None  # trial id of the finished trial whose train-set logits KD / Self-KD read
     random_init: bool = False  # fresh weights of the same architecture (Kobyzev et al. Tables 7 and 9)
     dev_halves: bool = False  # large tasks: train on the train file, validate and test on the two halves of dev
+    head_lr: float | None = None  # the new classifier layer's own lr (Xu et al. Sec. 4.2: 1e-3 for the softmax layer)
+    self_teacher: str | None = None  # sda | sdv: the objective's teacher is the run's own earlier steps (Xu et al.)
+    teacher_k: int | None = None  # the self-teacher's window in steps; None = every previous step (SDA, K = T-1)
+    ensemble_outputs: bool = False  # keep what SE, VOTE and AVG need: SE's running mean, final logits and weights
 
     def __post_init__(self):  # a config read back from JSON carries lists: keep the id and hashing stable
         object.__setattr__(self, "objective_args", tuple(tuple(pair) for pair in self.objective_args))
@@ -168,39 +175,47 @@ def evaluate(model, split, pad_id: int, metric: str, regression: bool, precision
 
 
 def loss_function(cfg: TrainConfig, teacher_logits: np.ndarray | None = None):
-    """``loss(logits, labels, rows)``: the config's objective on one (micro-)batch; ``rows`` are the batch's
-    positions in the training split, which pick the teacher's logits for KD and Self-KD."""
+    """``loss(logits, labels, teacher) -> (loss, parts)``: the config's objective on one (micro-)batch, with the
+    batch's teacher logits (a stored teacher's rows for KD and Self-KD, the run's own for SD) and the objective's
+    logged parts ({} for most). Checks that an objective with a teacher gets one."""
     objective = get_objective(cfg.objective)
     args = resolve(cfg.objective, dict(cfg.objective_args))
-    if objective.needs_teacher and teacher_logits is None:
+    if objective.needs_teacher and teacher_logits is None and not cfg.self_teacher:
         raise ValueError(f"objective {cfg.objective!r} needs the teacher trial's train-set logits (teacher="
                          f"{cfg.teacher!r})")
-    teacher = None if teacher_logits is None else torch.from_numpy(np.asarray(teacher_logits, dtype=np.float32))
+    if cfg.self_teacher and (not objective.needs_teacher or teacher_logits is not None):
+        raise ValueError(f"self_teacher {cfg.self_teacher!r} needs an objective that reads a teacher (sd), and no "
+                         f"teacher trial; got objective {cfg.objective!r}, teacher {cfg.teacher!r}")
 
-    def loss(logits, labels, rows):
-        rows_teacher = None if teacher is None else teacher[rows].to(logits.device, non_blocking=True)
-        return objective.loss(logits, labels, args, rows_teacher)
+    def loss(logits, labels, teacher=None):
+        value = objective.loss(logits, labels, args, teacher)
+        return value, objective.parts(logits, labels, args, teacher) if objective.parts else {}
     return loss
 
 
 def forward_backward(model, inputs: dict, labels: torch.Tensor, precision: str, scaler,
-                     micro_batch: int | None = None, loss_of=None, rows=None) -> torch.Tensor:
+                     micro_batch: int | None = None, loss_of=None, teacher: torch.Tensor | None = None,
+                     parts: dict | None = None) -> torch.Tensor:
     """The batch's mean loss (a device tensor: reading it would wait for the GPU) with its gradients accumulated
     over micro-batches of ``micro_batch`` examples (each weighted by its share of the batch: the same effective
-    batch). ``loss_of(logits, labels, rows)`` (loss_function; default cross-entropy / MSE): computed from the
-    logits, with ``rows`` the examples' positions in the training split, sliced with the micro-batch."""
+    batch). ``loss_of(logits, labels, teacher)`` (loss_function; default cross-entropy / MSE): computed from the
+    logits, with ``teacher`` the batch's teacher logits sliced with the micro-batch; the objective's parts are
+    accumulated the same way into ``parts``."""
     n = labels.shape[0]
     size = micro_batch or n
     loss_of = loss_of or _default_loss
-    rows = np.arange(n) if rows is None else np.asarray(rows)
     total = None
     for start in range(0, n, size):
         part = {k: v[start:start + size] for k, v in inputs.items()}
         with autocast(precision, labels.device):
-            loss = loss_of(model(**part).logits, labels[start:start + size], rows[start:start + size])
+            loss, pieces = loss_of(model(**part).logits, labels[start:start + size],
+                                   None if teacher is None else teacher[start:start + size])
         share = min(size, n - start) / n
         scaler.scale(loss if share == 1 else loss * share).backward()
         total = loss.detach() * share if total is None else total + loss.detach() * share
+        if parts is not None:
+            for name, value in pieces.items():
+                parts[name] = parts.get(name, 0) + value.detach() * share
     return total
 
 
@@ -228,23 +243,29 @@ class LossLog:
     def __init__(self, curves: dict):
         self.curves, self.pending = curves, []
 
-    def add(self, step: int, loss: torch.Tensor) -> None:
-        self.pending.append((step, loss))
+    def add(self, step: int, loss: torch.Tensor, parts: dict | None = None) -> None:
+        """One step's loss, and the objective's parts (curves train_<part>, e.g. SD's train_ce and train_mse)."""
+        self.pending.append((step, loss, parts or {}))
 
     def flush(self) -> int | None:
         """Record the pending losses; the last good step if one was not finite, else None."""
         if not self.pending:
             return None
-        values = torch.stack([loss.float() for _, loss in self.pending]).cpu().tolist()
-        steps = [step for step, _ in self.pending]
+        values = torch.stack([loss.float() for _, loss, _ in self.pending]).cpu().tolist()
+        steps = [step for step, _, _ in self.pending]
+        names = sorted({name for _, _, parts in self.pending for name in parts})
+        pieces = {name: torch.stack([parts[name].float() for _, _, parts in self.pending]).cpu().tolist()
+                  for name in names}
         self.pending = []
-        for step, value in zip(steps, values):
+        for i, (step, value) in enumerate(zip(steps, values)):
             if not math.isfinite(value):
                 last_good = step - 1
                 for name, points in self.curves.items():
                     self.curves[name] = [(s, v) for s, v in points if s <= last_good]
                 return last_good
             self.curves["train_loss"].append((step, value))
+            for name, series in pieces.items():
+                self.curves.setdefault(f"train_{name}", []).append((step, series[i]))
         return None
 
 
@@ -257,8 +278,9 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
     split's labels_digest; ``train_logits``: return this trial's own (best-validation weights, eval mode) as
     ``result["train_logits"]`` with ``result["labels_digest"]``, for the trials it teaches.
 
-    Methods plug in at three seams: the model (Re-init, Mixout, intermediate-task weights), the optimizer's
-    parameter groups (LLRD, weight decay) and a hook before each optimizer step (pre-trained weight decay)."""
+    Methods plug in at four seams: the model (Re-init, Mixout, intermediate-task weights), the optimizer's
+    parameter groups (LLRD, weight decay, the head's lr), a hook before each optimizer step (pre-trained weight
+    decay) and step callbacks (trainers.callbacks: SE's running mean, the SDA/SDV self-teacher)."""
     task = get_task(cfg.task)
     regression = task.is_regression
     dev = device()
@@ -269,7 +291,9 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
                         cfg.reinit_pooler, cfg.mixout, base_state, cfg.random_init).to(dev)
     check_teacher(teacher_logits, teacher_digest, splits["train"], task.num_labels, cfg)
     loss_of = loss_function(cfg, teacher_logits)
-    optimizer = build_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.adam_epsilon, llrd=cfg.llrd)
+    stored_teacher = None if teacher_logits is None else torch.from_numpy(np.asarray(teacher_logits, np.float32))
+    optimizer = build_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.adam_epsilon, llrd=cfg.llrd,
+                                head_lr=cfg.head_lr)
     prior_wd = PretrainedWeightDecay(optimizer, model, cfg.pretrained_wd) if cfg.pretrained_wd else None
     scaler = torch.amp.GradScaler(dev.type, enabled=cfg.precision == "fp16")
     n_train = len(splits["train"])
@@ -279,6 +303,9 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
     checkpoints = set(eval_steps(steps, cfg.evaluations))
     distance, distance_steps = BlockDistance(model), measure_steps(steps)
     forward = prepare_execution(model, dev)
+    callbacks = step_callbacks(cfg)
+    for callback in callbacks:
+        callback.start(model)
 
     torch.manual_seed(cfg.data_seed)  # dropout (and Mixout) stream
     order_rng = torch.Generator().manual_seed(cfg.data_seed)  # data order stream
@@ -292,12 +319,20 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
         for batch in epoch_batches(splits["train"].lengths, cfg.batch_size, order_rng, cfg.batching):
             t0 = time.perf_counter()
             inputs, labels = collate(splits["train"], batch, pad_id, regression, dev)
-            loss = forward_backward(forward, inputs, labels, cfg.precision, scaler, micro_batch, loss_of, batch)
+            teacher = None if stored_teacher is None else stored_teacher[batch].to(dev, non_blocking=True)
+            for callback in callbacks:
+                with autocast(cfg.precision, dev):
+                    teacher = callback.teacher(model, inputs) if teacher is None else teacher
+            parts = {}
+            loss = forward_backward(forward, inputs, labels, cfg.precision, scaler, micro_batch, loss_of, teacher,
+                                    parts)
             curves["lr"].append((step + 1, scheduler.get_last_lr()[0]))
             optimizer_step(model, optimizer, scaler, cfg.max_grad_norm, prior_wd.apply if prior_wd else None)
             scheduler.step()
             step += 1
-            losses.add(step, loss)
+            for callback in callbacks:
+                callback.after_step(model)
+            losses.add(step, loss, parts)
             # the last step is a checkpoint too (eval_steps), so every loss is read before the test passes
             last_good = losses.flush() if step in checkpoints or len(losses.pending) >= LossLog.FLUSH_EVERY else None
             train_seconds += time.perf_counter() - t0
@@ -324,7 +359,23 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
     t0 = time.perf_counter()
     test = functools.partial(evaluate, split=splits["test"], pad_id=pad_id, metric=task.metric,
                              regression=regression, precision=cfg.precision)
-    test_last = math.nan if outcome == "diverged" else test(forward)
+    extra, outputs = {}, None
+    if outcome == "finished" and cfg.ensemble_outputs:  # what VOTE and AVG (Xu et al. Eq. 2-3) combine over seeds
+        outputs = {"val_logits": predict(forward, splits["validation"], pad_id, regression, cfg.precision),
+                   "test_logits": predict(forward, splits["test"], pad_id, regression, cfg.precision),
+                   "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
+        test_last = score(task.metric, outputs["test_logits"], splits["test"].labels)  # = test(forward)
+    else:
+        test_last = math.nan if outcome == "diverged" else test(forward)
+    if outcome == "finished":  # weights the callbacks averaged (SE), each scored on validation and test
+        averaged = {name: vec for callback in callbacks for name, vec in callback.weights().items()}
+        if averaged:
+            other = copy.deepcopy(model)
+            for name, vector in averaged.items():
+                load_flat(other, vector)
+                for part in ("validation", "test"):
+                    extra[f"{name}_{'val' if part == 'validation' else 'test'}"] = evaluate(
+                        other, splits[part], pad_id, task.metric, regression, cfg.precision)
     if best_state is None:
         test_best = math.nan
     elif best_step == step and outcome == "finished":
@@ -346,12 +397,15 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
             "train_examples": n_train,
             "train_seconds": train_seconds,
             "eval_seconds": eval_seconds,
+            **extra,
         },
         "curves": curves,
     }
     if train_logits:  # the weights test_at_best_val was measured with
         result["train_logits"] = predict(forward, splits["train"], pad_id, regression, cfg.precision)
         result["labels_digest"] = labels_digest(splits["train"].labels)
+    if outputs is not None:
+        result["outputs"] = outputs
     if keep_model:
         result["model"] = model
     return result

@@ -39,7 +39,12 @@ def _load_pretrained(model_name: str, num_labels: int, num_layers: int | None) -
               "problem_type": "regression" if num_labels == 1 else "single_label_classification"}
     if num_layers:
         kwargs["num_hidden_layers"] = num_layers  # keeps the first k pretrained blocks
-    return with_pad_token(AutoModelForSequenceClassification.from_pretrained(model_source(model_name), **kwargs))
+    model, info = AutoModelForSequenceClassification.from_pretrained(model_source(model_name),
+                                                                     output_loading_info=True, **kwargs)
+    # Weights the checkpoint lacks besides the head (paraphrase-MiniLM-L3-v2 ships no pooler) were drawn from the
+    # global RNG, whose state depends on the trials a Ray worker ran before: build_model draws them again.
+    model.suite_missing = sorted(info["missing_keys"])
+    return with_pad_token(model)
 
 
 _cached_pretrained = functools.lru_cache(maxsize=4)(_load_pretrained)
@@ -72,6 +77,14 @@ def random_model(model_name: str, num_labels: int, num_layers: int | None, init_
         return with_pad_token(AutoModelForSequenceClassification.from_config(config))
 
 
+def missing_modules(model: torch.nn.Module, head: list) -> list[torch.nn.Module]:
+    """The modules outside the task head whose weights the checkpoint did not have (none for most checkpoints:
+    then the init seed's stream, and every existing trial's numbers, are unchanged)."""
+    names = {key.rsplit(".", 1)[0] for key in getattr(model, "suite_missing", [])}
+    found = [m for name, m in model.named_modules() if name in names]
+    return [m for m in found if not any(m is h for h in head)]
+
+
 def build_model(model_name: str, num_labels: int, init_seed: int, num_layers: int | None = None,
                 reinit_layers: int = 0, reinit_pooler: bool = False, mixout: float = 0.0,
                 base_state: dict | None = None, random_init: bool = False) -> torch.nn.Module:
@@ -86,9 +99,11 @@ def build_model(model_name: str, num_labels: int, init_seed: int, num_layers: in
     if base_state is not None:
         model.base_model.load_state_dict(base_state)
     generator = torch.Generator().manual_seed(init_seed)
-    for head in task_head(model):
-        for module in head.modules():
-            init_module(module, init_std(model.config), generator)
+    head = [m for h in task_head(model) for m in h.modules()]
+    for module in head:
+        init_module(module, init_std(model.config), generator)
+    for module in missing_modules(model, head):  # then what the checkpoint lacks, from the same seed
+        init_module(module, init_std(model.config), generator)
     reinit(model, reinit_layers, reinit_pooler, generator)
     apply_mixout(model, mixout)
     return model

@@ -58,9 +58,13 @@ def layer_rates(model: torch.nn.Module, llrd: float | None) -> dict[int, float]:
     return rates
 
 
-def parameter_groups(model: torch.nn.Module, weight_decay: float, lr: float, llrd: float | None = None) -> list[dict]:
-    """One group per (lr multiplier, decays?) pair, so LLRD and weight decay compose."""
+def parameter_groups(model: torch.nn.Module, weight_decay: float, lr: float, llrd: float | None = None,
+                     head_lr: float | None = None) -> list[dict]:
+    """One group per (lr multiplier, decays?) pair, so LLRD and weight decay compose. ``head_lr``: the new task
+    head's own rate (Xu et al. Sec. 4.2: 1e-3 for the softmax layer, 2e-5 for BERT)."""
     rates = layer_rates(model, llrd)
+    if head_lr is not None:
+        rates.update({id(p): head_lr / lr for m in task_head(model) for p in m.parameters()})
     groups: dict[tuple[float, bool], dict] = {}
     for name, p in model.named_parameters():
         if not p.requires_grad:
@@ -74,12 +78,13 @@ def parameter_groups(model: torch.nn.Module, weight_decay: float, lr: float, llr
 
 
 def build_optimizer(model: torch.nn.Module, name: str, lr: float, weight_decay: float = 0.0,
-                    eps: float = 1e-6, betas=(0.9, 0.999), llrd: float | None = None) -> Optimizer:
+                    eps: float = 1e-6, betas=(0.9, 0.999), llrd: float | None = None,
+                    head_lr: float | None = None) -> Optimizer:
     """``adamw`` is the debiased Adam the paper uses (PyTorch AdamW, footnote 9); ``bertadam`` omits the
     bias correction. Both run on torch's fused kernel."""
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r} (valid: {', '.join(OPTIMIZERS)})")
-    groups = parameter_groups(model, weight_decay, lr, llrd)
+    groups = parameter_groups(model, weight_decay, lr, llrd, head_lr)
     cls = BertAdam if name == "bertadam" else torch.optim.AdamW
     return cls(groups, lr=lr, betas=betas, eps=eps, fused=_fusable(groups))
 

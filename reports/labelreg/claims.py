@@ -9,9 +9,8 @@ import numpy as np
 
 from analysis import claims as tests
 from reports.build import ReportContext
-from reports.kit import SEED, degenerate_threshold
+from reports.kit import SEED, claims_section, degenerate_threshold
 from reports.labelreg.tables import ROW_NAMES, scores
-from reports.render import markdown_table
 
 
 def _paired(ctx, experiment: str, task: str, base: str, arm: str, split: str = "test"):
@@ -94,10 +93,8 @@ def table8_verdict(ctx: ReportContext, check: dict) -> dict:
 
 
 def section_claims(ctx: ReportContext) -> str:
-    rows = [[v["id"], v["statement"], v["verdict"], v["reason"]] for v in verdicts(ctx)]
-    return "\n\n".join([
-        f"## Claim verdicts at profile {ctx.plan.profile}",
-        "Paired by seed, exact one-sided Wilcoxon signed-rank per task (test scores), Fisher-combined over the tasks "
-        "with signal. A no-gain claim is reproduced only when the random-init gain of the same regularizer (its "
-        f"positive control) is significant on the same tasks. Draws: seed {SEED}.",
-        markdown_table(["Claim", "What the paper says", "Verdict", "Why"], rows)])
+    return claims_section(ctx, verdicts(ctx),
+                          "Paired by seed, exact one-sided Wilcoxon signed-rank per task (test scores), Fisher-combined "
+                          "over the tasks with signal. A no-gain claim is reproduced only when the random-init gain of "
+                          "the same regularizer (its positive control) is significant on the same tasks. Draws: seed "
+                          f"{SEED}.")

@@ -25,9 +25,10 @@ class Objective:
     name: str
     about: str  # one line citing the paper's equation
     settings: dict[str, Setting]
-    needs_teacher: bool  # reads teacher logits (KD, Self-KD)
+    needs_teacher: bool  # reads teacher logits (KD, Self-KD from a stored trial; SD from the run's own steps)
     loss: Callable  # loss(logits, labels, args, teacher_logits) -> scalar mean loss
     target: Callable | None  # target(labels, num_classes, args, teacher_probs) -> (n, K) soft target q'
+    parts: Callable | None = None  # parts(logits, labels, args, teacher_logits) -> {name: scalar}: logged curves
 
 
 def _discover() -> dict[str, Objective]:

@@ -1,8 +1,10 @@
 """The task registry: every task the papers train on, with its reader, split recipe and sizes.
 
-One module per file format: ``glue`` (GLUE TSV with Zhang et al.'s split recipes), ``sst5`` (the PTB trees of
-SST-5), ``fewrel`` (FewRel's JSON, split anew per seed: Kobyzev et al. Appendix B.1). A task's split may depend
-on the run's data seed (recipe ``per_seed``), and then so do its cached tokens.
+One module per file format: ``glue`` (GLUE TSV with Zhang et al.'s split recipes, and the QNLI-proxy),
+``sst5`` (the PTB trees of SST-5), ``fewrel`` (FewRel's JSON, split anew per seed: Kobyzev et al. Appendix B.1),
+``agnews`` (AG News CSV: AG and AG-proxy), ``cfimdb`` (the CS224N IMDb subset: IMDb-proxy; and IMDb from the hub),
+``hub_text`` (Xu et al.'s hub-only datasets: Yelp-P, Yelp-F, DBPedia, SNLI, and the one hub reader they share).
+A task's split may depend on the run's data seed (recipe ``per_seed``), and then so do its cached tokens.
 """
 from __future__ import annotations
 
@@ -10,10 +12,11 @@ import functools
 
 import numpy as np
 
-from trainers.tasks import fewrel, glue, sst5
+from trainers.tasks import agnews, cfimdb, fewrel, glue, hub_text, sst5
 from trainers.tasks.base import RECIPES, Examples, Task, stratified_sample, strata
 
-TASKS: dict[str, Task] = {**glue.TASKS, sst5.TASK.name: sst5.TASK, fewrel.TASK.name: fewrel.TASK}
+TASKS: dict[str, Task] = {**glue.TASKS, sst5.TASK.name: sst5.TASK, fewrel.TASK.name: fewrel.TASK,
+                          **agnews.TASKS, **cfimdb.TASKS, **hub_text.TASKS}
 SUBSAMPLE_SEED = glue.SPLIT_SEED + 1  # the smaller profiles' stratified subsamples: fixed, like the splits
 
 __all__ = ["RECIPES", "TASKS", "Examples", "Task", "files_for", "get_task", "load_splits", "split_seed", "strata"]
@@ -41,13 +44,18 @@ def load_splits(task_name: str, train_examples: int | None = None, eval_examples
     files = {kind: task.read(task, kind) for kind in task.files}
     options = {k: True for k, on in (("full_train", full_train), ("dev_halves", dev_halves)) if on}
     recipe = task.split(task, files, seed, **options)
-    splits = {name: files[kind].take(idx) for name, (kind, idx) in recipe.items()}
+    splits = {name: pooled(files, kind).take(idx) for name, (kind, idx) in recipe.items()}
     sub_rng = np.random.default_rng(SUBSAMPLE_SEED)
     for name, cap in (("train", train_examples), ("validation", eval_examples), ("test", eval_examples)):
         if cap is not None and cap < len(splits[name]):
             data = splits[name]
             splits[name] = data.take(np.sort(stratified_sample(strata(task, data.labels), cap, sub_rng)))
     return splits
+
+
+def pooled(files: dict[str, Examples], kind) -> Examples:
+    """The examples of a file kind, or of a tuple of kinds pooled in that order (IMDb-proxy: train + dev)."""
+    return Examples.concat([files[k] for k in kind]) if isinstance(kind, tuple) else files[kind]
 
 
 def files_for(task_name: str) -> list[str]:

@@ -25,17 +25,30 @@ class Examples:
             tuple(self.labels[i] for i in idx),
         )
 
+    @staticmethod
+    def concat(parts: "list[Examples]") -> "Examples":
+        """The examples of several files, one after another (a split recipe's pooled file kinds)."""
+        pair = all(p.text_b is not None for p in parts)
+        if not pair and any(p.text_b is not None for p in parts):
+            raise ValueError("cannot pool single-text and pair examples")
+        return Examples(tuple(t for p in parts for t in p.text_a),
+                        tuple(t for p in parts for t in p.text_b) if pair else None,
+                        tuple(y for p in parts for y in p.labels))
+
 
 # How a task's files become train / validation / test:
 # small, large: Zhang et al. (2021) Sec. 3 (trainers.tasks.glue); given: the files' own splits;
-# per_seed: drawn anew for every data seed (FewRel, Kobyzev et al. Appendix B.1).
-RECIPES = ("small", "large", "given", "per_seed")
+# per_seed: drawn anew for every data seed (FewRel, Kobyzev et al. Appendix B.1);
+# fixed: split once from the task's files with a fixed seed that no run seed changes (fixed_split,
+# validation_from_train): the stand-ins of Xu et al. (2020) and the validation samples their datasets lack.
+RECIPES = ("small", "large", "given", "per_seed", "fixed")
 
 
 @dataclass(frozen=True)
 class Task:
     """A task in the registry. ``read(task, kind)`` returns the examples of one file kind; ``split(task, files,
-    seed)`` returns {split: (file kind, row indices)} (``seed`` only matters for the per_seed recipe)."""
+    seed)`` returns {split: (file kind, row indices)} (``seed`` only matters for the per_seed recipe). The file
+    kind may be a tuple of kinds: their examples pooled in that order (Examples.concat)."""
     name: str
     metric: str  # accuracy | f1 | spearman | mcc
     num_labels: int  # 1 = regression
@@ -83,3 +96,30 @@ def balanced_sample(classes: np.ndarray, n: int, rng: np.random.Generator) -> np
             raise ValueError(f"class {v} has {len(members)} examples, fewer than the {q} a balanced sample needs")
         picked.append(rng.permutation(members)[:q])
     return rng.permutation(np.concatenate(picked))
+
+
+def fixed_split(task: Task, labels, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train, validation and test rows of one pool of examples for the "fixed" recipe: stratified samples of
+    ``task.sizes`` drawn in that order, each from the rows the earlier ones left (largest remainder quotas), with
+    ``np.random.default_rng(seed)``; each part sorted (file order). Disjoint; sizes that add up to the pool use
+    every row."""
+    classes = strata(task, labels)
+    if sum(task.sizes) > len(classes):
+        raise ValueError(f"{task.name}: sizes {task.sizes} need {sum(task.sizes)} rows, the pool has {len(classes)}")
+    rng = np.random.default_rng(seed)
+    left, parts = np.arange(len(classes)), []
+    for n in task.sizes:
+        taken = left[stratified_sample(classes[left], n, rng)]
+        parts.append(np.sort(taken))
+        left = np.setdiff1d(left, taken)
+    return tuple(parts)
+
+
+def validation_from_train(task: Task, files: dict[str, Examples], seed: int) -> dict[str, tuple[str, np.ndarray]]:
+    """The "fixed" recipe of a dataset published without a validation set: validation = a stratified sample of
+    ``task.sizes[1]`` training rows (``np.random.default_rng(seed)``), train = every other training row, test =
+    the whole test file; indices sorted."""
+    rng = np.random.default_rng(seed)
+    val_idx = np.sort(stratified_sample(strata(task, files["train"].labels), task.sizes[1], rng))
+    return {"train": ("train", np.setdiff1d(np.arange(len(files["train"])), val_idx)),
+            "validation": ("train", val_idx), "test": ("test", np.arange(len(files["test"])))}

@@ -7,6 +7,10 @@
   baselines on them are exactly 50.0 (SST-2, QNLI, QQP) and 33.3 (MNLI), whatever the natural class ratio.
 
 Files are read with ``csv.QUOTE_NONE`` (several fields start with ``"``); MRPC files carry a UTF-8 BOM.
+
+QNLI-proxy (a stand-in for Xu et al. 2020's QNLI-scale NLI data, recipe "fixed"): QNLI's shipped dev.tsv (5,463
+rows, read as QNLI is) split once with SPLIT_SEED into stratified train 2,000 / validation 1,000 / test 2,463
+(``base.fixed_split``).
 """
 from __future__ import annotations
 
@@ -17,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from trainers.assets import AssetError, asset_path, hub_reachable, shipped
-from trainers.tasks.base import Examples, Task, balanced_sample, strata
+from trainers.tasks.base import Examples, Task, balanced_sample, fixed_split, strata
+from trainers.tasks.hub_text import hub_frame
 
 SPLIT_SEED = 12345  # fixed, independent of every run seed (Sec. 3)
 
@@ -45,13 +50,8 @@ HUB_GLUE = {
 
 def hub_examples(task: Task, kind: str) -> Examples:
     """A GLUE split from the hub's parquet copy (used only when the file is not shipped and the hub is reachable)."""
-    import pandas as pd
-    from huggingface_hub import hf_hub_download, list_repo_files
-
     config, splits, (col_a, col_b), remap = HUB_GLUE[task.name]
-    prefix = f"{config}/{splits[kind]}-"
-    files = sorted(f for f in list_repo_files("nyu-mll/glue", repo_type="dataset") if f.startswith(prefix))
-    frame = pd.concat([pd.read_parquet(hf_hub_download("nyu-mll/glue", f, repo_type="dataset")) for f in files])
+    frame = hub_frame("nyu-mll/glue", splits[kind], config)
     labels = [float(remap[y] if remap else y) for y in frame["label"]]
     return Examples(tuple(frame[col_a]), tuple(frame[col_b]) if col_b else None, tuple(labels))
 
@@ -142,15 +142,24 @@ def _glue(name: str, metric: str, num_labels: int, recipe: str, rows: tuple[int,
                 read=functools.partial(read_examples, fmt=fmt), split=split, label_names=label_names)
 
 
+def split_proxy(task: Task, files: dict[str, Examples], seed: int | None = None) -> dict:
+    """QNLI-proxy: dev split by base.fixed_split with SPLIT_SEED (the run seed plays no part)."""
+    parts = fixed_split(task, files["dev"].labels, SPLIT_SEED)
+    return {name: ("dev", idx) for name, idx in zip(("train", "validation", "test"), parts)}
+
+
 _PAIR = ("entailment", "not_entailment")
+QNLI_FORMAT = TsvFormat((1, 2, 3))
 TASKS: dict[str, Task] = {t.name: t for t in (
     _glue("RTE", "accuracy", 2, "small", (2490, 277), TsvFormat((1, 2, 3)), _PAIR, halves=(139, 138)),
     _glue("MRPC", "f1", 2, "small", (3668, 408), TsvFormat((3, 4, 0), encoding="utf-8-sig"), halves=(205, 203)),
     _glue("STS-B", "spearman", 1, "small", (5749, 1500), TsvFormat((7, 8, 9)), halves=(751, 749)),
     _glue("CoLA", "mcc", 2, "small", (8551, 1043), TsvFormat((3, None, 1), header=False), halves=(522, 521)),
     _glue("SST-2", "accuracy", 2, "large", (67349, 872), TsvFormat((0, None, 1))),
-    _glue("QNLI", "accuracy", 2, "large", (104743, 5463), TsvFormat((1, 2, 3)), _PAIR),
+    _glue("QNLI", "accuracy", 2, "large", (104743, 5463), QNLI_FORMAT, _PAIR),
     _glue("QQP", "accuracy", 2, "large", (363846, 40430), TsvFormat((3, 4, 5))),
     _glue("MNLI", "accuracy", 3, "large", (392702, 9815), TsvFormat((8, 9, 11)),
           ("contradiction", "entailment", "neutral")),
+    Task("QNLI-proxy", "accuracy", 2, "fixed", {"dev": "data/glue/QNLI/dev.tsv"}, (2000, 1000, 2463), 5463,
+         read=functools.partial(read_examples, fmt=QNLI_FORMAT), split=split_proxy, label_names=_PAIR),
 )}
