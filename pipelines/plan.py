@@ -120,7 +120,7 @@ def _train_config(profile: dict, recipes: dict, task: str, s: dict, init_seed: i
         objective=s.get("objective", "ce"), objective_args=tuple(sorted((k, v) for k, v in s.items()
                                                                          if k in setting_names())),
         teacher=teacher, random_init=bool(s.get("random_init", False)),
-        head_lr=s.get("head_lr"), self_teacher=s.get("self_teacher"),
+        head_lr=None if s.get("head_lr") is None else float(s["head_lr"]), self_teacher=s.get("self_teacher"),
         teacher_k=None if s.get("teacher_k") in (None, "all") else s["teacher_k"],
         ensemble_outputs=bool(s.get("ensemble_outputs", False)),
         dev_halves=s.get("split") == "dev_halves" and get_task(task).recipe == "large",

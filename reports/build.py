@@ -33,6 +33,7 @@ class ReportContext:
     suite: dict = field(default_factory=dict)  # the whole suite.yaml (Table 6 renders the paper profile)
     failed: dict = field(default_factory=dict)  # trial id -> last error line, for trials that never finished
     read_outputs: Callable[[str, bool], dict] | None = None  # run id, with weights? -> its saved logits (weights)
+    memo: dict = field(default_factory=dict)  # what a paper's module computes once per build (Xu et al.'s VOTE/AVG)
     _curves: dict = field(default_factory=dict)
     _trials: dict = field(default_factory=dict)
 

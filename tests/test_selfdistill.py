@@ -113,8 +113,9 @@ def test_sd_objective_is_ce_plus_lambda_mse():
     ce = torch.nn.functional.cross_entropy(logits, labels)
     mse = ((1 + 1 + 1 + 4) / 4)  # torch's mean over batch x classes
     assert compute_loss("sd", logits, labels, {"lambda": 2.0}, teacher).item() == pytest.approx(ce.item() + 2 * mse)
-    parts = get_objective("sd").parts(logits, labels, {"lambda": 2.0}, teacher)
+    total, parts = get_objective("sd").loss_parts(logits, labels, {"lambda": 2.0}, teacher)
     assert parts["mse"].item() == pytest.approx(mse) and parts["ce"].item() == pytest.approx(ce.item())
+    assert total.item() == pytest.approx(ce.item() + 2 * mse)
 
 
 TINY = dict(task="SST-2", model="all-MiniLM-L6-v2", num_layers=1, max_seq_len=32, batch_size=8, lr=1e-4, epochs=1,

@@ -188,8 +188,9 @@ def loss_function(cfg: TrainConfig, teacher_logits: np.ndarray | None = None):
                          f"teacher trial; got objective {cfg.objective!r}, teacher {cfg.teacher!r}")
 
     def loss(logits, labels, teacher=None):
-        value = objective.loss(logits, labels, args, teacher)
-        return value, objective.parts(logits, labels, args, teacher) if objective.parts else {}
+        if objective.loss_parts:  # one pass gives the loss and the terms the curves log
+            return objective.loss_parts(logits, labels, args, teacher)
+        return objective.loss(logits, labels, args, teacher), {}
     return loss
 
 
@@ -320,9 +321,10 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
             t0 = time.perf_counter()
             inputs, labels = collate(splits["train"], batch, pad_id, regression, dev)
             teacher = None if stored_teacher is None else stored_teacher[batch].to(dev, non_blocking=True)
-            for callback in callbacks:
-                with autocast(cfg.precision, dev):
-                    teacher = callback.teacher(model, inputs) if teacher is None else teacher
+            for callback in callbacks:  # the run's own teacher (SDA/SDV), when no stored one was given
+                if teacher is None:
+                    with autocast(cfg.precision, dev):
+                        teacher = callback.teacher(model, inputs)
             parts = {}
             loss = forward_backward(forward, inputs, labels, cfg.precision, scaler, micro_batch, loss_of, teacher,
                                     parts)

@@ -10,13 +10,12 @@ from analysis import claims as tests
 from reports.build import ReportContext
 from reports.kit import SEED, claims_section, degenerate_threshold
 from reports.selfdistill import ensembles
-from reports.selfdistill.common import ARM_NAMES, METRIC, NLI, arm_scores, column_label, our_task, planned_columns
+from reports.selfdistill.common import (ARM_NAMES, METRIC, NLI, arm_accuracy, column_label, our_task,
+                                        planned_columns)
 
 
 def _accuracy(ctx, experiment, column, arm, metric=METRIC, **kept) -> dict[int, float]:
-    """{data seed: test accuracy x100} at the arm's chosen grid point (accuracy for every task: higher is better)."""
-    values, _ = arm_scores(ctx, experiment, column, arm, metric, **kept)
-    return {seed: (v if column in NLI else 100.0 - v) for seed, v in values.items()}
+    return arm_accuracy(ctx, experiment, column, arm, metric, **kept)[0]
 
 
 def _pairs(better: dict, worse: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -40,42 +39,46 @@ def paper_gain(ctx, column: str, better: str, worse: str, base_accuracy: float) 
     return ((base - b) - (base - w)) / base * (100.0 - base_accuracy)
 
 
-def _test(ctx, label: str, better, worse, pvalues, reasons, checks, runs, baseline_task=None, diffs=None) -> None:
-    """One paired comparison into the per-task maps: its signal reason, or its one-sided p (paired t), the
-    Wilcoxon check and the differences."""
-    baseline = degenerate_threshold(ctx, baseline_task) if baseline_task and len(better) else None
-    reason = tests.signal([better, worse], baseline)
-    reasons[label] = reason
-    if reason is None:
-        pvalues[label] = tests.paired_t(better, worse, alternative="greater")
-        checks[label] = tests.wilcoxon_paired(better, worse, alternative="greater").pvalue
-        runs.append(len(better))
-        if diffs is not None:
-            diffs[label] = np.asarray(better, float) - np.asarray(worse, float)
+class Comparisons:
+    """The paired comparisons of one claim, by task (or arm): each one's signal reason, or its one-sided paired-t
+    p, the Wilcoxon check and its differences; and the paper's gain there (paper_gain), for the power rule."""
 
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.pvalues, self.reasons, self.checks, self.diffs, self.expected = {}, {}, {}, {}, {}
 
-def _finish(pvalues, reasons, checks, runs, diffs=None, expected=None) -> dict:
-    """The verdict, with the power rule: a gain that is not significant is "not reproduced" only when it points
-    the other way significantly or the test could have seen the paper's gain (tests.detectable_gain at 80% power)
-    on some task; otherwise "could not tell"."""
-    result = tests.verdict(pvalues, reasons, True, seeds=min(runs) if runs else None)
-    detail = ", ".join(f"{k} {p:.3g}" for k, p in pvalues.items())
-    check = tests.combine(checks.values()) if checks else float("nan")
-    extra = (f" (one-sided paired-t p per comparison: {detail}; Wilcoxon check, combined p {check:.3g})"
-             if pvalues else "")
-    verdict, reason = result.verdict, result.reason
-    if verdict == tests.NOT_REPRODUCED:
-        other_way = tests.combine([1.0 - p for p in pvalues.values()])
-        seen = {k: tests.detectable_gain(d) for k, d in (diffs or {}).items()}
-        wanted = {k: (expected or {}).get(k) for k in seen}
-        if other_way < tests.ALPHA:
-            reason += f"; the other way: combined p {other_way:.3g}"
-        elif seen and all(wanted[k] is None or seen[k] > wanted[k] for k in seen):
-            verdict = tests.COULD_NOT_TELL
-            reason = ("too few seeds to see the paper's gain: " + ", ".join(
-                f"{k} detects ≥ {seen[k]:.2f} points, the paper's would be "
-                + ("unknown" if wanted[k] is None else f"{wanted[k]:.2f}") for k in seen) + f" ({reason})")
-    return {"verdict": verdict, "reason": reason + extra, "result": result}
+    def add(self, label: str, better, worse, task: str, expected: float | None = None) -> None:
+        better, worse = np.asarray(better, float), np.asarray(worse, float)
+        reason = tests.signal([better, worse], degenerate_threshold(self.ctx, task) if len(better) else None)
+        self.reasons[label], self.expected[label] = reason, expected
+        if reason is None:
+            self.pvalues[label] = tests.paired_t(better, worse, alternative="greater")
+            self.checks[label] = tests.wilcoxon_paired(better, worse, alternative="greater").pvalue
+            self.diffs[label] = better - worse
+
+    def verdict(self) -> dict:
+        """Fisher-combined verdict, with the power rule: a gain that is not significant is "not reproduced" only
+        when it points the other way significantly or the test could have seen the paper's gain
+        (tests.detectable_gain at 80% power) on some comparison; otherwise "could not tell"."""
+        runs = [len(d) for d in self.diffs.values()]
+        result = tests.verdict(self.pvalues, self.reasons, True, seeds=min(runs) if runs else None)
+        verdict, reason = result.verdict, result.reason
+        if verdict == tests.NOT_REPRODUCED:
+            other_way = tests.combine([1.0 - p for p in self.pvalues.values()])
+            seen = {k: tests.detectable_gain(d) for k, d in self.diffs.items()}
+            wanted = {k: self.expected.get(k) for k in seen}
+            if other_way < tests.ALPHA:
+                reason += f"; the other way: combined p {other_way:.3g}"
+            elif all(wanted[k] is None or seen[k] > wanted[k] for k in seen):
+                verdict = tests.COULD_NOT_TELL
+                reason = ("too few seeds to see the paper's gain: " + ", ".join(
+                    f"{k} detects ≥ {seen[k]:.2f} points, the paper's would be "
+                    + ("unknown" if wanted[k] is None else f"{wanted[k]:.2f}") for k in seen) + f" ({reason})")
+        detail = ", ".join(f"{k} {p:.3g}" for k, p in self.pvalues.items())
+        if self.pvalues:
+            reason += (f" (one-sided paired-t p per comparison: {detail}; Wilcoxon check, combined p "
+                       f"{tests.combine(self.checks.values()):.3g})")
+        return {"verdict": verdict, "reason": reason}
 
 
 def _columns(ctx, experiment: str, which: str = "all") -> list[str]:
@@ -88,15 +91,14 @@ def _each_arm(ctx, check: dict, worse: str, worse_metric: str = METRIC, worse_ro
     row ``worse_row``), per task; the claim needs every arm."""
     parts = []
     for arm in check["arms"]:
-        pvalues, reasons, checks, runs, diffs, expected = {}, {}, {}, [], {}, {}
+        found = Comparisons(ctx)
         for column in _columns(ctx, check["experiment"]):
             b, w = _pairs(_accuracy(ctx, check["experiment"], column, arm),
                           _accuracy(ctx, check["experiment"], column, worse, worse_metric))
-            _test(ctx, column, b, w, pvalues, reasons, checks, runs, our_task(ctx, column), diffs)
-            base = _accuracy(ctx, check["experiment"], column, "base")
-            expected[column] = paper_gain(ctx, column, arm, worse_row, float(np.mean(list(base.values())))) \
-                if base else None
-        parts.append((ARM_NAMES[arm], _finish(pvalues, reasons, checks, runs, diffs, expected)))
+            base = list(_accuracy(ctx, check["experiment"], column, "base").values())
+            found.add(column, b, w, our_task(ctx, column),
+                      paper_gain(ctx, column, arm, worse_row, float(np.mean(base))) if base else None)
+        parts.append((ARM_NAMES[arm], found.verdict()))
     return _all_of(parts)
 
 
@@ -125,71 +127,83 @@ def _all_of(parts: list[tuple[str, dict]]) -> dict:
 
 def ensemble_gain(ctx, check: dict) -> dict:
     """VOTE or AVG against the mean of its own 4 members (or VOTE against AVG), one pair per group of 4 seeds."""
-    pvalues, reasons, checks, runs, diffs, expected = {}, {}, {}, [], {}, {}
     if "ensembles" not in ctx.plan.experiments or ctx.read_outputs is None:
         return {"verdict": tests.NOT_RUN, "reason": "no BASE runs of `ensembles` at this profile"}
+    found = Comparisons(ctx)
     for column in _columns(ctx, "ensembles"):
         groups = ensembles.group_scores(ctx, "ensembles", our_task(ctx, column))
-        b = np.array([g[check["better"]] for g in groups])
-        w = np.array([g[check["worse"]] for g in groups])
-        _test(ctx, column, b, w, pvalues, reasons, checks, runs, our_task(ctx, column), diffs)
         members = [g["member_mean"] for g in groups]
-        expected[column] = paper_gain(ctx, column, check["better"], check["worse"], float(np.mean(members))) \
-            if members else None
-    out = _finish(pvalues, reasons, checks, runs, diffs, expected)
+        found.add(column, [g[check["better"]] for g in groups], [g[check["worse"]] for g in groups],
+                  our_task(ctx, column),
+                  paper_gain(ctx, column, check["better"], check["worse"], float(np.mean(members))) if members
+                  else None)
+    out = found.verdict()
     out["reason"] += f"; groups of {ensembles.K} seeds, accuracy x100"
     return out
 
 
 def se_gain(ctx, check: dict) -> dict:
     """SE (each BASE run's averaged weights) against the same run's final weights, on the text tasks."""
-    pvalues, reasons, checks, runs, diffs, expected = {}, {}, {}, [], {}, {}
+    found = Comparisons(ctx)
     for column in _columns(ctx, check["experiment"], check.get("tasks", "all")):
         b, w = _pairs(_accuracy(ctx, check["experiment"], column, "base", "se_test"),
                       _accuracy(ctx, check["experiment"], column, "base"))
-        _test(ctx, column, b, w, pvalues, reasons, checks, runs, our_task(ctx, column), diffs)
-        expected[column] = paper_gain(ctx, column, "se", "base", float(np.mean(w))) if len(w) else None
-    return _finish(pvalues, reasons, checks, runs, diffs, expected)
+        found.add(column, b, w, our_task(ctx, column),
+                  paper_gain(ctx, column, "se", "base", float(np.mean(w))) if len(w) else None)
+    return found.verdict()
 
 
-def _stability(ctx, check: dict, spread: bool) -> dict:
-    """Figure 4: per SD arm against BASE over the same data orders (one task): mean by a paired t-test, spread by
-    the Pitman-Morgan test for paired variances. The arms are combined as the tasks are elsewhere."""
+def _figure4(ctx, check: dict):
+    """Figure 4's task column and its (arm name, SD arm's accuracy, BASE's) paired by data order, or None when the
+    experiment does not run at this profile."""
     experiment = check["experiment"]
     if experiment in ctx.plan.skipped or experiment not in ctx.plan.experiments:
-        return {"verdict": tests.NOT_RUN, "reason": f"`{experiment}` not run at this profile"}
+        return None
     column = planned_columns(ctx, experiment)[0]
     base = _accuracy(ctx, experiment, column, check["base"])
-    pvalues, reasons, checks, runs, pairs = {}, {}, {}, [], {}
-    for arm in check["arms"]:
-        b, w = _pairs(_accuracy(ctx, experiment, column, arm), base)
-        name = ARM_NAMES.get(arm, arm)
-        if not spread:
-            _test(ctx, name, b, w, pvalues, reasons, checks, runs, our_task(ctx, column, experiment))
-            continue
-        reasons[name] = tests.signal([b, w], degenerate_threshold(ctx, our_task(ctx, column, experiment)) if len(b) else None,
-                                     min_runs=3)
-        if reasons[name] is None:
-            pairs[name] = (b, w)
-            pvalues[name] = tests.spread_lower_paired(b, w)
-            runs.append(len(b))
-            sd = (np.std(b, ddof=1), np.std(w, ddof=1))
-            checks[name] = sd
-    if spread:  # the paper's spreads are only drawn (Figure 4): no size to judge this test's power against, so a
-        # spread that is not significantly smaller is "not reproduced" only when it is significantly larger
-        result = tests.verdict(pvalues, reasons, True, seeds=min(runs) if runs else None)
-        verdict, reason = result.verdict, result.reason
-        if verdict == tests.NOT_REPRODUCED:
-            larger = tests.combine([tests.spread_lower_paired(w, b) for b, w in pairs.values()])
-            verdict = tests.NOT_REPRODUCED if larger < tests.ALPHA else tests.COULD_NOT_TELL
-            reason += f"; larger spread: combined p {larger:.3g}"
-        detail = ", ".join(f"{k}: sd {checks[k][0]:.2f} vs BASE {checks[k][1]:.2f}, p {p:.3g}"
-                           for k, p in pvalues.items())
-        return {"verdict": verdict, "reason": f"{reason}; {column_label(ctx, column, experiment)}" +
-                (f" (Pitman-Morgan test of paired variances, one-sided: {detail})" if detail else "")}
-    out = _finish(pvalues, reasons, checks, runs)
-    out["reason"] += f"; {column_label(ctx, column, experiment)}"
+    return column, [(ARM_NAMES.get(arm, arm), *_pairs(_accuracy(ctx, experiment, column, arm), base))
+                    for arm in check["arms"]]
+
+
+def stability_mean(ctx, check: dict) -> dict:
+    """Figure 4's mean: each SD arm against BASE over the same data orders (one task), a paired t-test; the arms
+    are combined as the tasks are elsewhere. The paper only draws the figure: no gain size for the power rule."""
+    figure = _figure4(ctx, check)
+    if figure is None:
+        return {"verdict": tests.NOT_RUN, "reason": f"`{check['experiment']}` not run at this profile"}
+    column, pairs = figure
+    found = Comparisons(ctx)
+    for name, b, w in pairs:
+        found.add(name, b, w, our_task(ctx, column, check["experiment"]))
+    out = found.verdict()
+    out["reason"] += f"; {column_label(ctx, column, check['experiment'])}"
     return out
+
+
+def stability_spread(ctx, check: dict) -> dict:
+    """Figure 4's spread: the Pitman-Morgan test for paired variances, per SD arm against BASE, Fisher-combined.
+    With no drawn size to judge its power against, a spread that is not significantly smaller is "not reproduced"
+    only when it is significantly larger."""
+    figure = _figure4(ctx, check)
+    if figure is None:
+        return {"verdict": tests.NOT_RUN, "reason": f"`{check['experiment']}` not run at this profile"}
+    column, pairs = figure
+    task = our_task(ctx, column, check["experiment"])
+    reasons, pvalues, tested = {}, {}, {}
+    for name, b, w in pairs:
+        reasons[name] = tests.signal([b, w], degenerate_threshold(ctx, task) if len(b) else None, min_runs=3)
+        if reasons[name] is None:
+            tested[name], pvalues[name] = (b, w), tests.spread_lower_paired(b, w)
+    result = tests.verdict(pvalues, reasons, True, seeds=min((len(b) for b, _ in tested.values()), default=None))
+    verdict, reason = result.verdict, result.reason
+    if verdict == tests.NOT_REPRODUCED:
+        larger = tests.combine([tests.spread_lower_paired(w, b) for b, w in tested.values()])
+        verdict = tests.NOT_REPRODUCED if larger < tests.ALPHA else tests.COULD_NOT_TELL
+        reason += f"; larger spread: combined p {larger:.3g}"
+    detail = ", ".join(f"{k}: sd {np.std(tested[k][0], ddof=1):.2f} vs BASE {np.std(tested[k][1], ddof=1):.2f}, "
+                       f"p {p:.3g}" for k, p in pvalues.items())
+    return {"verdict": verdict, "reason": f"{reason}; {column_label(ctx, column, check['experiment'])}" +
+            (f" (Pitman-Morgan test of paired variances, one-sided: {detail})" if detail else "")}
 
 
 MIN_BOOTSTRAP_SEEDS = 5
@@ -225,8 +239,7 @@ def lambda_range(ctx, check: dict, reps: int = 2000) -> dict:
 
 
 CHECKS = {"paired_gain": paired_gain, "ensemble_gain": ensemble_gain, "se_gain": se_gain, "sd_over_se": sd_over_se,
-          "stability_mean": lambda ctx, c: _stability(ctx, c, False),
-          "stability_spread": lambda ctx, c: _stability(ctx, c, True), "lambda_range": lambda_range}
+          "stability_mean": stability_mean, "stability_spread": stability_spread, "lambda_range": lambda_range}
 
 
 def verdicts(ctx: ReportContext) -> list[dict]:

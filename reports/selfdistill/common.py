@@ -55,12 +55,19 @@ def k_label(value) -> str:
     return "T−1" if value in (None, "all") else str(value)
 
 
+def arm_accuracy(ctx: ReportContext, experiment: str, column: str, arm: str, metric: str = METRIC,
+                 **kept) -> tuple[dict[int, float], dict]:
+    """{data seed: accuracy x100} of one arm's finished runs at its grid point of best mean validation at the last
+    step (``kept`` fixes other settings, e.g. teacher_k=5), and that choice. The claims test these."""
+    rows, choice = chosen(ctx, experiment, member_label(ctx, experiment, column), arm, VAL, **kept)
+    return dict(zip(rows["data_seed"], pct(rows[metric]))), choice
+
+
 def arm_scores(ctx: ReportContext, experiment: str, column: str, arm: str, metric: str = METRIC,
                **kept) -> tuple[dict[int, float], dict]:
-    """{data seed: the paper's metric} of one arm's finished runs at its grid point of best mean validation at the
-    last step (``kept`` fixes other settings, e.g. teacher_k=5), and that choice."""
-    rows, choice = chosen(ctx, experiment, member_label(ctx, experiment, column), arm, VAL, **kept)
-    return dict(zip(rows["data_seed"], shown(column, pct(rows[metric])))), choice
+    """arm_accuracy in the paper's metric (tables and figures)."""
+    values, choice = arm_accuracy(ctx, experiment, column, arm, metric, **kept)
+    return dict(zip(values, shown(column, list(values.values())))), choice
 
 
 def relative_reduction(column: str, base: float, method: float) -> float:

@@ -7,7 +7,6 @@ start; each seed's head began elsewhere), evaluated on the same test split. Each
 of its members, the paired comparison the claims test."""
 from __future__ import annotations
 
-import functools
 
 import numpy as np
 import torch
@@ -60,9 +59,9 @@ def _avg_score(cfg, state: dict) -> float:
 
 def group_scores(ctx: ReportContext, experiment: str, task: str, arm: str = "base") -> list[dict]:
     """Per group of K finished seeds: its seeds, VOTE's and AVG's test score and the mean of its members' (x100)."""
-    cache = ctx._trials.setdefault(("ensembles", experiment, task, arm), None)
-    if cache is not None:
-        return cache
+    key = ("ensembles", experiment, task, arm)
+    if key in ctx.memo:  # tables and claims both read the groups: their weights are averaged once
+        return ctx.memo[key]
     frame = ctx.trials(experiment)
     rows = frame[(frame["raw_task"] == task) & (frame["arm"] == arm) & frame["finished"]]
     by_seed = {int(r.data_seed): r for r in rows.itertuples()}
@@ -78,5 +77,5 @@ def group_scores(ctx: ReportContext, experiment: str, task: str, arm: str = "bas
                     "member_mean": 100.0 * float(np.mean([m.test_last for m in members])),
                     "vote": 100.0 * score(metric, vote([s["test_logits"] for s in saved]), labels),
                     "avg": 100.0 * _avg_score(cfg, average_state([s["state"] for s in saved]))})
-    ctx._trials[("ensembles", experiment, task, arm)] = out
+    ctx.memo[key] = out
     return out

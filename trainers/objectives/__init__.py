@@ -28,7 +28,9 @@ class Objective:
     needs_teacher: bool  # reads teacher logits (KD, Self-KD from a stored trial; SD from the run's own steps)
     loss: Callable  # loss(logits, labels, args, teacher_logits) -> scalar mean loss
     target: Callable | None  # target(labels, num_classes, args, teacher_probs) -> (n, K) soft target q'
-    parts: Callable | None = None  # parts(logits, labels, args, teacher_logits) -> {name: scalar}: logged curves
+    # loss_parts(logits, labels, args, teacher_logits) -> (loss, {name: detached scalar}): the loss and the terms it
+    # sums, computed once, logged as curves (SD's CE and MSE); objectives without it log only the loss
+    loss_parts: Callable | None = None
 
 
 def _discover() -> dict[str, Objective]:

@@ -14,23 +14,20 @@ from . import Objective
 from ._common import interval, num_classes
 
 
-def _parts(logits: torch.Tensor, labels: torch.Tensor, teacher_logits: torch.Tensor) -> tuple:
+def sd_loss_parts(logits, labels, args, teacher_logits) -> tuple[torch.Tensor, dict]:
+    """The loss and its two terms (detached, for the curves train_ce and train_mse)."""
     num_classes(logits, "sd")
     if teacher_logits is None or teacher_logits.shape != logits.shape:
         raise ValueError(f"objective 'sd' needs the self-teacher's logits shaped like the student's "
                          f"{tuple(logits.shape)}, got {None if teacher_logits is None else tuple(teacher_logits.shape)}")
-    return F.cross_entropy(logits, labels), F.mse_loss(logits, teacher_logits.detach().to(logits.dtype))
+    ce = F.cross_entropy(logits, labels)
+    mse = F.mse_loss(logits, teacher_logits.detach().to(logits.dtype))
+    return ce + args["lambda"] * mse, {"ce": ce.detach(), "mse": mse.detach()}
 
 
 def sd_loss(logits, labels, args, teacher_logits):
-    ce, mse = _parts(logits, labels, teacher_logits)
-    return ce + args["lambda"] * mse
-
-
-def sd_parts(logits, labels, args, teacher_logits) -> dict:
-    ce, mse = _parts(logits.detach(), labels, teacher_logits)
-    return {"ce": ce, "mse": mse}
+    return sd_loss_parts(logits, labels, args, teacher_logits)[0]
 
 
 OBJECTIVE = Objective("sd", "self-distillation: CE + lambda MSE to the run's own SDA/SDV teacher (Xu et al. Eq. 6)",
-                      {"lambda": interval(0, default=1.0)}, True, sd_loss, None, sd_parts)
+                      {"lambda": interval(0, default=1.0)}, True, sd_loss, None, sd_loss_parts)
