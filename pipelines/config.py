@@ -11,6 +11,7 @@ from trainers.tasks import TASKS
 from trainers.batching import BATCHING
 from trainers.callbacks import SELF_TEACHERS
 from trainers.loop import PRECISIONS
+from trainers.multitask import settings as multitask
 from trainers.optim import OPTIMIZERS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -83,6 +84,8 @@ SETTINGS = {
     "self_teacher": (lambda v: v in SELF_TEACHERS, f"one of {', '.join(SELF_TEACHERS)}"),
     "teacher_k": (lambda v: v == "all" or _number(0, integer=True)(v), "a positive integer K, or all (K = T-1)"),
     "ensemble_outputs": (lambda v: isinstance(v, bool), "true or false"),
+    # the CS224N minBERT reports: the multitask trainer's schedule, heads and methods (trainers.multitask.settings)
+    **{name: (setting.check, setting.expected) for name, setting in multitask.SETTINGS.items()},
 }
 REFERENCE_SETTINGS = {"teacher"}  # dict values that name another trial, not a stage's choice
 
@@ -397,6 +400,7 @@ def _check_experiment(where: str, exp, experiments: dict, recipes: dict, seed_se
     for arm, settings in exp["arms"].items():
         merged = {**(exp.get("settings") or {}), **settings}
         _check_objective(f"{where}.arms.{arm}", merged)
+        _check_multitask(f"{where}.arms.{arm}", merged, exp["tasks"])
         if "teacher" in merged:
             _check_teacher(f"{where}.arms.{arm}.teacher", merged["teacher"], where.rsplit(".", 1)[-1], experiments)
     for key in exp.get("select") or []:
@@ -437,6 +441,15 @@ def _check_objective(where: str, settings: dict) -> None:
         raise ConfigError(f"{where}: objective {name!r} " + ("needs a teacher: {experiment: NAME, arm: ARM} or "
                                                             "self_teacher: sda | sdv" if teacher
                                                             else "reads no teacher; remove `teacher`"))
+
+
+def _check_multitask(where: str, settings: dict, tasks: list) -> None:
+    """Multitask settings belong to multitask tasks (TASKS[...].parts), and only there."""
+    names = sorted(k for k in settings if k in multitask.SETTINGS)
+    single = [t for t in tasks if not TASKS[t].parts]
+    if names and single:
+        raise ConfigError(f"{where}.{names[0]}: a multitask setting, but task {single[0]!r} is a single task "
+                          f"(multitask: {_choices(t for t in TASKS if TASKS[t].parts)})")
 
 
 def _check_teacher(where: str, ref: dict, own: str, experiments: dict) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from pipelines.config import (SEARCH_PREFIX, ConfigError, SuiteConfig, profile_tasks, references, source_key,
                               stage_depth, teacher_ref, teacher_sources)
+from trainers.multitask import settings as multitask
 from trainers.objectives import setting_names
 from trainers.tasks import get_task, split_seed
 from trainers.loop import TrainConfig, eval_steps, total_steps
@@ -124,6 +125,8 @@ def _train_config(profile: dict, recipes: dict, task: str, s: dict, init_seed: i
         teacher_k=None if s.get("teacher_k") in (None, "all") else s["teacher_k"],
         ensemble_outputs=bool(s.get("ensemble_outputs", False)),
         dev_halves=s.get("split") == "dev_halves" and get_task(task).recipe == "large",
+        multitask_args=tuple(sorted((k, v) for k, v in s.items() if k in multitask.SETTINGS)),
+        part_examples=part_caps(profile, task),
     )
     if "model" in s:  # a model role of the profile: the teacher or the student of a distillation study
         # (a profile that skips an experiment need not give its roles: its stand-in trials keep the role's name)
@@ -138,6 +141,14 @@ def _train_config(profile: dict, recipes: dict, task: str, s: dict, init_seed: i
                     llrd=hp.get("llrd", base["llrd"]))
     base["lr"] *= float(s.get("lr_scale", 1.0))
     return TrainConfig(**base)
+
+
+def part_caps(profile: dict, task: str) -> tuple:
+    """A multitask task's training caps per part, from the profile's task_train_examples of its parts' tasks."""
+    from trainers.multitask.data import PART_TASKS
+    caps = profile.get("task_train_examples") or {}
+    return tuple(sorted((part, caps[name]) for part, name in PART_TASKS.items()
+                        if get_task(task).parts and name in caps))
 
 
 def _seed_pairs(seeds: list[int], cross: bool, init_seed: int | None = None) -> list[tuple[int, int]]:
@@ -374,7 +385,11 @@ TEACHER_FORWARD = 0.26  # a self-teacher's forward pass, in training steps (meas
 
 def trial_seconds(cfg: TrainConfig, cost: dict) -> float:
     """Estimated accelerator seconds of one trial: steps (and a self-teacher's forward passes: one for SDA, K for
-    SDV) plus validation passes plus two test passes (and SE's and the saved logits' passes)."""
+    SDV) plus validation passes plus two test passes (and SE's and the saved logits' passes). A multitask trial
+    counts sentence passes (trainers.multitask.train.plan_seconds)."""
+    if get_task(cfg.task).parts:
+        from trainers.multitask.train import plan_seconds
+        return plan_seconds(cfg, cost)
     steps = total_steps(cfg, train_size(cfg))
     val, test = eval_size(cfg)
     evaluated = val * len(eval_steps(steps, cfg.evaluations)) + 2 * test + (2 * (val + test) if cfg.ensemble_outputs

@@ -13,6 +13,9 @@ from pipelines.search import search_choices
 
 METRICS = ["outcome", "best_val", "test_at_best_val", "val_last", "test_last", "train_seconds", "steps",
            "se_val", "se_test"]  # se_*: Xu et al.'s SE, the run's weights averaged over its steps
+# the multitask trainer's per-task scores at the kept epoch (and the last), and its mean teacher's and SWA's
+METRICS += [f"{model}{split}_{part}" for model in ("", "teacher_", "swa_") for split in ("val", "test")
+            for part in ("sst", "para", "sts")] + [f"test_last_{part}" for part in ("sst", "para", "sts")]
 
 
 def members_frame(plan: Plan, experiment: str, runs: pd.DataFrame) -> pd.DataFrame:

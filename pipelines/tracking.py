@@ -267,16 +267,18 @@ WEIGHTS = "weights.pt"  # its final state_dict (AVG, Eq. 3)
 
 
 def log_outputs(client: MlflowClient, run_id: str, outputs: dict) -> None:
-    """What the analysis stage combines across seeds without training again: the final logits and weights."""
+    """What the analysis stage combines across seeds without training again: the final logits (a multitask run:
+    its per-task predictions) and, where given (``state``), the weights."""
     import tempfile
 
     import numpy as np
     import torch
     with tempfile.TemporaryDirectory() as folder:
-        np.savez(Path(folder) / OUTPUTS, val_logits=outputs["val_logits"], test_logits=outputs["test_logits"])
-        torch.save(outputs["state"], Path(folder) / WEIGHTS)
+        np.savez(Path(folder) / OUTPUTS, **{k: v for k, v in outputs.items() if k != "state"})
+        if "state" in outputs:
+            torch.save(outputs["state"], Path(folder) / WEIGHTS)
         client.log_artifacts(run_id, folder)
-    client.set_tag(run_id, "outputs", "logits+weights")
+    client.set_tag(run_id, "outputs", "logits+weights" if "state" in outputs else "predictions")
 
 
 def read_outputs(client: MlflowClient, run_id: str, weights: bool = False) -> dict:

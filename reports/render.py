@@ -43,7 +43,7 @@ _UNICODE = {
     "²": r"\textsuperscript{2}", "³": r"\textsuperscript{3}", "¹": r"\textsuperscript{1}", "°": r"\textdegree{}",
     "—": r"\textemdash{}", "–": r"\textendash{}", "…": r"\ldots{}", "•": r"\textbullet{}", "§": r"\S{}",
     "“": "``", "”": "''", "‘": "`", "’": "'", "\u00a0": "~", "\u2009": r"\,", "\u202f": r"\,",
-    "✓": r"$\checkmark$", "✗": r"$\times$",
+    "✓": r"$\checkmark$", "✗": r"$\times$", "†": r"\textdagger{}",
     "α": r"$\alpha$", "β": r"$\beta$", "γ": r"$\gamma$", "δ": r"$\delta$", "ε": r"$\epsilon$", "η": r"$\eta$",
     "θ": r"$\theta$", "λ": r"$\lambda$", "μ": r"$\mu$", "µ": r"$\mu$", "π": r"$\pi$", "ρ": r"$\rho$",
     "σ": r"$\sigma$", "τ": r"$\tau$", "ϕ": r"$\phi$", "φ": r"$\varphi$", "χ": r"$\chi$", "ω": r"$\omega$",
@@ -191,7 +191,9 @@ def _layout(header: list[str], rows: list[list[str]], notes) -> Layout:
             break
     aligns = ["l"] + ["c"] * (len(header) - 1)
     tex_header = [_header_cell(text, limit, aligns[i]) for i, (text, limit) in enumerate(head_cells)]
-    tex_rows = [[_tex(c) for c in row] for row in plain_rows]
+    # a row whose first cell is a note mark "[n]" would read as the previous row's \\[length]: guard it with {}
+    tex_rows = [[("{}" if i == 0 and c.startswith("[") else "") + _tex(c) for i, c in enumerate(row)]
+                for row in plain_rows]
     tex_notes = [f"[{n}] {_tex(text, breakable=True)}" for text, n in long_texts.items()]
     tex_notes += [_tex(note, breakable=True) for note in notes or ()]
     return Layout(size, tex_header, tex_rows, tex_notes, width)

@@ -17,11 +17,11 @@ def suite(config: Path, *args: str, **kwargs) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
 
 
-def smoke_study(root: Path, paper: str) -> tuple[Path, Path, str]:
-    """`suite reproduce PAPER --profile smoke` on a scratch suite.yaml under ``root``; asserts it succeeded and returns
-    (config, runs folder, its terminal output)."""
+def smoke_study(root: Path, paper: str, *options: str) -> tuple[Path, Path, str]:
+    """`suite reproduce PAPER --profile smoke [OPTIONS]` on a scratch suite.yaml under ``root``; asserts it succeeded
+    and returns (config, runs folder, its terminal output)."""
     config = study_config(root)
-    proc = suite(config, "reproduce", paper, "--profile", "smoke")
+    proc = suite(config, "reproduce", paper, "--profile", "smoke", *options)
     out, err = proc.communicate(timeout=900)
     assert proc.returncode == 0, out[-3000:] + err[-3000:]
     return config, root / "runs", out

@@ -78,6 +78,17 @@ def _write(tmp_path: Path, mutate) -> Path:
      "experiments.self_distill.arms.sda: self_teacher needs an objective that reads a teacher (sd), got 'ce'"),
     (lambda d: d["papers"]["selfdistill"]["experiments"]["self_distill"]["arms"]["base"].update(teacher_k=2),
      "experiments.self_distill.arms.base: teacher_k is the window of a self_teacher (sda or sdv); give one"),
+    (lambda d: d["papers"]["selfdistill"]["experiments"]["self_distill"]["arms"]["base"].update(sampler="even"),
+     "experiments.self_distill.arms.base.sampler: a multitask setting, but task 'IMDb' is a single task "
+     "(multitask: minBERT)"),
+    (lambda d: d["papers"]["minbert-meanteacher"]["experiments"]["round_robin"]["arms"]["rr_even"].update(
+        sampler="zigzag"),
+     "experiments.round_robin.arms.rr_even.sampler: bad value 'zigzag' (expected one of sequential, rr_unbalanced, "
+     "rr_balanced, even)"),
+    (lambda d: d["papers"]["minbert-meanteacher"]["experiments"]["single_task"]["arms"]["sst_only"].update(
+        train_tasks="sst+nli"),
+     "experiments.single_task.arms.sst_only.train_tasks: bad value 'sst+nli' (expected tasks joined by + from sst, "
+     "para, sts"),
     (lambda d: d["papers"]["selfdistill"]["experiments"]["self_distill"]["arms"]["sda"].update(teacher_k=[0]),
      "arms.sda.teacher_k: bad value 0 (expected a positive integer K, or all (K = T-1))"),
     (lambda d: d["papers"]["selfdistill"]["experiments"]["stability"].update(init_seed=-1),

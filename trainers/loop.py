@@ -77,9 +77,12 @@ class TrainConfig:
     self_teacher: str | None = None  # sda | sdv: the objective's teacher is the run's own earlier steps (Xu et al.)
     teacher_k: int | None = None  # the self-teacher's window in steps; None = every previous step (SDA, K = T-1)
     ensemble_outputs: bool = False  # keep what SE, VOTE and AVG need: SE's running mean, final logits and weights
+    multitask_args: tuple = ()  # a multitask task's settings (trainers.multitask.settings) as sorted pairs
+    part_examples: tuple = ()  # a multitask task's training caps per part, e.g. (("sst", 854),)
 
     def __post_init__(self):  # a config read back from JSON carries lists: keep the id and hashing stable
-        object.__setattr__(self, "objective_args", tuple(tuple(pair) for pair in self.objective_args))
+        for name in ("objective_args", "multitask_args", "part_examples"):
+            object.__setattr__(self, name, tuple(tuple(pair) for pair in getattr(self, name)))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -283,6 +286,9 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
     parameter groups (LLRD, weight decay, the head's lr), a hook before each optimizer step (pre-trained weight
     decay) and step callbacks (trainers.callbacks: SE's running mean, the SDA/SDV self-teacher)."""
     task = get_task(cfg.task)
+    if task.parts:  # one encoder over several tasks (the CS224N minBERT reports): the multitask trainer
+        from trainers.multitask.train import train as train_multitask
+        return train_multitask(cfg, on_eval, keep_model, micro_batch, teacher_logits, teacher_digest, train_logits)
     regression = task.is_regression
     dev = device()
     base_state = intermediate_base_state(cfg) if cfg.intermediate else None

@@ -1,4 +1,5 @@
-"""Task metrics (Table 3): accuracy, F1 of the positive class (MRPC), Spearman (STS-B), Matthews (CoLA)."""
+"""Task metrics (Table 3): accuracy, F1 of the positive class (MRPC), Spearman (STS-B), Matthews (CoLA); and
+Pearson (the CS224N minBERT STS task, as the course scores it)."""
 from __future__ import annotations
 
 import math
@@ -40,7 +41,15 @@ def spearman(preds, labels) -> float:
     return float(stats.spearmanr(p, np.asarray(labels, dtype=float)).statistic)
 
 
-METRICS = {"accuracy": accuracy, "f1": f1, "mcc": mcc, "spearman": spearman}
+def pearson(preds, labels) -> float:
+    """Pearson correlation (the CS224N course's STS score, ``np.corrcoef``); 0 for constant predictions."""
+    p = np.asarray(preds, dtype=float)
+    if np.all(p == p[0]):
+        return 0.0
+    return float(np.corrcoef(p, np.asarray(labels, dtype=float))[0, 1])
+
+
+METRICS = {"accuracy": accuracy, "f1": f1, "mcc": mcc, "spearman": spearman, "pearson": pearson}
 
 
 def score(metric: str, outputs: np.ndarray, labels) -> float:

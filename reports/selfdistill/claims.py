@@ -8,6 +8,7 @@ import numpy as np
 
 from analysis import claims as tests
 from reports.build import ReportContext
+from reports.comparisons import Comparisons, all_of
 from reports.kit import SEED, claims_section, degenerate_threshold
 from reports.selfdistill import ensembles
 from reports.selfdistill.common import (ARM_NAMES, METRIC, NLI, arm_accuracy, column_label, our_task,
@@ -39,48 +40,6 @@ def paper_gain(ctx, column: str, better: str, worse: str, base_accuracy: float) 
     return ((base - b) - (base - w)) / base * (100.0 - base_accuracy)
 
 
-class Comparisons:
-    """The paired comparisons of one claim, by task (or arm): each one's signal reason, or its one-sided paired-t
-    p, the Wilcoxon check and its differences; and the paper's gain there (paper_gain), for the power rule."""
-
-    def __init__(self, ctx):
-        self.ctx = ctx
-        self.pvalues, self.reasons, self.checks, self.diffs, self.expected = {}, {}, {}, {}, {}
-
-    def add(self, label: str, better, worse, task: str, expected: float | None = None) -> None:
-        better, worse = np.asarray(better, float), np.asarray(worse, float)
-        reason = tests.signal([better, worse], degenerate_threshold(self.ctx, task) if len(better) else None)
-        self.reasons[label], self.expected[label] = reason, expected
-        if reason is None:
-            self.pvalues[label] = tests.paired_t(better, worse, alternative="greater")
-            self.checks[label] = tests.wilcoxon_paired(better, worse, alternative="greater").pvalue
-            self.diffs[label] = better - worse
-
-    def verdict(self) -> dict:
-        """Fisher-combined verdict, with the power rule: a gain that is not significant is "not reproduced" only
-        when it points the other way significantly or the test could have seen the paper's gain
-        (tests.detectable_gain at 80% power) on some comparison; otherwise "could not tell"."""
-        runs = [len(d) for d in self.diffs.values()]
-        result = tests.verdict(self.pvalues, self.reasons, True, seeds=min(runs) if runs else None)
-        verdict, reason = result.verdict, result.reason
-        if verdict == tests.NOT_REPRODUCED:
-            other_way = tests.combine([1.0 - p for p in self.pvalues.values()])
-            seen = {k: tests.detectable_gain(d) for k, d in self.diffs.items()}
-            wanted = {k: self.expected.get(k) for k in seen}
-            if other_way < tests.ALPHA:
-                reason += f"; the other way: combined p {other_way:.3g}"
-            elif all(wanted[k] is None or seen[k] > wanted[k] for k in seen):
-                verdict = tests.COULD_NOT_TELL
-                reason = ("too few seeds to see the paper's gain: " + ", ".join(
-                    f"{k} detects ≥ {seen[k]:.2f} points, the paper's would be "
-                    + ("unknown" if wanted[k] is None else f"{wanted[k]:.2f}") for k in seen) + f" ({reason})")
-        detail = ", ".join(f"{k} {p:.3g}" for k, p in self.pvalues.items())
-        if self.pvalues:
-            reason += (f" (one-sided paired-t p per comparison: {detail}; Wilcoxon check, combined p "
-                       f"{tests.combine(self.checks.values()):.3g})")
-        return {"verdict": verdict, "reason": reason}
-
-
 def _columns(ctx, experiment: str, which: str = "all") -> list[str]:
     cols = planned_columns(ctx, experiment)
     return [c for c in cols if which == "all" or (which == "text") == (c not in NLI)]
@@ -99,7 +58,7 @@ def _each_arm(ctx, check: dict, worse: str, worse_metric: str = METRIC, worse_ro
             found.add(column, b, w, our_task(ctx, column),
                       paper_gain(ctx, column, arm, worse_row, float(np.mean(base))) if base else None)
         parts.append((ARM_NAMES[arm], found.verdict()))
-    return _all_of(parts)
+    return all_of(parts)
 
 
 def paired_gain(ctx, check: dict) -> dict:
@@ -110,19 +69,6 @@ def paired_gain(ctx, check: dict) -> dict:
 def sd_over_se(ctx, check: dict) -> dict:
     """Each SD arm against SE of the same seed's BASE run (both in `self_distill`)."""
     return _each_arm(ctx, check, "base", "se_test", "se")
-
-
-def _all_of(parts: list[tuple[str, dict]]) -> dict:
-    kinds = [p["verdict"] for _, p in parts]
-    if tests.NOT_REPRODUCED in kinds:
-        verdict = tests.NOT_REPRODUCED
-    elif all(k == tests.REPRODUCED for k in kinds):
-        verdict = tests.REPRODUCED
-    elif all(k == tests.NOT_RUN for k in kinds):
-        verdict = tests.NOT_RUN
-    else:
-        verdict = tests.COULD_NOT_TELL
-    return {"verdict": verdict, "reason": " | ".join(f"{name}: {p['verdict']}, {p['reason']}" for name, p in parts)}
 
 
 def ensemble_gain(ctx, check: dict) -> dict:

@@ -3,7 +3,8 @@
 One module per file format: ``glue`` (GLUE TSV with Zhang et al.'s split recipes, and the QNLI-proxy),
 ``sst5`` (the PTB trees of SST-5), ``fewrel`` (FewRel's JSON, split anew per seed: Kobyzev et al. Appendix B.1),
 ``agnews`` (AG News CSV: AG and AG-proxy), ``cfimdb`` (the CS224N IMDb subset: IMDb-proxy; and IMDb from the hub),
-``hub_text`` (Xu et al.'s hub-only datasets: Yelp-P, Yelp-F, DBPedia, SNLI, and the one hub reader they share).
+``hub_text`` (Xu et al.'s hub-only datasets: Yelp-P, Yelp-F, DBPedia, SNLI, and the one hub reader they share),
+``cs224n`` (the CS224N minBERT multitask tasks: SST-cs224n, Quora-cs224n split by question groups, STS-cs224n).
 A task's split may depend on the run's data seed (recipe ``per_seed``), and then so do its cached tokens.
 """
 from __future__ import annotations
@@ -12,11 +13,11 @@ import functools
 
 import numpy as np
 
-from trainers.tasks import agnews, cfimdb, fewrel, glue, hub_text, sst5
+from trainers.tasks import agnews, cfimdb, cs224n, fewrel, glue, hub_text, sst5
 from trainers.tasks.base import RECIPES, Examples, Task, stratified_sample, strata
 
 TASKS: dict[str, Task] = {**glue.TASKS, sst5.TASK.name: sst5.TASK, fewrel.TASK.name: fewrel.TASK,
-                          **agnews.TASKS, **cfimdb.TASKS, **hub_text.TASKS}
+                          **agnews.TASKS, **cfimdb.TASKS, **hub_text.TASKS, **cs224n.TASKS}
 SUBSAMPLE_SEED = glue.SPLIT_SEED + 1  # the smaller profiles' stratified subsamples: fixed, like the splits
 
 __all__ = ["RECIPES", "TASKS", "Examples", "Task", "files_for", "get_task", "load_splits", "split_seed", "strata"]

@@ -59,6 +59,7 @@ class Task:
     read: Callable = field(repr=False, compare=False, default=None)
     split: Callable = field(repr=False, compare=False, default=None)
     label_names: tuple[str, ...] = ()
+    parts: tuple[str, ...] = ()  # a multitask task: the tasks its one model trains on together (trainers.multitask)
 
     @property
     def is_regression(self) -> bool:

@@ -1,0 +1,53 @@
+"""Claim verdicts for Venkateswaran (reports/published/minbert_generalization.yaml): the shared kinds
+(reports.multitask_claims) with the overall score normalised, plus SWA against its within-run control and the
+ensembles against their members, paired by group of 4 seeds."""
+from __future__ import annotations
+
+from analysis import claims as tests
+from reports.build import ReportContext
+from reports.comparisons import Comparisons, all_of
+from reports.kit import claims_section
+from reports.minbert_generalization import ensembles
+from reports.multitask import arm_scores
+from reports.multitask_claims import METHOD, control, pairs
+from reports.multitask_claims import verdicts as check_all
+
+
+def swa(ctx: ReportContext, check: dict, normalised: bool = True) -> dict:
+    """SWA ≈ its control (the same run's last weights): two-sided paired t on the overall score, believed only when
+    the positive control is significant."""
+    path = f"{check['experiment']}.{check['arm']}"
+    b, w = pairs(arm_scores(ctx, path, "avg", "test", normalised, metric_prefix="swa_"),
+                 arm_scores(ctx, path, "avg", "test_last", normalised))
+    reason = tests.signal([b, w], 0.0 if len(b) else None)
+    result = tests.verdict({} if reason else {"Avg": tests.paired_t(b, w)}, {"Avg": reason}, False,
+                           control(ctx, check, normalised), seeds=len(b) or None, control_name=check["control"])
+    text = result.reason + (f"; SWA − control {(b - w).mean():+.2f} points, the seeds detect ≥ "
+                            f"{tests.detectable_gain(b - w):.2f}" if len(b) > 1 else "")
+    return {"verdict": result.verdict, "reason": text}
+
+
+def _group_gain(ctx: ReportContext, check: dict, better: str, worse: str) -> dict:
+    """``better`` beats ``worse`` on the overall score, paired by group of 4 seeds."""
+    found = Comparisons(ctx)
+    groups = ensembles.group_scores(ctx, check["experiment"], check["arm"])
+    found.add("Overall", [g[better]["avg"] for g in groups], [g[worse]["avg"] for g in groups], "avg",
+              baseline=0.0)
+    return found.verdict()
+
+
+def ensemble(ctx: ReportContext, check: dict, normalised: bool = True) -> dict:
+    return all_of([("mean vs best member", _group_gain(ctx, check, "mean", "best_member")),
+                   ("mean vs member mean", _group_gain(ctx, check, "mean", "member_mean"))])
+
+
+def selective(ctx: ReportContext, check: dict, normalised: bool = True) -> dict:
+    return _group_gain(ctx, check, "selective", "mean")
+
+
+def verdicts(ctx: ReportContext) -> list[dict]:
+    return check_all(ctx, normalised=True, kinds={"swa": swa, "ensemble": ensemble, "selective": selective})
+
+
+def section_claims(ctx: ReportContext) -> str:
+    return claims_section(ctx, verdicts(ctx), METHOD)

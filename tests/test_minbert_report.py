@@ -1,0 +1,78 @@
+"""The CS224N minBERT papers at the smoke scale: `suite reproduce minbert-generalization --experiments ensembles`
+runs four B3 seeds through Ray Tune and MLflow, each saving its validation and test predictions; the report forms
+the ensembles from those artifacts (recomputed here by hand) and renders every section, the rest marked not run.
+Both papers' plans at the paper profile are counted."""
+import numpy as np
+import pytest
+from helpers import smoke_study
+from mlflow.tracking import MlflowClient
+
+from pipelines import tracking
+from pipelines.config import load
+from pipelines.plan import describe, make_plan
+from reports.minbert_generalization import ensembles
+from trainers.multitask.data import PART_TASKS
+from trainers.multitask.train import part_metric
+from trainers.tasks import load_splits
+
+
+@pytest.fixture(scope="module")
+def generalization(tmp_path_factory):
+    return smoke_study(tmp_path_factory.mktemp("minbert"), "minbert-generalization", "--experiments", "ensembles")
+
+
+def test_ensembles_form_from_the_saved_predictions(generalization):
+    config, runs, out = generalization
+    assert "trials: 4 ran, 0 reused, 0 failed" in out
+    client = MlflowClient(f"sqlite:///{runs / 'mlflow.db'}")
+    found = sorted(client.search_runs([client.get_experiment_by_name("minbert-generalization-smoke").experiment_id]),
+                   key=lambda r: int(r.data.tags["data_seed"]))
+    assert len(found) == 4 and all(r.data.tags.get("outputs") == "predictions" for r in found)
+    saved = [tracking.read_outputs(client, r.info.run_id) for r in found]
+    cfg = make_plan(load(config), "minbert-generalization", "smoke").specs[found[0].data.tags["trial_id"]].config
+    caps = dict(cfg.part_examples)
+    test = {p: np.asarray(load_splits(PART_TASKS[p], caps[p], cfg.eval_examples)["test"].labels)
+            for p in ("sst", "para", "sts")}
+    for run, outputs in zip(found, saved):  # each run's saved predictions score exactly its logged test metrics
+        for part in ("sst", "para", "sts"):
+            assert part_metric(part, outputs[f"test_{part}"], test[part]) == pytest.approx(
+                run.data.metrics[f"test_{part}"])
+    # the mean-probability ensemble by hand: SST argmax of the mean probabilities, Para mean probability >= .5
+    sst = np.mean([o["test_sst"] for o in saved], axis=0).argmax(1)
+    para = (np.mean([o["test_para"] for o in saved], axis=0) >= 0.5).astype(int)
+    sts = np.corrcoef(np.mean([o["test_sts"] for o in saved], axis=0), test["sts"])[0, 1]
+    by_hand = {"sst": np.mean(sst == test["sst"]), "para": np.mean(para == test["para"]), "sts": sts}
+    report = (runs / "reports" / "minbert-generalization-smoke" / "report.md").read_text()
+    overall = 100 * (by_hand["sst"] + by_hand["para"] + (by_hand["sts"] + 1) / 2) / 3
+    cells = [f"{100 * by_hand['sst']:.1f} ± 0.0", f"{100 * by_hand['para']:.1f} ± 0.0",
+             f"{100 * by_hand['sts']:.1f} ± 0.0", f"{overall:.1f} ± 0.0"]
+    assert f"| mean-probability ensemble | {' | '.join(cells)} |" in report
+    for section in ("## Figure 2: ablations from B3", "## SWA beside its control", "## Ensembles of 4 B3 runs",
+                    "## Claim verdicts at profile smoke", "| ensemble_gain |"):
+        assert section in report
+    assert "not in this run's experiments" in report  # the ablations and SWA did not run here
+
+
+def test_selective_and_weighted_ensembles_on_hand_made_predictions():
+    labels = np.array([0, 1, 1, 0, 1, 0])
+    good = np.array([0.1, 0.9, 0.8, 0.2, 0.7, 0.3])
+    bad = 1 - good
+    # the subset that scores best on validation: the good member alone (with two bad ones, any mix errs)
+    chosen, test = ensembles.selective("para", [good, bad, bad], labels, [bad, good, good])
+    assert chosen == (0,) and np.allclose(test, bad)  # the chosen members' test predictions
+    # ties go to the larger subset: two good members and a bad one still vote right everywhere
+    assert ensembles.selective("para", [good, bad, good], labels, [good, bad, good])[0] == (0, 1, 2)
+    w = ensembles.fitted_weights("para", [good, bad], labels)
+    assert w[0] > 0 > w[1]  # the fitted weights lean on the member that is right
+    assert ensembles.groups(range(1, 10)) == [[1, 2, 3, 4], [5, 6, 7, 8]]
+    half = ensembles.fitting_half(10)
+    assert len(half) == 5 and np.array_equal(half, ensembles.fitting_half(10))
+
+
+def test_paper_profile_plans_count_the_runs_and_gpu_hours():
+    config = load()
+    for paper, trials, hours in (("minbert-meanteacher", 65, "24.7"), ("minbert-generalization", 55, "45.9")):
+        plan = make_plan(config, paper, "paper")
+        text, totals = describe(plan, config.profile("paper", paper)[1])
+        assert totals.unique == trials
+        assert f"{trials} unique trials ({hours} GPU-hours)" in text

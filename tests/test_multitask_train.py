@@ -1,0 +1,78 @@
+"""The multitask trainer on a toy scale (1 block, a few examples per task): determinism per seed, the step count
+of each update scheme, the mean teacher and SWA as extra evaluated weights, LP-FT's frozen encoder, and the
+checks that reject a bad setting."""
+import dataclasses
+
+import pytest
+import torch
+
+from trainers.loop import TrainConfig, train
+from trainers.multitask.samplers import steps_per_epoch
+from trainers.multitask.settings import resolve
+
+TOY = TrainConfig(task="minBERT", model="paraphrase-MiniLM-L3-v2", num_layers=1, max_seq_len=24, lr=1e-4,
+                  batch_size=4, epochs=1, eval_examples=12, warmup_ratio=0.0,
+                  part_examples=(("para", 8), ("sst", 10), ("sts", 6)),
+                  multitask_args=(("sampler", "rr_balanced"), ("sts_head", "regression")))
+
+
+def toy(**args) -> TrainConfig:
+    return dataclasses.replace(TOY, multitask_args=tuple(sorted({**dict(TOY.multitask_args), **args}.items())))
+
+
+@pytest.fixture(scope="module")
+def mean_teacher_run():
+    return train(toy(consistency="kl", step="round", swa_epochs=1))
+
+
+def test_same_seed_same_numbers_and_step_count(mean_teacher_run):
+    again = train(toy(consistency="kl", step="round", swa_epochs=1))
+    numbers = [{k: v for k, v in run["metrics"].items() if not k.endswith("_seconds")}
+               for run in (again, mean_teacher_run)]
+    assert numbers[0] == numbers[1] and len(numbers[0]) > 30
+    m = mean_teacher_run["metrics"]
+    # one summed step per round: ceil(6 / 4) rounds per epoch (the smallest task, STS, sets the balanced sample)
+    assert m["steps"] == m["total_steps"] == 2 * steps_per_epoch("rr_balanced", {"sst": 10, "para": 8, "sts": 6}, 4,
+                                                                 "round")
+
+
+def test_teacher_and_swa_weights_are_scored_beside_the_student(mean_teacher_run):
+    m = mean_teacher_run["metrics"]
+    for name in ("teacher", "swa"):
+        assert {f"{name}_{s}_{p}" for s in ("val", "test") for p in ("sst", "para", "sts")} <= set(m)
+    # SWA over one extra epoch averages one snapshot: the last weights themselves
+    assert [m[f"swa_test_{p}"] for p in ("sst", "para", "sts")] == [m[f"test_last_{p}"] for p in ("sst", "para",
+                                                                                                  "sts")]
+    assert m["teacher_val_sts"] != m["val_last_sts"]  # the EMA teacher is not the student
+    curves = mean_teacher_run["curves"]
+    assert curves["consistency_weight"] == [(2, 1.0), (4, 1.0)]  # no ramp-up: the full weight, logged per epoch
+    assert {"train_sst", "train_para", "train_sts", "train_consistency"} <= set(curves)
+
+
+def test_per_batch_steps_and_a_different_seed():
+    run = train(dataclasses.replace(toy(step="batch"), data_seed=1))
+    assert run["metrics"]["steps"] == 3 * 2  # a step per task batch: 3 tasks x ceil(6 / 4) batches
+    assert run["metrics"]["val_last_sst"] >= 0
+
+
+def test_lp_epochs_leave_the_encoder_as_loaded():
+    run = train(dataclasses.replace(toy(lp_epochs=1, sts_head="cosine"), epochs=0), keep_model=True)
+    from transformers import AutoModel
+
+    from trainers.assets import model_source
+    loaded = AutoModel.from_pretrained(model_source("paraphrase-MiniLM-L3-v2"), num_hidden_layers=1)
+    trained = run["model"].bert.state_dict()
+    same = [torch.equal(v, trained[k]) for k, v in loaded.state_dict().items() if k in trained and "pooler" not in k]
+    assert same and all(same)
+    assert run["metrics"]["steps"] > 0 and run["curves"]["train_sst"]
+
+
+def test_bad_settings_name_what_is_valid():
+    with pytest.raises(ValueError, match="multitask has no setting 'samplr' .valid: train_tasks, sampler"):
+        resolve({"samplr": "even"})
+    with pytest.raises(ValueError, match=r"sampler='zigzag' is invalid \(expected one of sequential, rr_unbalanced"):
+        resolve({"sampler": "zigzag"})
+    with pytest.raises(ValueError, match="train_tasks='sst\\+nli' is invalid"):
+        resolve({"train_tasks": "sst+nli"})
+    with pytest.raises(ValueError, match="neither reads nor writes a stored teacher"):
+        train(toy(), train_logits=True)

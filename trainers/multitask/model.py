@@ -1,0 +1,91 @@
+"""One encoder, three heads (the CS224N minBERT multitask classifier): SST-5 over the pooled [CLS] output, and
+paraphrase and STS over sentence pairs encoded separately (Siamese), as both reports do.
+
+* SST: dropout -> linear(5), cross-entropy.
+* Paraphrase, ``para_head``: ``dot`` (Venkateswaran's baseline: linear(32) per sentence, dot product, one logit)
+  or ``concat`` (his B1: one logit from [u1, u2, u1*u2]); binary cross-entropy.
+* STS, ``sts_head``: ``cosine`` (cos(u1, u2) x 5, MSE: his baseline), ``regression`` (a score from [u1, u2,
+  u1*u2], MSE: Qin & Tran's "specialized" loss) or ``classes`` (6 classes of the rounded score, cross-entropy, the
+  expected class as the score: their earlier CE runs).
+All heads share ``head_dropout`` (0.3 in both reports). Weights the checkpoint lacks (the heads, a missing pooler)
+are drawn from the init seed.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import AutoModel
+
+from trainers.assets import model_source
+from trainers.reinit import init_module, init_std
+
+STS_CLASSES = 6  # scores 0..5
+
+
+class MultitaskModel(nn.Module):
+    def __init__(self, encoder: nn.Module, para_head: str, sts_head: str, dropout: float):
+        super().__init__()
+        self.bert, self.para_kind, self.sts_kind = encoder, para_head, sts_head
+        hidden = encoder.config.hidden_size
+        self.dropout = nn.Dropout(dropout)
+        self.sst = nn.Linear(hidden, 5)
+        self.para = nn.Linear(hidden, 32) if para_head == "dot" else nn.Linear(3 * hidden, 1)
+        self.sts = None if sts_head == "cosine" else nn.Linear(3 * hidden, 1 if sts_head == "regression"
+                                                                   else STS_CLASSES)
+
+    @property
+    def base_model(self) -> nn.Module:  # trainers.layers finds the blocks and embeddings here
+        return self.bert
+
+    @property
+    def config(self):
+        return self.bert.config
+
+    def embed(self, input_ids, attention_mask, inputs_embeds=None) -> torch.Tensor:
+        """The pooled [CLS] output (minBERT's ``pooler_output``) of one batch of sentences."""
+        if inputs_embeds is not None:
+            return self.bert(inputs_embeds=inputs_embeds, attention_mask=attention_mask).pooler_output
+        return self.bert(input_ids=input_ids, attention_mask=attention_mask).pooler_output
+
+    def head(self, task: str, u: torch.Tensor) -> torch.Tensor:
+        """Task outputs from pooled embeddings: SST (B, 5) logits; para (B,) logit; STS (B,) score or (B, 6)
+        logits. A pair task's ``u`` holds the first sentences then the second ones (2B rows)."""
+        if task == "sst":
+            return self.sst(self.dropout(u))
+        u1, u2 = u.chunk(2)
+        if task == "para":
+            if self.para_kind == "dot":
+                return (self.para(self.dropout(u1)) * self.para(self.dropout(u2))).sum(-1)
+            return self.para(self.dropout(torch.cat([u1, u2, u1 * u2], -1))).squeeze(-1)
+        if self.sts is None:
+            return 5.0 * F.cosine_similarity(u1, u2, dim=-1)
+        out = self.sts(self.dropout(torch.cat([u1, u2, u1 * u2], -1)))
+        return out.squeeze(-1) if self.sts_kind == "regression" else out
+
+    def forward(self, task: str, input_ids, attention_mask) -> torch.Tensor:
+        return self.head(task, self.embed(input_ids, attention_mask))
+
+
+def sts_score(outputs: torch.Tensor) -> torch.Tensor:
+    """The STS score of a head's outputs: the score itself, or the classes' expected value."""
+    if outputs.ndim == 1:
+        return outputs
+    return (outputs.softmax(-1) * torch.arange(STS_CLASSES, dtype=outputs.dtype, device=outputs.device)).sum(-1)
+
+
+def build_multitask_model(model_name: str, init_seed: int, num_layers: int | None, para_head: str, sts_head: str,
+                          dropout: float) -> MultitaskModel:
+    kwargs = {"num_hidden_layers": num_layers} if num_layers else {}
+    encoder, info = AutoModel.from_pretrained(model_source(model_name), output_loading_info=True, **kwargs)
+    model = MultitaskModel(encoder, para_head, sts_head, dropout)
+    generator = torch.Generator().manual_seed(init_seed)
+    std = init_std(encoder.config)
+    missing = {key.rsplit(".", 1)[0] for key in info["missing_keys"]}
+    for name, module in encoder.named_modules():  # e.g. a pooler the checkpoint does not ship
+        if name in missing:
+            init_module(module, std, generator)
+    for head in (model.sst, model.para, model.sts):
+        if head is not None:
+            init_module(head, std, generator)
+    return model
