@@ -268,6 +268,18 @@ def paired_t(a, b, alternative: str = "two-sided") -> float:
     return float(stats.ttest_rel(a[keep], b[keep], alternative=alternative).pvalue)
 
 
+def equivalent(differences, margin: float, alpha: float = ALPHA) -> tuple[bool, tuple[float, float]]:
+    """Two one-sided tests (TOST) on paired differences: equivalent within ±``margin`` when the (1 - 2 alpha)
+    t confidence interval of the mean difference lies inside it. Returns (equivalent?, that interval)."""
+    d = np.asarray(differences, float)
+    d = d[~np.isnan(d)]
+    if d.size < 2:
+        return False, (float("nan"), float("nan"))
+    half = stats.t.ppf(1 - alpha, d.size - 1) * d.std(ddof=1) / math.sqrt(d.size)
+    low, high = d.mean() - half, d.mean() + half
+    return bool(-margin < low and high < margin), (float(low), float(high))
+
+
 def detectable_gain(differences, alpha: float = ALPHA, power: float = 0.8) -> float:
     """The smallest mean gain a one-sided paired t-test at ``alpha`` finds with probability ``power``, given these
     paired differences' spread: (t_{1-alpha} + t_{power}) x sd / sqrt(n), n - 1 degrees of freedom. Infinite

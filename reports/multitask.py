@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from reports.build import ReportContext
-from reports.kit import chosen
+from reports.kit import chosen, not_run
 from trainers.metrics import majority_baseline
 from trainers.multitask.data import PART_TASKS
 from trainers.tasks import get_task, load_splits
@@ -21,6 +21,12 @@ TASK = "minBERT"
 def split_arm(path: str) -> tuple[str, str]:
     experiment, arm = path.split(".")
     return experiment, arm
+
+
+def missing(ctx: ReportContext, path: str) -> str:
+    """Why an arm (``experiment.arm``) has no finished runs here."""
+    experiment, arm = split_arm(path)
+    return not_run(ctx, experiment, TASK, arm)
 
 
 def average(values: dict[str, float], normalised: bool) -> float:

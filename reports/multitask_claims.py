@@ -35,8 +35,27 @@ def paper_gain(ctx: ReportContext, check: dict, part: str) -> float | None:
     return None if not b or not w else 100 * (b[column] - w[column])
 
 
+def imbalance(ctx: ReportContext, path: str) -> float | None:
+    """How unbalanced an arm's training pools are: its largest task's examples over its smallest's."""
+    experiment, arm = path.split(".")
+    specs = [ctx.plan.specs[m.trial_id] for m in ctx.plan.experiments.get(experiment, []) if m.arm == arm]
+    if not specs:
+        return None
+    from trainers.multitask.train import sizes_of
+    from trainers.multitask.settings import resolve
+    sizes = sizes_of(specs[0].config, resolve(dict(specs[0].config.multitask_args)))
+    return max(sizes.values()) / min(sizes.values())
+
+
 def gain(ctx: ReportContext, check: dict, normalised: bool = False) -> dict:
-    """``better`` beats ``worse`` on each of ``tasks`` (one-sided paired t per task, Fisher-combined)."""
+    """``better`` beats ``worse`` on each of ``tasks`` (one-sided paired t per task, Fisher-combined). With
+    ``min_imbalance``, only where ``worse``'s pools are at least that unbalanced (the condition the claim is about):
+    otherwise "could not tell", said why."""
+    ratio = imbalance(ctx, check["worse"]) if "min_imbalance" in check else None
+    if ratio is not None and ratio < check["min_imbalance"]:
+        return {"verdict": tests.COULD_NOT_TELL,
+                "reason": f"not the paper's condition at this profile: the pools are {ratio:.1f}x unbalanced, the "
+                          f"claim is about {check['min_imbalance']}x or more ({check.get('why', '')})"}
     found = Comparisons(ctx)
     for part in check["tasks"]:
         b, w = pairs(_scores(ctx, check["better"], part, normalised), _scores(ctx, check["worse"], part, normalised))
@@ -44,32 +63,30 @@ def gain(ctx: ReportContext, check: dict, normalised: bool = False) -> dict:
     return found.verdict()
 
 
-def tested(ctx: ReportContext, check: dict, normalised: bool, two_sided: bool) -> tests.Verdict:
-    """The analysis layer's verdict over ``tasks`` (two-sided p for a no-change claim)."""
-    pvalues, reasons, runs = {}, {}, []
-    for part in check["tasks"]:
-        b, w = pairs(_scores(ctx, check["better"], part, normalised), _scores(ctx, check["worse"], part, normalised))
-        reason = tests.signal([b, w], majority(ctx, part) if len(b) else None)
-        reasons[PART_NAMES[part]] = reason
-        if reason is None:
-            pvalues[PART_NAMES[part]] = tests.paired_t(b, w, "two-sided" if two_sided else "greater")
-            runs.append(len(b))
-    return tests.verdict(pvalues, reasons, not two_sided, seeds=min(runs) if runs else None,
-                         control=control(ctx, check, normalised) if two_sided else None,
-                         control_name=check.get("control"))
+def same(ctx: ReportContext, b: np.ndarray, w: np.ndarray, part: str, margin: float, label: str) -> dict:
+    """``b`` ≈ ``w`` (paired): "not reproduced" when a two-sided paired t finds a difference, "reproduced" when two
+    one-sided tests put the mean difference within ±``margin`` points (its 90% interval inside), else "could not
+    tell" (the seeds cannot bound the difference that tightly)."""
+    reason = tests.signal([b, w], majority(ctx, part) if len(b) else None)
+    if reason is not None:
+        return {"verdict": tests.NOT_RUN if reason == tests.NO_RUNS else tests.COULD_NOT_TELL, "reason": reason}
+    d = b - w
+    p = tests.paired_t(b, w)
+    inside, (low, high) = tests.equivalent(d, margin)
+    text = (f"{label}: mean difference {d.mean():+.2f} points at {len(d)} seeds, 90% interval [{low:+.2f}, "
+            f"{high:+.2f}], two-sided paired-t p {p:.3g}; equivalence margin ±{margin:g} points")
+    if p < tests.ALPHA:
+        return {"verdict": tests.NOT_REPRODUCED, "reason": "a significant difference: " + text}
+    return {"verdict": tests.REPRODUCED if inside else tests.COULD_NOT_TELL, "reason": text}
 
 
 def no_change(ctx: ReportContext, check: dict, normalised: bool = False) -> dict:
-    """``better`` ≈ ``worse`` on ``tasks``: two-sided paired t; believed only when the positive control (another
-    claim's comparison, on the same task, from runs of the same size) is significant."""
-    result = tested(ctx, check, normalised, True)
-    b, w = pairs(_scores(ctx, check["better"], check["tasks"][0], normalised),
-                 _scores(ctx, check["worse"], check["tasks"][0], normalised))
-    reason = result.reason
-    if len(b) > 1:
-        diff = b - w
-        reason += f"; mean difference {diff.mean():+.2f} points, the seeds detect ≥ {tests.detectable_gain(diff):.2f}"
-    return {"verdict": result.verdict, "reason": reason}
+    """``better`` ≈ ``worse`` on each of ``tasks`` (``same``; margin ``margin``, default 1 point)."""
+    parts = []
+    for part in check["tasks"]:
+        b, w = pairs(_scores(ctx, check["better"], part, normalised), _scores(ctx, check["worse"], part, normalised))
+        parts.append((PART_NAMES[part], same(ctx, b, w, part, check.get("margin", 1.0), PART_NAMES[part])))
+    return parts[0][1] if len(parts) == 1 else all_of(parts)
 
 
 def ordered(ctx: ReportContext, check: dict, normalised: bool = False) -> dict:
@@ -83,20 +100,12 @@ def ordered(ctx: ReportContext, check: dict, normalised: bool = False) -> dict:
 KINDS = {"gain": gain, "no_change": no_change, "ordered": ordered}
 
 
-def control(ctx: ReportContext, check: dict, normalised: bool) -> tests.Verdict:
-    """The verdict of a no-change claim's positive control (``check["control_check"]``, a gain)."""
-    return tested(ctx, check["control_check"], normalised, False)
-
-
 def verdicts(ctx: ReportContext, normalised: bool, kinds: dict | None = None) -> list[dict]:
     """Every claim of the paper's published file, checked by its kind (KINDS, and a paper's own ``kinds``)."""
-    claims = {c["id"]: c for c in ctx.published["claims"]}
     checks = {**KINDS, **(kinds or {})}
     out = []
     for claim in ctx.published["claims"]:
         check = dict(claim["check"])
-        if "control" in check:
-            check["control_check"] = claims[check["control"]]["check"]
         result = checks[check["kind"]](ctx, check, normalised)
         out.append({"id": claim["id"], "statement": claim["statement"], "section": claim["section"], **result})
     return out
@@ -105,6 +114,7 @@ def verdicts(ctx: ReportContext, normalised: bool, kinds: dict | None = None) ->
 METHOD = ("One-sided paired t-tests by seed on held-out test scores (x 100) per task, Fisher-combined over the tasks "
           "with signal; the exact Wilcoxon test's combined p is printed as a check. A gain that is not significant "
           "reads \"not reproduced\" only when it goes the other way significantly or the seeds could have seen the "
-          "paper's gain (80% power); otherwise \"could not tell\". A no-change claim uses a two-sided test and is "
-          "believed only when its positive control (a claim on the same task from runs of the same size) is "
-          "significant. The papers' own numbers are single runs.")
+          "paper's gain (80% power); otherwise \"could not tell\". A no-change claim is \"reproduced\" only when two "
+          "one-sided tests bound the paired mean difference within its margin (1 point unless the claim says), "
+          "\"not reproduced\" when a two-sided paired t-test finds a difference. The papers' own numbers are "
+          "single runs.")

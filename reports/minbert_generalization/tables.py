@@ -7,7 +7,7 @@ import numpy as np
 from reports.build import ReportContext
 from reports.kit import Notes, not_run
 from reports.minbert_generalization import ensembles
-from reports.multitask import PART_NAMES, PARTS, arm_scores, majority, ms, split_arm
+from reports.multitask import PART_NAMES, PARTS, arm_scores, majority, missing, ms
 from reports.render import markdown_table, write_table
 
 COLUMNS = (*PARTS, "avg")
@@ -19,7 +19,7 @@ def _cells(ctx: ReportContext, path: str, split: str, notes: Notes, **options) -
     out = []
     for part in COLUMNS:
         values = arm_scores(ctx, path, part, split, normalised=True, **options)
-        out.append(ms(values.values()) if values else notes.mark(not_run(ctx, *split_arm(path))))
+        out.append(ms(values.values()) if values else notes.mark(missing(ctx, path)))
     return out
 
 

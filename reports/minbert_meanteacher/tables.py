@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from reports.build import ReportContext
-from reports.kit import Notes, not_run
-from reports.multitask import PART_NAMES, PARTS, arm_scores, majority, ms, paper, split_arm
+from reports.kit import Notes
+from reports.multitask import PART_NAMES, PARTS, arm_scores, majority, missing, ms, paper
 from reports.render import markdown_table, write_table
 
 COLUMNS = (*PARTS, "avg")
@@ -18,7 +18,7 @@ def _row(ctx: ReportContext, path: str, split: str, trained, notes: Notes) -> li
     for part in COLUMNS:
         values = arm_scores(ctx, path, part, split)
         if not values:
-            cells.append(notes.mark(not_run(ctx, *split_arm(path))))
+            cells.append(notes.mark(missing(ctx, path)))
             continue
         off = trained is not None and part not in (*trained, "avg")
         cells.append(ms(values.values()) + (" †" if off else ""))
