@@ -63,29 +63,39 @@ def gain(ctx: ReportContext, check: dict, normalised: bool = False) -> dict:
     return found.verdict()
 
 
-def same(ctx: ReportContext, b: np.ndarray, w: np.ndarray, part: str, margin: float, label: str) -> dict:
-    """``b`` ≈ ``w`` (paired): "not reproduced" when a two-sided paired t finds a difference, "reproduced" when two
-    one-sided tests put the mean difference within ±``margin`` points (its 90% interval inside), else "could not
-    tell" (the seeds cannot bound the difference that tightly)."""
+def same(ctx: ReportContext, b: np.ndarray, w: np.ndarray, part: str, margin: float, label: str,
+         upper_only: bool = False) -> dict:
+    """``b`` ≈ ``w`` (paired): "not reproduced" when a paired t finds a difference (two-sided; ``upper_only``: a
+    gain of ``b``), "reproduced" when two one-sided tests put the mean difference within ±``margin`` points (its
+    90% interval inside; ``upper_only``: below +``margin``, "b is no better"), else "could not tell" (the seeds
+    cannot bound the difference that tightly)."""
     reason = tests.signal([b, w], majority(ctx, part) if len(b) else None)
     if reason is not None:
         return {"verdict": tests.NOT_RUN if reason == tests.NO_RUNS else tests.COULD_NOT_TELL, "reason": reason}
     d = b - w
-    p = tests.paired_t(b, w)
+    if np.all(d == 0):
+        return {"verdict": tests.COULD_NOT_TELL, "reason": f"{label}: the same scores on every seed (nothing differs "
+                                                            f"between the two: one snapshot averaged?)"}
+    p = tests.paired_t(b, w, "greater" if upper_only else "two-sided")
     inside, (low, high) = tests.equivalent(d, margin)
+    inside = high < margin if upper_only else inside
     text = (f"{label}: mean difference {d.mean():+.2f} points at {len(d)} seeds, 90% interval [{low:+.2f}, "
-            f"{high:+.2f}], two-sided paired-t p {p:.3g}; equivalence margin ±{margin:g} points")
+            f"{high:+.2f}], {'one-sided (gain)' if upper_only else 'two-sided'} paired-t p {p:.3g}; "
+            f"margin {'+' if upper_only else '±'}{margin:g} points")
     if p < tests.ALPHA:
-        return {"verdict": tests.NOT_REPRODUCED, "reason": "a significant difference: " + text}
+        return {"verdict": tests.NOT_REPRODUCED, "reason": ("a significant gain: " if upper_only else
+                                                            "a significant difference: ") + text}
     return {"verdict": tests.REPRODUCED if inside else tests.COULD_NOT_TELL, "reason": text}
 
 
 def no_change(ctx: ReportContext, check: dict, normalised: bool = False) -> dict:
-    """``better`` ≈ ``worse`` on each of ``tasks`` (``same``; margin ``margin``, default 1 point)."""
+    """``better`` ≈ ``worse`` on each of ``tasks`` (``same``; margin ``margin``, default 1 point; ``no_gain``:
+    ``better`` is no better than ``worse``)."""
     parts = []
     for part in check["tasks"]:
         b, w = pairs(_scores(ctx, check["better"], part, normalised), _scores(ctx, check["worse"], part, normalised))
-        parts.append((PART_NAMES[part], same(ctx, b, w, part, check.get("margin", 1.0), PART_NAMES[part])))
+        parts.append((PART_NAMES[part], same(ctx, b, w, part, check.get("margin", 1.0), PART_NAMES[part],
+                                             check.get("no_gain", False))))
     return parts[0][1] if len(parts) == 1 else all_of(parts)
 
 
