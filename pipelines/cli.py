@@ -59,12 +59,13 @@ def _no_runs_note(config, plan) -> None:
 
 
 def _search(config, args) -> int:
-    from pipelines.driver import fmt_seconds
+    from pipelines.driver import fmt_seconds, shared_ray
     from pipelines.search import run_search
     from reports import search as search_report
     start = time.monotonic()
-    outcome = run_search(config, args.paper, args.profile, args.experiment, _names(args.tasks, "--tasks"),
-                         args.ray_address)
+    with shared_ray():  # one Ray instance for the teachers a KD search trains first and for the search itself
+        outcome = run_search(config, args.paper, args.profile, args.experiment, _names(args.tasks, "--tasks"),
+                             args.ray_address)
     print(f"search: {outcome.trials} trials, {outcome.stopped} stopped early by ASHA, {len(outcome.failed)} failed "
           f"({fmt_seconds(time.monotonic() - start)}); choices written: {outcome.result_file}")
     path = search_report.render(config.runs_dir / "reports", outcome.name, outcome.runs, outcome.result_file,

@@ -6,16 +6,69 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a missing hub would otherwise stall for about a minute
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+# The papers whose whole smoke study the tests read: reproduced together by `suite reproduce all` (one process, one
+# Ray instance, one MLflow store) instead of one process each, which would start Ray and create a store per paper.
+SMOKE_PAPERS = ("revisiting", "labelreg", "selfdistill")
+
+
+def _only(papers):
+    """suite.yaml narrowed to ``papers`` (`suite ... all` runs every paper the config declares)."""
+    def mutate(data):
+        data["papers"] = {p: data["papers"][p] for p in papers}
+        for profile in data["profiles"].values():
+            if "papers" in profile:
+                profile["papers"] = {p: v for p, v in profile["papers"].items() if p in papers}
+    return mutate
+
+
+def _by_paper(out: str, papers) -> dict[str, str]:
+    """Each paper's part of `suite reproduce all`'s output: its study's lines (they end with `PAPER: trials: ...`)
+    and the lines after every study (reports written, the index)."""
+    parts, lines = {}, []
+    for line in out.splitlines(keepends=True):
+        lines.append(line)
+        paper = line.partition(": trials: ")[0]
+        if paper in papers:
+            parts[paper], lines = "".join(lines), []
+    return {paper: part + "".join(lines) for paper, part in parts.items()}
+
 
 @pytest.fixture(scope="session")
-def study(tmp_path_factory):
-    """One smoke study of the whole paper (`suite reproduce revisiting --profile smoke` on a scratch copy of
-    suite.yaml), run once per session and shared: (config, runs folder, the completed first run)."""
+def smoke_studies(tmp_path_factory):
+    """The smoke study of every paper in SMOKE_PAPERS (`suite reproduce all --profile smoke` on a scratch copy of
+    suite.yaml narrowed to them), run once per session and shared: {paper: (config, runs folder, the paper's part
+    of the output as a completed process)}."""
     from helpers import study_config, suite
     root = tmp_path_factory.mktemp("study")
-    config = study_config(root)
-    proc = suite(config, "reproduce", "revisiting", "--profile", "smoke")
+    config = study_config(root, _only(SMOKE_PAPERS))
+    proc = suite(config, "reproduce", "all", "--profile", "smoke")
+    out, err = proc.communicate(timeout=1200)
+    assert proc.returncode == 0, out[-3000:] + err[-3000:]
+    parts = _by_paper(out, SMOKE_PAPERS)
+    assert set(parts) == set(SMOKE_PAPERS), out[-3000:]
+    return {paper: (config, root / "runs", subprocess.CompletedProcess(proc.args, proc.returncode, part, err))
+            for paper, part in parts.items()}
+
+
+@pytest.fixture(scope="session")
+def study(smoke_studies):
+    """The smoke study of the whole revisiting paper: (config, runs folder, the completed first run)."""
+    return smoke_studies["revisiting"]
+
+
+@pytest.fixture(scope="session")
+def bias_correction_at_once(tmp_path_factory):
+    """`suite reproduce revisiting --experiments bias_correction --profile smoke` with a quarter CPU per trial, so
+    that its 8 trials run at once on 2 cores, run once per session and shared: test_concurrency checks that no
+    metric point of the concurrent trials is lost, test_faults that a killed and resumed study reports as this
+    uninterrupted one does. (config, runs folder)."""
+    from helpers import study_config, suite
+
+    def quarter_cpu(data):
+        data["profiles"]["smoke"]["resources"]["cpus_per_trial"] = 0.25
+    root = tmp_path_factory.mktemp("at_once")
+    config = study_config(root, quarter_cpu)
+    proc = suite(config, "reproduce", "revisiting", "--profile", "smoke", "--experiments", "bias_correction")
     out, err = proc.communicate(timeout=600)
-    first = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
-    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    return config, root / "runs", first
+    assert proc.returncode == 0, out[-3000:] + err[-3000:]
+    return config, root / "runs"

@@ -2,6 +2,7 @@
 PostgreSQL (Debian's package, installed when missing) behind `python -m pipelines.services mlflow` (what
 `make mlflow-server` runs): a smoke study runs through both, its trials land on both nodes, and every run is
 in PostgreSQL."""
+import contextlib
 import os
 import secrets
 import shutil
@@ -17,6 +18,7 @@ import psycopg
 import pytest
 from helpers import study_config, suite
 from mlflow.tracking import MlflowClient
+from test_mlflow_ui import NO_SERVER_JOBS
 
 from pipelines import services
 
@@ -39,6 +41,13 @@ def _alive_nodes(address: str, env: dict) -> int:
     return int(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 and out.stdout.strip() else 0
 
 
+def _node_started(proc: subprocess.Popen, log: Path, deadline: float) -> None:
+    """Waits for `ray start --block` to say its node is up (it exits when the node fails to start)."""
+    while "Ray runtime started." not in log.read_text():
+        assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     root = tmp_path_factory.mktemp("cluster")
@@ -58,29 +67,35 @@ def cluster(tmp_path_factory):
     try:
         procs.append(_spawn([sys.executable, "-m", "pipelines.services", "mlflow", "--port", str(mlflow_port),
                              "--artifacts", str(root / "artifacts")],
-                            {**env, "MLFLOW_BACKEND_STORE_URI": backend}, root / "mlflow.log"))
+                            {**env, "MLFLOW_BACKEND_STORE_URI": backend, **NO_SERVER_JOBS}, root / "mlflow.log"))
         procs.append(_spawn([ray, "start", "--head", "--block", f"--port={ray_port}", "--num-cpus=1",
                              "--include-dashboard=false", "--disable-usage-stats"], env, root / "head.log"))
         services.wait_for_http(f"http://127.0.0.1:{mlflow_port}/health")
         address = f"127.0.0.1:{ray_port}"
         deadline = time.monotonic() + 120
-        while _alive_nodes(address, env) < 1:
-            assert time.monotonic() < deadline, (root / "head.log").read_text()[-2000:]
-            time.sleep(2)
+        _node_started(procs[-1], root / "head.log", deadline)
         procs.append(_spawn([ray, "start", "--block", f"--address={address}", "--num-cpus=1",
                              "--disable-usage-stats"], env, root / "worker.log"))
-        while _alive_nodes(address, env) < 2:
+        _node_started(procs[-1], root / "worker.log", deadline)
+        while _alive_nodes(address, env) < 2:  # both nodes joined, seen by a client as the study will see them
             assert time.monotonic() < deadline, (root / "worker.log").read_text()[-2000:]
             time.sleep(2)
         yield {"root": root, "env": env, "address": address, "tracking": f"http://127.0.0.1:{mlflow_port}",
                "pg_port": pg_port, "password": password}
     finally:
-        for proc in reversed(procs):
-            try:
+        # Every service's process group gets SIGTERM at once (Ray's raylet, GCS and agents, MLflow's workers); a
+        # `ray start --block` itself then drains for 30 s before it exits: a test cluster need not wait for that.
+        for proc in procs:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=10)  # `ray start --block` can take 40 s to shut down gently: a test cluster need not
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(proc.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 3
+        for proc in procs:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
         services.stop_postgres(pg_dir / "data")
         shutil.rmtree(pg_dir, ignore_errors=True)
 

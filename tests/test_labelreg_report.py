@@ -5,7 +5,6 @@ import re
 import shutil
 
 import pytest
-from helpers import smoke_study
 from mlflow.tracking import MlflowClient
 
 from analysis.claims import VERDICTS
@@ -16,8 +15,10 @@ from test_report_pdf import need_pdflatex
 
 
 @pytest.fixture(scope="module")
-def labelreg(tmp_path_factory):
-    return smoke_study(tmp_path_factory.mktemp("labelreg"), "labelreg")
+def labelreg(smoke_studies):
+    """conftest's shared smoke study of the paper: (config, runs folder, its terminal output)."""
+    config, runs, first = smoke_studies["labelreg"]
+    return config, runs, first.stdout
 
 
 def test_teachers_run_once_and_every_student_reads_its_teachers_logits(labelreg):

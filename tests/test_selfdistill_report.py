@@ -7,7 +7,6 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from helpers import smoke_study
 from mlflow.tracking import MlflowClient
 
 from analysis.claims import VERDICTS
@@ -21,8 +20,10 @@ from trainers.metrics import score
 
 
 @pytest.fixture(scope="module")
-def selfdistill(tmp_path_factory):
-    return smoke_study(tmp_path_factory.mktemp("selfdistill"), "selfdistill")
+def selfdistill(smoke_studies):
+    """conftest's shared smoke study of the paper: (config, runs folder, its terminal output)."""
+    config, runs, first = smoke_studies["selfdistill"]
+    return config, runs, first.stdout
 
 
 def test_base_runs_keep_what_vote_and_avg_need_and_the_groups_recompute(selfdistill):

@@ -138,7 +138,16 @@ def test_teacher_logits_round_trip_through_mlflow_to_another_process(tmp_path):
         train(TrainConfig(**{**student.to_dict(), "train_examples": 16}), teacher_logits=logits)
 
 
-def test_a_study_runs_teachers_before_the_trials_they_teach(tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def one_ray():
+    """The in-process studies below share one Ray instance, as `suite reproduce all` does (started by the first,
+    shut down after the last), instead of starting and stopping Ray for each study and each search stage."""
+    from pipelines.driver import shared_ray
+    with shared_ray():
+        yield
+
+
+def test_a_study_runs_teachers_before_the_trials_they_teach(tmp_path, monkeypatch, one_ray):
     """One command runs the teacher, then Finetune, then the students that read their logits (Ray workers are
     other processes); every student finishes and no teacher runs twice."""
     from mlflow.tracking import MlflowClient
@@ -162,7 +171,7 @@ def test_a_study_runs_teachers_before_the_trials_they_teach(tmp_path, monkeypatc
                                       for r in students)
 
 
-def test_a_student_whose_teacher_failed_is_not_run_and_the_report_says_why(tmp_path, monkeypatch):
+def test_a_student_whose_teacher_failed_is_not_run_and_the_report_says_why(tmp_path, monkeypatch, one_ray):
     from pipelines import tracking
     from pipelines.driver import run_study
     from reports.build import ReportContext
@@ -184,7 +193,7 @@ def test_a_student_whose_teacher_failed_is_not_run_and_the_report_says_why(tmp_p
         why.endswith("cannot re-initialise 3 blocks of a 2-block model"), why
 
 
-def test_a_kd_search_trains_its_teacher_once_in_the_study_and_reads_its_logits(tmp_path, monkeypatch):
+def test_a_kd_search_trains_its_teacher_once_in_the_study_and_reads_its_logits(tmp_path, monkeypatch, one_ray):
     """Appendix D's search of KD (search-only: reproduce leaves it): `suite search` first trains the study's
     teacher with its logits, in the study's own MLflow experiment, then every search trial reads them; a second
     search trains no teacher again."""
