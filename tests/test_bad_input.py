@@ -203,7 +203,7 @@ def test_integer_keys_say_integer(tmp_path, capsys, key):
     (lambda d: d["papers"]["revisiting"]["experiments"]["reinit"].update(settings=[1]),
      "papers.revisiting.experiments.reinit.settings: expected a mapping of settings, got a list"),
     (lambda d: d["papers"]["revisiting"].update(report="nope"), "papers.revisiting.report: unknown report 'nope' "
-                                                                "(valid: labelreg, revisiting, selfdistill)"),
+     "(valid: labelreg, minbert_generalization, minbert_meanteacher, revisiting, selfdistill)"),
 ])
 def test_bad_values_are_one_clear_line(tmp_path, capsys, mutate, message):
     config = study_config(tmp_path, mutate)
@@ -280,7 +280,8 @@ def test_unreadable_config(tmp_path, capsys, monkeypatch):
 @pytest.mark.parametrize("argv,message", [
     (["run", "revisiting", "--experiments", ","], "--experiments: expected comma-separated names, got ','"),
     (["report", "revisiting", "--profile", "huge"], f"unknown profile 'huge' (valid: {PROFILES})"),
-    (["report", "nopaper"], "unknown paper 'nopaper' (valid: revisiting, labelreg, selfdistill)"),
+    (["report", "nopaper"], "unknown paper 'nopaper' (valid: revisiting, labelreg, selfdistill, minbert-meanteacher, "
+     "minbert-generalization)"),
 ])
 def test_cli_choices(tmp_path, capsys, argv, message):
     assert _error(capsys, tmp_path, argv) == message

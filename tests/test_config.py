@@ -104,7 +104,8 @@ def test_bad_config_is_one_clear_error(tmp_path, mutate, message):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["plan", "revisitng"], "unknown paper 'revisitng' (valid: revisiting, labelreg, selfdistill)"),
+    (["plan", "revisitng"], "unknown paper 'revisitng' (valid: revisiting, labelreg, selfdistill, "
+                            "minbert-meanteacher, minbert-generalization)"),
     (["run", "revisiting", "--profile", "huge"], f"unknown profile 'huge' (valid: {PROFILES})"),
     (["reproduce", "revisiting", "--experiments", "reinit,longest"],
      "unknown experiment 'longest' for paper 'revisiting' (valid: bias_correction, reinit, reinit_1k, "
