@@ -40,8 +40,8 @@ def taught_by(specs, why: dict[str, str | None]) -> dict[str, str | None]:
     names = {s.trial_id: s.name for s in specs}
     out = dict(why)
     for spec in specs:
-        teacher = spec.config.teacher
-        if teacher and not out.get(spec.trial_id) and out.get(teacher):
+        teacher = next((t for t in spec.config.teachers if out.get(t)), None)
+        if teacher and not out.get(spec.trial_id):
             out[spec.trial_id] = f"its teacher {names.get(teacher, teacher)} cannot run: {out[teacher]}"
     return out
 

@@ -78,7 +78,7 @@ SETTINGS = {
        for name in sorted(objectives.setting_names())},
     "random_init": (lambda v: isinstance(v, bool), "true or false"),
     "model": (lambda v: isinstance(v, str), "a model role of the profile (its `models`), e.g. teacher"),
-    "teacher": (lambda v: False, "{experiment: NAME, arm: ARM}"),  # a trial reference (_check_teacher)
+    "teacher": (lambda v: False, "{experiment: NAME, arm: ARM, members: N}"),  # a trial reference (_check_teacher)
     # Xu et al. 2020: the head's own lr, the run's own teacher (sda/sdv over K steps), SE/VOTE/AVG outputs
     "head_lr": (_number(0), "a positive number (the new classifier layer's lr)"),
     "self_teacher": (lambda v: v in SELF_TEACHERS, f"one of {', '.join(SELF_TEACHERS)}"),
@@ -454,8 +454,11 @@ def _check_multitask(where: str, settings: dict, tasks: list) -> None:
 
 def _check_teacher(where: str, ref: dict, own: str, experiments: dict) -> None:
     """{experiment: E, arm: A}: E (default: this experiment) trains the teacher in its arm A (default: its only
-    arm); the student reads that trial's train-set logits (same task; the same seed when E has it)."""
-    _check_keys(where, ref, {"experiment", "arm"}, required=False)
+    arm); the student reads that trial's train-set logits (same task; the same seed when E has it). With
+    ``members: n`` the teacher is the ensemble of E's first n seeds (their predictions averaged)."""
+    _check_keys(where, ref, {"experiment", "arm"}, required=False, optional=frozenset({"members"}))
+    if "members" in ref and not _number(1, integer=True)(ref["members"]):
+        raise ConfigError(f"{where}.members: an ensemble teacher's size, an integer >= 2, got {ref['members']!r}")
     source = ref.get("experiment", own)
     if not isinstance(source, str) or source not in experiments:
         raise ConfigError(f"{where}: unknown experiment {source!r} (valid: {_choices(experiments)})")

@@ -173,7 +173,7 @@ def run_study(config: SuiteConfig, paper: str, profile_name: str | None, experim
                 session = StudySession(config, plan, ray_address, out)
             session.plan = plan  # this stage's experiments: the run tags name every experiment using a trial
             finished = tracking.finished_trial_ids(session.client, session.experiment_id)
-            teachers = {s.config.teacher for s in plan.unique() if s.config.teacher} | set(teach)
+            teachers = {t for s in plan.unique() for t in s.config.teachers} | set(teach)
             # a teacher that finished without its train-set logits (it ran before anything it teaches was
             # planned) runs once more, now writing them
             finished -= teachers - tracking.teachers_ready(session.client, session.experiment_id)
@@ -223,8 +223,8 @@ def run_taught(session, todo: list[TrialSpec], checksums: dict, progress: Progre
     done, failed, orphaned = set(finished), [], 0
     pending = {s.trial_id: s for s in todo}
     while pending:
-        wave = [s for s in pending.values() if s.config.teacher not in pending]
-        ready = [s for s in wave if not s.config.teacher or s.config.teacher in done]
+        wave = [s for s in pending.values() if not any(t in pending for t in s.config.teachers)]
+        ready = [s for s in wave if all(t in done for t in s.config.teachers)]
         orphans = [s for s in wave if s not in ready]
         if orphans:
             orphaned += len(orphans)

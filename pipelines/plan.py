@@ -194,23 +194,31 @@ class Teachers:
         self.trials.setdefault((experiment, task, arm), {}).setdefault(seed, []).append(spec)
 
     def resolve(self, ref: dict, own: str, task: str, seed: int, student: TrainConfig) -> str:
-        """The teacher trial's id: the source's trial of this task and seed, or its only seed's."""
+        """The teacher trial's id: the source's trial of this task and seed, or its only seed's; with
+        ``members: n``, an ensemble: the source's first n seeds' trials, ids joined by "+"."""
         source, arm = teacher_ref(ref, own, self.declared)
         by_seed = self.trials.get((source, task, arm), {})
         where = f"papers: experiment {own}: teacher {source}.{arm} on {task}"
-        if seed not in by_seed and len(by_seed) != 1:
+        if "members" in ref:
+            if len(by_seed) < ref["members"]:
+                raise ConfigError(f"{where}: an ensemble of {ref['members']} needs as many seeds; it has "
+                                  f"{len(by_seed)} at this profile")
+            picked = [by_seed[s] for s in sorted(by_seed)[:ref["members"]]]
+        elif seed not in by_seed and len(by_seed) != 1:
             raise ConfigError(f"{where}: it has no trial of seed {seed} "
                               f"(its seeds: {', '.join(map(str, by_seed)) or 'none: add the task to it'})")
-        specs = by_seed.get(seed) or next(iter(by_seed.values()))
-        if len(specs) > 1:
-            raise ConfigError(f"{where}: {len(specs)} trials of one seed (a grid): a teacher is one trial")
-        teacher = specs[0].config
-        if (teacher.train_examples, teacher.full_train, teacher.dev_halves) != (
-                student.train_examples, student.full_train, student.dev_halves) or (
-                split_seed(task, teacher.data_seed) != split_seed(task, student.data_seed)):
-            raise ConfigError(f"{where}: the teacher trains on other examples (train_examples "
-                              f"{teacher.train_examples} vs {student.train_examples}, or another seed's split)")
-        return specs[0].trial_id
+        else:
+            picked = [by_seed.get(seed) or next(iter(by_seed.values()))]
+        for specs in picked:
+            if len(specs) > 1:
+                raise ConfigError(f"{where}: {len(specs)} trials of one seed (a grid): a teacher is one trial")
+            teacher = specs[0].config
+            if (teacher.train_examples, teacher.full_train, teacher.dev_halves, teacher.part_examples) != (
+                    student.train_examples, student.full_train, student.dev_halves, student.part_examples) or (
+                    split_seed(task, teacher.data_seed) != split_seed(task, student.data_seed)):
+                raise ConfigError(f"{where}: the teacher trains on other examples (train_examples "
+                                  f"{teacher.train_examples} vs {student.train_examples}, or another seed's split)")
+        return "+".join(specs[0].trial_id for specs in picked)
 
 
 def teacher_order(declared: dict, names: list[str]) -> list[str]:

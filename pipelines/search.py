@@ -149,7 +149,7 @@ def train_teachers(config: SuiteConfig, plan: Plan, experiment: str, specs: list
     from mlflow.tracking import MlflowClient
 
     from pipelines.driver import run_study
-    wanted = {s.config.teacher for s in specs if s.config.teacher}
+    wanted = {t for s in specs for t in s.config.teachers}
     if not wanted:
         return None
     client = MlflowClient(tracking.tracking_uri(config.runs_dir))
@@ -207,12 +207,12 @@ def confirm_top(config: SuiteConfig, plan: Plan, experiment: str, settings: dict
             for m in members:
                 where.setdefault(m.trial_id, []).append((task, i, m.arm))
     todo = list(specs.values())
-    external = {s.config.teacher for s in todo if s.config.teacher and s.config.teacher not in specs}
+    external = {t for s in todo for t in s.config.teachers if t not in specs}
     session.out(f"{plan.paper}/{plan.profile} search of {experiment}: its top {settings['top']} point(s) per task "
                 f"train every arm of {settings['confirm']}: {len(todo)} trials")
     confirm_id = f"{search_id}-confirm"
     run_taught(session, todo, checksums, Progress(len(todo), session.out), external,
-               {s.config.teacher for s in todo if s.config.teacher in specs}, tags={"search_id": confirm_id})
+               {t for s in todo for t in s.config.teachers if t in specs}, tags={"search_id": confirm_id})
     done = search_runs(session.client, session.experiment_id, confirm_id)
     values: dict[tuple, list[float]] = {}
     for row in complete(done).itertuples():

@@ -219,17 +219,21 @@ def load_failed(config, plan) -> dict[str, str]:
 
 
 TRAIN_LOGITS = "train_logits.npz"  # a teacher trial's logits over its training split, read by the trials it teaches
+PART_PREFIX = "part_"  # a multitask teacher's arrays, one per task: part_sst, part_para, part_sts
 
 
 def log_train_logits(client: MlflowClient, run_id: str, logits, labels_digest: str) -> None:
     """The artifact every student (on any Ray node) reads instead of rerunning the teacher; the tag marks the run
-    as carrying it (and which training split it is for)."""
+    as carrying it (and which training split it is for). A multitask teacher's ``logits`` are per task:
+    {part: predictions}."""
     import tempfile
 
     import numpy as np
+    arrays = ({f"{PART_PREFIX}{k}": np.asarray(v, dtype=np.float32) for k, v in logits.items()}
+              if isinstance(logits, dict) else {"logits": np.asarray(logits, dtype=np.float32)})
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / TRAIN_LOGITS
-        np.savez(path, logits=np.asarray(logits, dtype=np.float32), labels_digest=np.asarray(labels_digest))
+        np.savez(path, labels_digest=np.asarray(labels_digest), **arrays)
         client.log_artifact(run_id, str(path))
     client.set_tag(run_id, "train_logits", labels_digest)
 
@@ -259,7 +263,8 @@ def read_train_logits(client: MlflowClient, experiment_ids: str | list, trial_id
         path = download_artifacts(run_id=run.info.run_id, artifact_path=TRAIN_LOGITS, dst_path=folder,
                                   tracking_uri=client.tracking_uri)
         with np.load(path) as data:
-            return data["logits"], str(data["labels_digest"])
+            parts = {k[len(PART_PREFIX):]: data[k] for k in data.files if k.startswith(PART_PREFIX)}
+            return parts or data["logits"], str(data["labels_digest"])
 
 
 OUTPUTS = "outputs.npz"  # a trial's final validation and test logits (Xu et al.'s VOTE, Eq. 2)

@@ -63,9 +63,12 @@ def run_trial(config: dict) -> None:
         teacher = {}
         if cfg.teacher:  # KD / Self-KD: the teacher trial's logits, computed once when it ran (never rerun here)
             # (a search reads the teachers its study trained, config["teacher_experiment_id"], and its own)
-            logits, digest = tracking.read_train_logits(
-                client, [config.get("teacher_experiment_id"), config["experiment_id"]], cfg.teacher)
-            teacher = {"teacher_logits": logits, "teacher_digest": digest}
+            read = [tracking.read_train_logits(client, [config.get("teacher_experiment_id"), config["experiment_id"]],
+                                               trial) for trial in cfg.teachers]
+            if len({digest for _, digest in read}) > 1:
+                raise ValueError(f"the ensemble teacher's members {cfg.teacher} trained on different examples")
+            teacher = {"teacher_logits": read[0][0] if len(read) == 1 else [logits for logits, _ in read],
+                       "teacher_digest": read[0][1]}
         result, micro_batch = train_within_memory(cfg, train, on_eval, train_logits=teaches, **teacher)
     except Exception:
         tracking.fail_run(client, run_id, traceback.format_exc())

@@ -1,7 +1,8 @@
-"""The CS224N minBERT papers at the smoke scale: `suite reproduce minbert-generalization --experiments ensembles`
-runs four B3 seeds through Ray Tune and MLflow, each saving its validation and test predictions; the report forms
-the ensembles from those artifacts (recomputed here by hand) and renders every section, the rest marked not run.
-Both papers' plans at the paper profile are counted."""
+"""The CS224N minBERT papers at the smoke scale: `suite reproduce minbert-generalization --experiments
+ensembles,distill` runs four B3 seeds through Ray Tune and MLflow, each saving its validation and test predictions
+and its train-set predictions, then two B4 students distilled from the four (a wave after their teachers); the
+report forms the ensembles from those artifacts (recomputed here by hand) and renders every section, the rest
+marked not run. Both papers' plans at the paper profile are counted."""
 import numpy as np
 import pytest
 from helpers import smoke_study
@@ -18,18 +19,21 @@ from trainers.tasks import load_splits
 
 @pytest.fixture(scope="module")
 def generalization(tmp_path_factory):
-    return smoke_study(tmp_path_factory.mktemp("minbert"), "minbert-generalization", "--experiments", "ensembles")
+    return smoke_study(tmp_path_factory.mktemp("minbert"), "minbert-generalization", "--experiments",
+                       "ensembles,distill")
 
 
 def test_ensembles_form_from_the_saved_predictions(generalization):
     config, runs, out = generalization
-    assert "trials: 4 ran, 0 reused, 0 failed" in out
+    assert "trials: 6 ran, 0 reused, 0 failed" in out
     client = MlflowClient(f"sqlite:///{runs / 'mlflow.db'}")
-    found = sorted(client.search_runs([client.get_experiment_by_name("minbert-generalization-smoke").experiment_id]),
-                   key=lambda r: int(r.data.tags["data_seed"]))
+    plan = make_plan(load(config), "minbert-generalization", "smoke")
+    members = plan.ids("ensembles")
+    every = client.search_runs([client.get_experiment_by_name("minbert-generalization-smoke").experiment_id])
+    found = sorted((r for r in every if r.data.tags["trial_id"] in members), key=lambda r: int(r.data.tags["data_seed"]))
     assert len(found) == 4 and all(r.data.tags.get("outputs") == "predictions" for r in found)
     saved = [tracking.read_outputs(client, r.info.run_id) for r in found]
-    cfg = make_plan(load(config), "minbert-generalization", "smoke").specs[found[0].data.tags["trial_id"]].config
+    cfg = plan.specs[found[0].data.tags["trial_id"]].config
     caps = dict(cfg.part_examples)
     test = {p: np.asarray(load_splits(PART_TASKS[p], caps[p], cfg.eval_examples)["test"].labels)
             for p in ("sst", "para", "sts")}
@@ -51,6 +55,14 @@ def test_ensembles_form_from_the_saved_predictions(generalization):
                     "## Claim verdicts at profile smoke", "| ensemble_gain |"):
         assert section in report
     assert "not in this run's experiments" in report  # the ablations and SWA did not run here
+    # B4: each student read the four members' train-set predictions (one array per task, its pools' sizes)
+    students = [r for r in every if r.data.tags["trial_id"] in plan.ids("distill")]
+    assert len(students) == 2 and all(r.info.status == "FINISHED" for r in students)
+    assert {plan.specs[r.data.tags["trial_id"]].config.teacher for r in students} == {"+".join(
+        r.data.tags["trial_id"] for r in found)}
+    taught, _ = tracking.read_train_logits(client, found[0].info.experiment_id, found[0].data.tags["trial_id"])
+    assert {p: len(v) for p, v in taught.items()} == caps and taught["sst"].shape[1] == 5
+    assert "| B4: B3 + KD from an ensemble of 4 B3 runs |" in report and "| kd_regression |" in report
 
 
 def test_selective_and_weighted_ensembles_on_hand_made_predictions():
@@ -71,7 +83,7 @@ def test_selective_and_weighted_ensembles_on_hand_made_predictions():
 
 def test_paper_profile_plans_count_the_runs_and_gpu_hours():
     config = load()
-    for paper, trials, hours in (("minbert-meanteacher", 65, "24.7"), ("minbert-generalization", 55, "45.9")):
+    for paper, trials, hours in (("minbert-meanteacher", 65, "24.7"), ("minbert-generalization", 60, "49.4")):
         plan = make_plan(config, paper, "paper")
         text, totals = describe(plan, config.profile("paper", paper)[1])
         assert totals.unique == trials

@@ -3,6 +3,7 @@ of each update scheme, the mean teacher and SWA as extra evaluated weights, LP-F
 checks that reject a bad setting."""
 import dataclasses
 
+import numpy as np
 import pytest
 import torch
 
@@ -74,5 +75,48 @@ def test_bad_settings_name_what_is_valid():
         resolve({"sampler": "zigzag"})
     with pytest.raises(ValueError, match="train_tasks='sst\\+nli' is invalid"):
         resolve({"train_tasks": "sst+nli"})
-    with pytest.raises(ValueError, match="neither reads nor writes a stored teacher"):
-        train(toy(), train_logits=True)
+    with pytest.raises(ValueError, match="objective kd needs its teacher's train-set predictions, and only kd"):
+        train(toy(), teacher_logits={"sst": np.zeros((10, 5))})
+    with pytest.raises(ValueError, match="multitask trainer's objective is ce or kd .* got 'tfreg'"):
+        train(dataclasses.replace(toy(), objective="tfreg"))
+
+
+def kd(alpha: float) -> TrainConfig:
+    return dataclasses.replace(toy(), objective="kd", objective_args=(("alpha", alpha), ("temperature", 1.0)),
+                               teacher="member1+member2")
+
+
+def test_kd_from_an_ensemble_of_saved_train_predictions():
+    teacher = train(toy(), train_logits=True)
+    preds, digest = teacher["train_logits"], teacher["labels_digest"]
+    assert {p: v.shape for p, v in preds.items()} == {"sst": (10, 5), "para": (8,), "sts": (6,)}
+    assert np.allclose(preds["sst"].sum(1), 1) and ((preds["para"] >= 0) & (preds["para"] <= 1)).all()
+    other = {"sst": preds["sst"][:, ::-1].copy(), "para": 1 - preds["para"], "sts": 5 - preds["sts"]}
+    plain = teacher  # a plain run that also returned its train-set predictions
+    numbers = [{k: v for k, v in run["metrics"].items() if not k.endswith("_seconds")}
+               for run in (plain, train(kd(0.0), teacher_logits=[preds, other], teacher_digest=digest))]
+    assert numbers[0] == numbers[1]  # alpha 0: the task loss alone, step for step
+    run = train(kd(0.4), teacher_logits=[preds, other], teacher_digest=digest)
+    assert run["metrics"]["val_last_sst"] != plain["metrics"]["val_last_sst"] or \
+        run["metrics"]["val_last_sts"] != plain["metrics"]["val_last_sts"]
+    assert run["curves"]["train_distill"][0][1] > 0
+    with pytest.raises(ValueError, match="member1\\+member2's train-set predictions are not for this trial's "
+                                         "training pools \\(sst 10, para 8, sts 6\\)"):
+        train(kd(0.4), teacher_logits=[preds, {**other, "sts": other["sts"][:5]}], teacher_digest=digest)
+
+
+def test_mean_pooling_is_the_masked_mean_of_the_last_layer():
+    from trainers.multitask.model import build_multitask_model
+    model = build_multitask_model("paraphrase-MiniLM-L3-v2", 0, 1, "concat", "cosine", 0.0, "mean").eval()
+    ids = torch.tensor([[101, 2204, 3185, 102, 0, 0], [101, 2204, 102, 0, 0, 0]])
+    mask = (ids > 0).long()
+    with torch.no_grad():
+        pooled = model.embed(ids, mask)
+        hidden = model.bert(input_ids=ids, attention_mask=mask).last_hidden_state
+        alone = model.bert(input_ids=ids[1:, :3], attention_mask=mask[1:, :3]).last_hidden_state
+    assert torch.allclose(pooled[0], hidden[0, :4].mean(0), atol=1e-6)
+    # padding neither enters the mean nor changes it: the second sentence pooled alone gives the same vector
+    assert torch.allclose(pooled[1], alone[0].mean(0), atol=1e-5)
+    model.pooling = "cls"
+    with torch.no_grad():
+        assert not torch.allclose(model.embed(ids, mask), pooled, atol=1e-3)

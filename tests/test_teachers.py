@@ -68,6 +68,10 @@ def test_students_carry_their_teachers_trial_id(tmp_path):
      "arms.kd.teacher: experiment 'teachers' has no arm 'x' (valid: teacher)"),
     (lambda t: t["experiments"]["students"]["arms"]["kd"].update(teacher={"experiment": "students"}),
      "arms.kd.teacher: name the teacher's arm of 'students' (valid: finetune, ls, selfkd, kd, kd_random)"),
+    (lambda t: t["experiments"]["students"]["arms"]["kd"].update(teacher={"experiment": "teachers", "members": 1}),
+     "arms.kd.teacher.members: an ensemble teacher's size, an integer >= 2, got 1"),
+    (lambda t: t["experiments"]["students"]["arms"]["kd"].update(teacher={"experiment": "teachers", "size": 2}),
+     "arms.kd.teacher: unknown key 'size' (valid: arm, experiment, members)"),
     (lambda t: t["experiments"]["students"]["arms"]["ls"].update(alpha=1.5),
      "arms.ls.alpha: bad value 1.5 (expected a value one of the objectives accepts)"),
     (lambda t: t["experiments"]["students"]["arms"]["ls"].update(temperature=2.0),
@@ -77,6 +81,22 @@ def test_bad_teacher_and_objective_settings_are_one_line_errors(tmp_path, change
     with pytest.raises(ConfigError) as err:
         load(toy_config(tmp_path, change))
     assert str(err.value).endswith(message) and "\n" not in str(err.value)
+
+
+def test_an_ensemble_teacher_is_its_first_seeds_trials(tmp_path):
+    def ensemble(members):
+        def change(toy):
+            toy["experiments"]["students"]["arms"]["kd"]["teacher"] = {"arm": "finetune", "members": members}
+        return change
+    plan = make_plan(load(toy_config(tmp_path, ensemble(2), seeds=3)), "toy", "smoke")
+    members = {(m.arm, m.init_seed): m.trial_id for m in plan.experiments["students"]}
+    ensemble_ids = f"{members[('finetune', 42)]}+{members[('finetune', 549)]}"  # seeds 42 and 549, not 1237
+    for seed in (42, 549, 1237):  # every student seed reads the same ensemble
+        assert plan.specs[members[("kd", seed)]].config.teacher == ensemble_ids
+        assert plan.specs[members[("kd", seed)]].config.teachers == tuple(ensemble_ids.split("+"))
+    with pytest.raises(ConfigError, match="teacher students.finetune on RTE: an ensemble of 4 needs as many seeds; "
+                                          "it has 3 at this profile"):
+        make_plan(load(toy_config(tmp_path, ensemble(4), seeds=3)), "toy", "smoke")
 
 
 def test_a_teacher_with_several_seeds_must_have_the_students_seed(tmp_path):

@@ -70,7 +70,8 @@ class TrainConfig:
     data_seed: int = 0
     objective: str = "ce"  # the loss, computed from the logits (trainers.objectives)
     objective_args: tuple = ()  # the objective's settings as sorted (name, value) pairs, e.g. (("alpha", 0.5),)
-    teacher: str | None = None  # trial id of the finished trial whose train-set logits KD / Self-KD read
+    teacher: str | None = None  # trial id of the finished trial whose train-set logits KD / Self-KD read ("+"-joined
+    # ids: an ensemble of teachers, whose predictions are averaged)
     random_init: bool = False  # fresh weights of the same architecture (Kobyzev et al. Tables 7 and 9)
     dev_halves: bool = False  # large tasks: train on the train file, validate and test on the two halves of dev
     head_lr: float | None = None  # the new classifier layer's own lr (Xu et al. Sec. 4.2: 1e-3 for the softmax layer)
@@ -86,6 +87,11 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    @property
+    def teachers(self) -> tuple[str, ...]:
+        """The teacher trial ids: none, one, or an ensemble's members."""
+        return tuple(self.teacher.split("+")) if self.teacher else ()
 
     def fingerprint(self) -> str:
         """Hash of the fields that differ from their defaults: adding a new method with an 'off' default

@@ -35,8 +35,7 @@ def section_changes(ctx: ReportContext) -> str:
         ax.bar(np.arange(len(rows)) + (j - 1.5) * width, means, width, yerr=sds, capsize=2,
                label=PART_NAMES[c] if c != "avg" else "Overall")
     ax.axhline(0, color="grey", linewidth=0.8)
-    ax.set_xticks(range(len(rows)), [r["label"].replace("B3 ", "").replace(" (task after task)", "")[:22]
-                                     for r in rows], rotation=20, ha="right", fontsize=7)
+    ax.set_xticks(range(len(rows)), [r.get("short", r["label"]) for r in rows], rotation=20, ha="right", fontsize=7)
     ax.set_ylabel("change vs B3 (points, test)")
     ax.set_title("Ablations against B3, paired by seed")
     ax.legend(fontsize=7, ncol=4)

@@ -196,3 +196,20 @@ def smart_loss(forward: Callable[[torch.Tensor], torch.Tensor], embeddings: torc
     step = delta.detach() + eta * grad
     delta = (step / (step.abs().amax(dim=-1, keepdim=True) + eps)).detach()
     return _smart_divergence(forward(embeddings + delta), clean_outputs, task_kind, ascent=False)
+
+
+def distill_loss(part: str, student: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """KD from an ensemble's predictions (Venkateswaran's B4; his code's distill term, study notes part B): soft
+    cross-entropy against the teacher's class probabilities for SST, binary cross-entropy against its paraphrase
+    probability, MSE against its STS score. ``student``: the head's raw outputs (an STS class head's (B, 6) logits
+    are scored as their expected class first); ``target``: the teacher's predictions in probability space."""
+    s, t = student.float(), target.float().detach()
+    if part == "sst":
+        return -(t * F.log_softmax(s, dim=-1)).sum(-1).mean()
+    if part == "para":
+        return F.binary_cross_entropy_with_logits(_one_per_row(s, "'para'"), t)
+    if part == "sts":
+        if s.dim() == 2:  # class logits: their expected class is the score (trainers.multitask.model.sts_score)
+            s = (s.softmax(-1) * torch.arange(s.shape[1], dtype=s.dtype, device=s.device)).sum(-1)
+        return F.mse_loss(s, t)
+    raise ValueError(f"part must be one of sst, para, sts, got {part!r}")

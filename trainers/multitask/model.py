@@ -7,7 +7,9 @@ paraphrase and STS over sentence pairs encoded separately (Siamese), as both rep
 * STS, ``sts_head``: ``cosine`` (cos(u1, u2) x 5, MSE: his baseline), ``regression`` (a score from [u1, u2,
   u1*u2], MSE: Qin & Tran's "specialized" loss) or ``classes`` (6 classes of the rounded score, cross-entropy, the
   expected class as the score: their earlier CE runs).
-All heads share ``head_dropout`` (0.3 in both reports). Weights the checkpoint lacks (the heads, a missing pooler)
+All heads share ``head_dropout`` (0.3 in both reports). ``pooling``: ``cls`` (the pooled [CLS] output, minBERT's
+``pooler_output``, as both reports) or ``mean`` (the mask-weighted mean of the last hidden states: how
+sentence-transformers checkpoints were trained; the offline MiniLM has no trained pooler). Weights the checkpoint lacks (the heads, a missing pooler)
 are drawn from the init seed.
 """
 from __future__ import annotations
@@ -24,9 +26,9 @@ STS_CLASSES = 6  # scores 0..5
 
 
 class MultitaskModel(nn.Module):
-    def __init__(self, encoder: nn.Module, para_head: str, sts_head: str, dropout: float):
+    def __init__(self, encoder: nn.Module, para_head: str, sts_head: str, dropout: float, pooling: str = "cls"):
         super().__init__()
-        self.bert, self.para_kind, self.sts_kind = encoder, para_head, sts_head
+        self.bert, self.para_kind, self.sts_kind, self.pooling = encoder, para_head, sts_head, pooling
         hidden = encoder.config.hidden_size
         self.dropout = nn.Dropout(dropout)
         self.sst = nn.Linear(hidden, 5)
@@ -43,10 +45,15 @@ class MultitaskModel(nn.Module):
         return self.bert.config
 
     def embed(self, input_ids, attention_mask, inputs_embeds=None) -> torch.Tensor:
-        """The pooled [CLS] output (minBERT's ``pooler_output``) of one batch of sentences."""
+        """One vector per sentence of a batch: the pooled [CLS] output, or the masked mean of the last layer."""
         if inputs_embeds is not None:
-            return self.bert(inputs_embeds=inputs_embeds, attention_mask=attention_mask).pooler_output
-        return self.bert(input_ids=input_ids, attention_mask=attention_mask).pooler_output
+            out = self.bert(inputs_embeds=inputs_embeds, attention_mask=attention_mask)
+        else:
+            out = self.bert(input_ids=input_ids, attention_mask=attention_mask)
+        if self.pooling == "cls":
+            return out.pooler_output
+        weights = attention_mask.unsqueeze(-1).to(out.last_hidden_state.dtype)
+        return (out.last_hidden_state * weights).sum(1) / weights.sum(1).clamp(min=1.0)
 
     def head(self, task: str, u: torch.Tensor) -> torch.Tensor:
         """Task outputs from pooled embeddings: SST (B, 5) logits; para (B,) logit; STS (B,) score or (B, 6)
@@ -75,10 +82,10 @@ def sts_score(outputs: torch.Tensor) -> torch.Tensor:
 
 
 def build_multitask_model(model_name: str, init_seed: int, num_layers: int | None, para_head: str, sts_head: str,
-                          dropout: float) -> MultitaskModel:
+                          dropout: float, pooling: str = "cls") -> MultitaskModel:
     kwargs = {"num_hidden_layers": num_layers} if num_layers else {}
     encoder, info = AutoModel.from_pretrained(model_source(model_name), output_loading_info=True, **kwargs)
-    model = MultitaskModel(encoder, para_head, sts_head, dropout)
+    model = MultitaskModel(encoder, para_head, sts_head, dropout, pooling)
     generator = torch.Generator().manual_seed(init_seed)
     std = init_std(encoder.config)
     missing = {key.rsplit(".", 1)[0] for key in info["missing_keys"]}

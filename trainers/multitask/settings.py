@@ -46,6 +46,7 @@ SETTINGS: dict[str, Setting] = {
     "para_head": _setting(_one_of(("dot", "concat")), "concat"),
     "sts_head": _setting(_one_of(("cosine", "regression", "classes")), "cosine"),
     "head_dropout": _setting(_number(0, 0.99), 0.3),
+    "pooling": _setting(_one_of(("cls", "mean")), "cls"),  # the sentence vector the heads read
     "consistency": _setting(_one_of(CONSISTENCY), "none"),  # mean teacher (Tarvainen & Valpola 2017)
     "consistency_weight": _setting(_number(0), 1.0),
     "consistency_rampup": _setting(_number(0), 0.0),  # epochs of the sigmoid ramp-up

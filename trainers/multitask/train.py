@@ -2,7 +2,7 @@
 CS224N minBERT reports. It reuses the loop's pieces (optimizer and its parameter groups, warm-up then linear
 decay, clipping, the loss log that catches divergence, the step callbacks' averaging) and adds what a multitask
 run needs: a batch schedule over tasks (samplers), per-task losses and weights, and the methods of the two
-reports (mean teacher, SimCSE, MNR, SMART, SWA, LP-FT).
+reports (mean teacher, SimCSE, MNR, SMART, SWA, LP-FT, KD from an ensemble).
 
 Evaluation is once per epoch on every task's validation split; the dev score is the mean of SST accuracy,
 paraphrase accuracy and STS Pearson r (``score: plain``, Qin & Tran) or (r + 1) / 2 (``normalised``, Venkateswaran).
@@ -21,10 +21,11 @@ import torch.nn.functional as F
 from transformers import get_constant_schedule_with_warmup, get_linear_schedule_with_warmup
 
 from trainers.averaging import StepWindow, flat, load_flat
-from trainers.loop import EVAL_BATCH, LossLog, autocast, device, optimizer_step
+from trainers.loop import EVAL_BATCH, LossLog, autocast, device, labels_digest, optimizer_step
 from trainers.metrics import accuracy, pearson
 from trainers.multitask.data import PART_TASKS, batch_inputs, pad_id, part_splits
-from trainers.multitask.losses import consistency, ema_update, mnr_loss, rampup_weight, simcse_loss, smart_loss
+from trainers.multitask.losses import (consistency, distill_loss, ema_update, mnr_loss, rampup_weight, simcse_loss,
+                                      smart_loss)
 from trainers.multitask.model import build_multitask_model, sts_score
 from trainers.multitask.samplers import epoch_rounds, examples_per_epoch, steps_per_epoch
 from trainers.multitask.settings import PARTS, resolve
@@ -147,12 +148,38 @@ def evaluate_all(model, data: dict, split: str, pad: int, precision: str) -> tup
     return preds, {p: part_metric(p, preds[p], data[p][split].labels) for p in PARTS}
 
 
+def train_digest(data: dict) -> str:
+    """Identifies the training pools, task after task, by their labels: a teacher's predictions must be for them."""
+    return labels_digest(np.concatenate([data[p]["train"].labels for p in PARTS]))
+
+
+def teacher_targets(teacher_logits, digest: str | None, data: dict, cfg) -> dict[str, torch.Tensor]:
+    """The distillation targets per task: one teacher's train-set predictions, or the mean of an ensemble's
+    (probability space: the ensembles of the analysis stage average the same way)."""
+    members = teacher_logits if isinstance(teacher_logits, list) else [teacher_logits]
+    if dict(cfg.objective_args).get("temperature", 1.0) != 1.0:
+        raise ValueError("multitask KD reads the teacher's probabilities: temperature must be 1")
+    want = {p: len(data[p]["train"]) for p in PARTS}
+    for member in members:
+        if not isinstance(member, dict) or {p: len(member.get(p, ())) for p in PARTS} != want \
+                or digest not in (None, train_digest(data)):
+            raise ValueError(f"teacher {cfg.teacher}'s train-set predictions are not for this trial's training "
+                             f"pools ({', '.join(f'{p} {n}' for p, n in want.items())}): the teacher trained on "
+                             f"other examples")
+    return {p: torch.from_numpy(np.mean([np.asarray(m[p], np.float32) for m in members], axis=0)) for p in PARTS}
+
+
 def train(cfg, on_eval=None, keep_model: bool = False, micro_batch: int | None = None, teacher_logits=None,
           teacher_digest=None, train_logits: bool = False) -> dict:
     """Fine-tune the multitask model once; the result has the shared loop's shape (outcome, metrics, curves,
-    outputs) with per-task metrics beside the dev score."""
-    if teacher_logits is not None or train_logits:
-        raise ValueError("the multitask trainer neither reads nor writes a stored teacher's train-set logits")
+    outputs) with per-task metrics beside the dev score. ``objective: kd`` distils from ``teacher_logits``: a
+    teacher's (or a list of an ensemble's members') per-task train-set predictions; ``train_logits`` returns this
+    run's own (best-validation weights, eval mode) for the runs it teaches."""
+    if cfg.objective not in ("ce", "kd"):
+        raise ValueError(f"the multitask trainer's objective is ce or kd (from an ensemble's predictions), "
+                         f"got {cfg.objective!r}")
+    if (cfg.objective == "kd") != (teacher_logits is not None):
+        raise ValueError("objective kd needs its teacher's train-set predictions, and only kd reads them")
     args = resolve(dict(cfg.multitask_args))
     trained = args["train_tasks"].split("+")
     dev = device()
@@ -161,8 +188,10 @@ def train(cfg, on_eval=None, keep_model: bool = False, micro_batch: int | None =
             for p in PARTS}
     pad = pad_id(cfg.model)
     sizes = {p: len(data[p]["train"]) for p in trained}
+    targets = None if teacher_logits is None else teacher_targets(teacher_logits, teacher_digest, data, cfg)
+    alpha = dict(cfg.objective_args).get("alpha", 0.0)
     model = build_multitask_model(cfg.model, cfg.init_seed, cfg.num_layers, args["para_head"], args["sts_head"],
-                                  args["head_dropout"]).to(dev)
+                                  args["head_dropout"], args["pooling"]).to(dev)
     optimizer = build_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.adam_epsilon, head_lr=cfg.head_lr)
     scaler = torch.amp.GradScaler(dev.type, enabled=cfg.precision == "fp16")
     per_epoch, steps = schedule_steps(cfg, sizes, args)
@@ -195,8 +224,12 @@ def train(cfg, on_eval=None, keep_model: bool = False, micro_batch: int | None =
             u = model.embed(ids, mask)
             out = model.head(part, u)
             main = task_loss(part, out.float(), y)
-            loss = weights[part] * main
             add(sums, part, main)
+            if targets is not None:  # (1 - alpha) task + alpha distill: the author's code, 0.6 and 0.4
+                extra = distill_loss(part, out, targets[part][np.asarray(batch.rows)].to(dev))
+                main = (1 - alpha) * main + alpha * extra
+                add(sums, "distill", extra)
+            loss = weights[part] * main
             if part == "sts" and args["simcse_weight"]:  # a second dropout pass over the same sentences
                 extra = simcse_loss(u, model.embed(ids, mask), args["simcse_temperature"])
                 loss = loss + args["simcse_weight"] * extra
@@ -311,6 +344,9 @@ def train(cfg, on_eval=None, keep_model: bool = False, micro_batch: int | None =
         metrics[f"test_{p}"] = test_best[p]
         metrics[f"test_last_{p}"] = test_last[p]
         metrics[f"val_{p}"] = dict(curves[f"val_{p}"])[best["step"]]
+    if train_logits:  # what the runs it teaches read: its predictions over every task's training pool
+        result["train_logits"] = {p: predictions(model, data[p]["train"], p, pad, cfg.precision) for p in PARTS}
+        result["labels_digest"] = train_digest(data)
     if cfg.ensemble_outputs:  # what the analysis stage's ensembles combine (best-validation epoch's predictions)
         result["outputs"] = {f"{split}_{p}": preds[p] for split, preds in (("val", val_preds), ("test", test_preds))
                              for p in PARTS}
