@@ -450,6 +450,13 @@ def _check_multitask(where: str, settings: dict, tasks: list) -> None:
     if names and single:
         raise ConfigError(f"{where}.{names[0]}: a multitask setting, but task {single[0]!r} is a single task "
                           f"(multitask: {_choices(t for t in TASKS if TASKS[t].parts)})")
+    if len(single) < len(tasks):  # the multitask trainer trains with CE, or KD from a teacher's probabilities
+        if settings.get("objective", "ce") not in ("ce", "kd"):
+            raise ConfigError(f"{where}.objective: the multitask trainer's objective is ce or kd, "
+                              f"got {settings['objective']!r}")
+        if settings.get("temperature", 1.0) != 1.0:
+            raise ConfigError(f"{where}.temperature: multitask KD reads the teacher's probabilities: 1 only, "
+                              f"got {settings['temperature']!r}")
 
 
 def _check_teacher(where: str, ref: dict, own: str, experiments: dict) -> None:

@@ -89,6 +89,11 @@ def _write(tmp_path: Path, mutate) -> Path:
         train_tasks="sst+nli"),
      "experiments.single_task.arms.sst_only.train_tasks: bad value 'sst+nli' (expected tasks joined by + from sst, "
      "para, sts"),
+    (lambda d: d["papers"]["minbert-generalization"]["experiments"]["distill"]["arms"]["kd"].update(temperature=2.0),
+     "experiments.distill.arms.kd.temperature: multitask KD reads the teacher's probabilities: 1 only, got 2.0"),
+    (lambda d: d["papers"]["minbert-generalization"]["experiments"]["ablations"]["arms"]["b3"].update(
+        objective="ls", alpha=0.1),
+     "experiments.ablations.arms.b3.objective: the multitask trainer's objective is ce or kd, got 'ls'"),
     (lambda d: d["papers"]["selfdistill"]["experiments"]["self_distill"]["arms"]["sda"].update(teacher_k=[0]),
      "arms.sda.teacher_k: bad value 0 (expected a positive integer K, or all (K = T-1))"),
     (lambda d: d["papers"]["selfdistill"]["experiments"]["stability"].update(init_seed=-1),

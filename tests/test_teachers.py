@@ -273,3 +273,13 @@ def test_a_kd_search_trains_its_teacher_once_in_the_study_and_reads_its_logits(t
     search_plan_, _ = search_plan(config, "toy", "smoke", "search_kd")
     assert train_teachers(config, search_plan_, "search_kd", search_plan_.unique(), None, lines.append) == study
     assert lines == [] and len(list(tracking.all_runs(client, study))) == 1  # the teacher ran once
+
+
+def test_an_ensemble_teachers_logits_are_the_log_of_its_mean_probabilities():
+    from scipy.special import softmax
+
+    from trainers.loop import ensemble_logits
+    a, b = np.array([[2.0, 0.0], [0.0, 1.0]]), np.array([[0.0, 0.0], [3.0, -1.0]])
+    mean = (softmax(a, axis=-1) + softmax(b, axis=-1)) / 2
+    assert np.allclose(softmax(ensemble_logits([a, b], regression=False), axis=-1), mean, atol=1e-6)
+    assert np.allclose(ensemble_logits([a[:, :1], b[:, :1]], regression=True), [[1.0], [1.5]])

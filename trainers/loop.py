@@ -296,6 +296,8 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
         from trainers.multitask.train import train as train_multitask
         return train_multitask(cfg, on_eval, keep_model, micro_batch, teacher_logits, teacher_digest, train_logits)
     regression = task.is_regression
+    if isinstance(teacher_logits, list):  # an ensemble teacher (``members: N``): one set of logits
+        teacher_logits = ensemble_logits(teacher_logits, regression)
     dev = device()
     base_state = intermediate_base_state(cfg) if cfg.intermediate else None
     splits, pad_id = encoded_splits(cfg.task, cfg.model, cfg.max_seq_len, cfg.train_examples, cfg.eval_examples,
@@ -428,6 +430,16 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
 def labels_digest(labels) -> str:
     """Identifies a training split by its labels in order: a teacher's logits must be for the same examples."""
     return hashlib.sha256(np.asarray(labels, dtype=np.float64).tobytes()).hexdigest()[:16]
+
+
+def ensemble_logits(members: list, regression: bool) -> np.ndarray:
+    """An ensemble teacher's logits: its members' mean output (regression), or the log of their mean class
+    probabilities (a softmax of it gives that mean back; the analysis stage's ensembles average the same way)."""
+    from scipy.special import log_softmax
+    stacked = np.stack([np.asarray(m, np.float64) for m in members])
+    if regression:
+        return stacked.mean(0).astype(np.float32)
+    return np.log(np.exp(log_softmax(stacked, axis=-1)).mean(0)).astype(np.float32)
 
 
 def check_teacher(teacher_logits, digest: str | None, train_split, num_labels: int, cfg: TrainConfig) -> None:

@@ -160,9 +160,9 @@ def teacher_targets(teacher_logits, digest: str | None, data: dict, cfg) -> dict
     if dict(cfg.objective_args).get("temperature", 1.0) != 1.0:
         raise ValueError("multitask KD reads the teacher's probabilities: temperature must be 1")
     want = {p: len(data[p]["train"]) for p in PARTS}
+    same_pools = digest in (None, train_digest(data))  # the members share one digest (pipelines.trial checks)
     for member in members:
-        if not isinstance(member, dict) or {p: len(member.get(p, ())) for p in PARTS} != want \
-                or digest not in (None, train_digest(data)):
+        if not same_pools or not isinstance(member, dict) or {p: len(member.get(p, ())) for p in PARTS} != want:
             raise ValueError(f"teacher {cfg.teacher}'s train-set predictions are not for this trial's training "
                              f"pools ({', '.join(f'{p} {n}' for p, n in want.items())}): the teacher trained on "
                              f"other examples")
