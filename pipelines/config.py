@@ -549,6 +549,11 @@ def _check_profile_targets(where: str, profile: dict, paper: dict) -> None:
         if arm != "*" and (arm not in arms or key not in arms[arm]):
             raise ConfigError(f"{where}.grids: {path!r}: experiment {exp_name!r} has no arm {arm!r} with "
                               f"setting {key!r}")
+        declared = key in (experiments[exp_name].get("settings") or {}) or any(
+            key in (a or {}) for a in arms.values())
+        if arm == "*" and not declared:  # a grid replaces a declared value: an undeclared one would be ignored
+            raise ConfigError(f"{where}.grids: {path!r}: no arm of experiment {exp_name!r} declares setting "
+                              f"{key!r} (declare the paper's value in the experiment's settings)")
         _check_value(f"{where}.grids.{path}", key, values, selectable=False)
     for name in profile["skip"]:
         if name not in experiments:

@@ -40,6 +40,9 @@ def _write(tmp_path: Path, mutate) -> Path:
     (lambda d: paper_section(d, "cpu")["grids"].update({"methods.mixout.p": [0.5]}),
      "profiles.cpu.papers.revisiting.grids: 'methods.mixout.p': experiment 'methods' has no arm 'mixout' with "
      "setting 'p'"),
+    (lambda d: paper_section(d, "cpu", "minbert-meanteacher")["grids"].update({"single_task.*.sst_weight": 2.0}),
+     "grids: 'single_task.*.sst_weight': no arm of experiment 'single_task' declares setting 'sst_weight' (declare "
+     "the paper's value in the experiment's settings)"),
     (lambda d: paper_section(d, "cpu")["skip"].update(tables=""),
      "profiles.cpu.papers.revisiting.skip.tables: expected the reason as text"),
     (lambda d: d["papers"]["revisiting"]["experiments"]["other_models"]["arms"]["standard"].update(recipe=["gpt"]),

@@ -120,3 +120,52 @@ def test_mean_pooling_is_the_masked_mean_of_the_last_layer():
     model.pooling = "cls"
     with torch.no_grad():
         assert not torch.allclose(model.embed(ids, mask), pooled, atol=1e-3)
+
+
+def test_cosine_head_threshold_is_the_best_split_of_the_training_cosines():
+    from trainers.multitask.model import CosineLogit
+    head = CosineLogit()
+    # sorted cosines .1 .2 .8 .9 with labels 0 0 1 1: every pair right with the threshold midway, at .5
+    assert head.fit(np.array([0.9, 0.1, 0.8, 0.2]), np.array([1.0, 0.0, 1.0, 0.0])) == 1.0
+    assert head.threshold.item() == pytest.approx(0.5)
+    # one negative above a positive: the best split (3 of 4 right) is the first maximum, between .2 and .3
+    assert head.fit(np.array([0.2, 0.3, 0.6, 0.7]), np.array([0.0, 1.0, 0.0, 1.0])) == 0.75
+    assert head.threshold.item() == pytest.approx(0.25)
+    # all one label: every pair predicted that label, the threshold beyond the cosines
+    assert head.fit(np.array([0.4, 0.5]), np.array([1.0, 1.0])) == 1.0 and head.threshold.item() < 0.4
+
+
+def test_cosine_head_fit_matches_its_predictions_and_one_mask_serves_both_sentences():
+    from trainers.multitask.data import pad_id, part_splits
+    from trainers.multitask.model import build_multitask_model
+    from trainers.multitask.train import fit_cosine_head, predictions
+    model = build_multitask_model("paraphrase-MiniLM-L3-v2", 0, 1, "cosine", "cosine", 0.5, "mean")
+    split = part_splits("para", "paraphrase-MiniLM-L3-v2", 24, 24, 12)["train"]
+    pad = pad_id("paraphrase-MiniLM-L3-v2")
+    fitted = fit_cosine_head(model, split, pad, "fp32")
+    assert model.training  # the fit evaluates, then leaves the model as it found it
+    right = ((predictions(model, split, "para", pad, "fp32") > 0.5) == (split.labels > 0.5)).mean()
+    assert fitted == pytest.approx(right) and fitted >= max(split.labels.mean(), 1 - split.labels.mean())
+    # in training, one dropout mask for the pair: a sentence against itself keeps cosine 1 (two masks would not)
+    u = torch.randn(3, 16)
+    torch.manual_seed(0)
+    out = model.head("para", torch.cat([u, u]))
+    assert torch.allclose(out, (1 - model.para.threshold) * model.para.scale, atol=1e-5)
+
+
+def test_prior_biases_are_the_training_labels_statistics():
+    from types import SimpleNamespace
+    from trainers.multitask.model import build_multitask_model
+    from trainers.multitask.train import prior_biases
+    data = {"sst": {"train": SimpleNamespace(labels=np.array([0, 1, 1, 4]))},
+            "para": {"train": SimpleNamespace(labels=np.array([1.0, 0.0, 0.0, 0.0]))},
+            "sts": {"train": SimpleNamespace(labels=np.array([0.4, 2.6, 5.0]))}}
+    model = build_multitask_model("paraphrase-MiniLM-L3-v2", 0, 1, "concat", "regression", 0.3, "mean")
+    prior_biases(model, data, ["sst", "para", "sts"])
+    # add-one counts 2, 3, 1, 1, 2 of 9; (1 + 1) / (4 + 2) paraphrases; the mean score 8 / 3
+    assert torch.allclose(model.sst.bias, torch.log(torch.tensor([2, 3, 1, 1, 2]) / 9.0))
+    assert model.para.bias.item() == pytest.approx(np.log(0.5)) and model.sts.bias.item() == pytest.approx(8 / 3)
+    classes = build_multitask_model("paraphrase-MiniLM-L3-v2", 0, 1, "concat", "classes", 0.3, "mean")
+    prior_biases(classes, data, ["sts"])  # rounded scores 0, 3, 5: add-one counts 2, 1, 1, 2, 1, 2 of 9
+    assert torch.allclose(classes.sts.bias, torch.log(torch.tensor([2, 1, 1, 2, 1, 2]) / 9.0))
+    assert torch.all(classes.sst.bias == 0)  # an untrained part keeps its zero bias

@@ -3,7 +3,10 @@ paraphrase and STS over sentence pairs encoded separately (Siamese), as both rep
 
 * SST: dropout -> linear(5), cross-entropy.
 * Paraphrase, ``para_head``: ``dot`` (Venkateswaran's baseline: linear(32) per sentence, dot product, one logit)
-  or ``concat`` (his B1: one logit from [u1, u2, u1*u2]); binary cross-entropy.
+  or ``concat`` (his B1: one logit from [u1, u2, u1*u2]) or ``cosine`` (the logit (cos(u1, u2) - t) * s with a
+  learned threshold t and scale s: the cosine the sentence-transformers checkpoints were trained on; a cpu
+  profile's head, since the others start from random weights that a few hundred pairs do not train); binary
+  cross-entropy.
 * STS, ``sts_head``: ``cosine`` (cos(u1, u2) x 5, MSE: his baseline), ``regression`` (a score from [u1, u2,
   u1*u2], MSE: Qin & Tran's "specialized" loss) or ``classes`` (6 classes of the rounded score, cross-entropy, the
   expected class as the score: their earlier CE runs).
@@ -14,6 +17,7 @@ are drawn from the init seed.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -25,6 +29,33 @@ from trainers.reinit import init_module, init_std
 STS_CLASSES = 6  # scores 0..5
 
 
+class CosineLogit(nn.Module):
+    """A pair's logit from its cosine: (cos - threshold) * scale. The threshold is learned in cosine units, so a
+    head learning rate moves it a visible step per update (a linear layer's bias would need the scale's
+    multiple)."""
+
+    def __init__(self, threshold: float = 0.5, scale: float = 20.0):
+        super().__init__()
+        self.threshold = nn.Parameter(torch.tensor(threshold))
+        self.scale = nn.Parameter(torch.tensor(scale))
+
+    def forward(self, u1: torch.Tensor, u2: torch.Tensor) -> torch.Tensor:
+        return (F.cosine_similarity(u1, u2, dim=-1) - self.threshold) * self.scale
+
+    @torch.no_grad()
+    def fit(self, cosines: np.ndarray, labels: np.ndarray) -> float:
+        """Start the threshold where the pairs' cosines best split their labels (the training accuracy's
+        maximum, midway between neighbouring cosines; the first of ties): a one-feature linear probe."""
+        order = np.argsort(cosines, kind="stable")
+        c, y = cosines[order], labels[order] > 0.5
+        # predicting positive from sorted index k on: the negatives below k and the positives from k are right
+        right = np.concatenate([[0], np.cumsum(~y)]) + np.concatenate([np.cumsum(y[::-1])[::-1], [0]])
+        k = int(np.argmax(right))
+        edges = np.concatenate([[c[0] - 1e-3], c, [c[-1] + 1e-3]])
+        self.threshold.fill_(float((edges[k] + edges[k + 1]) / 2))
+        return right[k] / len(y)
+
+
 class MultitaskModel(nn.Module):
     def __init__(self, encoder: nn.Module, para_head: str, sts_head: str, dropout: float, pooling: str = "cls"):
         super().__init__()
@@ -32,7 +63,8 @@ class MultitaskModel(nn.Module):
         hidden = encoder.config.hidden_size
         self.dropout = nn.Dropout(dropout)
         self.sst = nn.Linear(hidden, 5)
-        self.para = nn.Linear(hidden, 32) if para_head == "dot" else nn.Linear(3 * hidden, 1)
+        self.para = {"dot": lambda: nn.Linear(hidden, 32), "concat": lambda: nn.Linear(3 * hidden, 1),
+                     "cosine": CosineLogit}[para_head]()
         self.sts = None if sts_head == "cosine" else nn.Linear(3 * hidden, 1 if sts_head == "regression"
                                                                    else STS_CLASSES)
 
@@ -64,6 +96,9 @@ class MultitaskModel(nn.Module):
         if task == "para":
             if self.para_kind == "dot":
                 return (self.para(self.dropout(u1)) * self.para(self.dropout(u2))).sum(-1)
+            if self.para_kind == "cosine":  # one dropout mask for both sentences: two would lower every training
+                keep = self.dropout(torch.ones_like(u1))  # cosine (not the eval ones) and skew the threshold
+                return self.para(u1 * keep, u2 * keep)
             return self.para(self.dropout(torch.cat([u1, u2, u1 * u2], -1))).squeeze(-1)
         if self.sts is None:
             return 5.0 * F.cosine_similarity(u1, u2, dim=-1)

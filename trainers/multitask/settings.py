@@ -43,9 +43,10 @@ SETTINGS: dict[str, Setting] = {
     "sst_weight": _setting(_number(0), 1.0),
     "para_weight": _setting(_number(0), 1.0),  # Venkateswaran: the paraphrase loss x 0.1
     "sts_weight": _setting(_number(0), 1.0),
-    "para_head": _setting(_one_of(("dot", "concat")), "concat"),
+    "para_head": _setting(_one_of(("dot", "concat", "cosine")), "concat"),
     "sts_head": _setting(_one_of(("cosine", "regression", "classes")), "cosine"),
     "head_dropout": _setting(_number(0, 0.99), 0.3),
+    "head_bias": _setting(_one_of(("zero", "prior")), "zero"),  # prior: output biases at the training labels' statistics
     "pooling": _setting(_one_of(("cls", "mean")), "cls"),  # the sentence vector the heads read
     "consistency": _setting(_one_of(CONSISTENCY), "none"),  # mean teacher (Tarvainen & Valpola 2017)
     "consistency_weight": _setting(_number(0), 1.0),

@@ -35,6 +35,10 @@ PAIR = {"sst": 1, "para": 2, "sts": 2}  # sentences encoded per example (pairs a
 TEACHER_PASS = 0.35  # the mean teacher's forward, in training passes (study notes part D: +35%)
 SMART_PASSES = 2.5  # SMART's extra forward-backward (notes part D: x 2.5)
 COST_BATCH = 16  # a multitask profile's seconds_per_step is the cost of 16 sentence passes, whatever the batch
+# A sentence pass's cost by part, against a pair task's sentence: the padded length of a random batch of 16 at
+# length 48 (CS224N files: SST 45 tokens, Quora and STS 31). Measured: single-task SST trials ran 1.3-1.6x a flat
+# per-sentence plan.
+PART_COST = {"sst": 1.45, "para": 1.0, "sts": 1.0}
 
 
 def kind(part: str, args: dict) -> str:
@@ -90,28 +94,31 @@ def schedule_steps(cfg, sizes: dict[str, int], args: dict) -> tuple[int, int]:
 
 def plan_seconds(cfg, cost: dict) -> float:
     """Estimated seconds of one trial from the task sizes: sentence passes in training (a pair is two; SimCSE adds
-    one over STS; the mean teacher and SMART as measured multiples) at ``seconds_per_step`` per COST_BATCH
-    passes, plus evaluation passes (every epoch's validation, the test passes, the teacher's and SWA's)."""
+    one over STS; an SST sentence counts PART_COST; the mean teacher and SMART as measured multiples) at
+    ``seconds_per_step`` per COST_BATCH passes, plus evaluation passes (every epoch's validation, the test
+    passes, the teacher's and SWA's, the cosine head's fit)."""
     from trainers.tasks import get_task
     args = resolve(dict(cfg.multitask_args))
     sizes = sizes_of(cfg, args)
     fed = examples_per_epoch(args["sampler"], sizes, cfg.batch_size, args["balanced_examples"])
-    passes = sum(n * (PAIR[p] + (2 if p == "sts" and args["simcse_weight"] else 0)) for p, n in fed.items())
+    passes = sum(n * (PAIR[p] + (2 if p == "sts" and args["simcse_weight"] else 0)) * PART_COST[p]
+                 for p, n in fed.items())
     passes *= (1 + (TEACHER_PASS if args["consistency"] != "none" else 0)) * (SMART_PASSES if args["smart_weight"]
                                                                               else 1)
     cap = cfg.eval_examples
     val, test = ([PAIR[p] * min(get_task(name).sizes[k], cap or get_task(name).sizes[k])
                   for p, name in PART_TASKS.items()] for k in (1, 2))
     extra = (args["consistency"] != "none") + bool(args["swa_epochs"])
-    evaluated = sum(val) * (epochs_of(cfg, args) + extra + cfg.ensemble_outputs) + sum(test) * (2 + extra)
+    fitted = PAIR["para"] * sizes["para"] if args["para_head"] == "cosine" and "para" in sizes else 0
+    evaluated = (sum(val) * (epochs_of(cfg, args) + extra + cfg.ensemble_outputs) + sum(test) * (2 + extra)
+                 + fitted)
     return (passes * epochs_of(cfg, args) * cost["seconds_per_step"] / COST_BATCH
             + evaluated * cost["seconds_per_eval_example"])
 
 
 @torch.no_grad()
-def predictions(model, split, part: str, pad: int, precision: str) -> np.ndarray:
-    """Eval-mode predictions in the split's order: SST class probabilities, the paraphrase probability, the STS
-    score."""
+def eval_outputs(model, split, pad: int, precision: str, fn) -> np.ndarray:
+    """``fn(ids, mask)`` over a split in eval mode, batched by length, returned in the split's order."""
     was_training = model.training
     model.eval()
     dev = next(model.parameters()).device
@@ -121,12 +128,47 @@ def predictions(model, split, part: str, pad: int, precision: str) -> np.ndarray
         idx = order[start:start + EVAL_BATCH]
         ids, mask = batch_inputs(split, idx, pad, dev)
         with autocast(precision, dev):
-            raw = model(part, ids, mask).float()
-        out.append((raw.softmax(-1) if part == "sst" else raw.sigmoid() if part == "para" else sts_score(raw)).cpu())
+            out.append(fn(ids, mask).float().cpu())
     model.train(was_training)
     result = np.zeros((len(order),) + tuple(out[0].shape[1:]), dtype=np.float32)
     result[order] = torch.cat(out).numpy()
     return result
+
+
+def predictions(model, split, part: str, pad: int, precision: str) -> np.ndarray:
+    """Eval-mode predictions in the split's order: SST class probabilities, the paraphrase probability, the STS
+    score."""
+    def fn(ids, mask):
+        raw = model(part, ids, mask).float()
+        return raw.softmax(-1) if part == "sst" else raw.sigmoid() if part == "para" else sts_score(raw)
+    return eval_outputs(model, split, pad, precision, fn)
+
+
+@torch.no_grad()
+def prior_biases(model, data: dict, parts: list[str]) -> None:
+    """Output biases at the training pools' label statistics (``head_bias: prior``): SST and STS classes at the log
+    class frequencies, the concat paraphrase logit at the log-odds of a paraphrase, the STS regression at the mean
+    score. A zero bias leaves a regression head 2-3 points off the scores, and Adam moves a bias by about the
+    learning rate per step: a few hundred steps before the head learns anything but the offset."""
+    for part in parts:
+        y = data[part]["train"].labels
+        if part == "sst" or (part == "sts" and model.sts_kind == "classes"):
+            head = model.sst if part == "sst" else model.sts
+            counts = np.bincount(np.rint(y).astype(int), minlength=head.out_features) + 1.0  # add-one: no -inf
+            head.bias.copy_(torch.from_numpy(np.log(counts / counts.sum())))
+        elif part == "para" and model.para_kind == "concat":
+            rate = (y.sum() + 1.0) / (len(y) + 2.0)
+            model.para.bias.fill_(float(np.log(rate / (1 - rate))))
+        elif part == "sts" and model.sts_kind == "regression":
+            model.sts.bias.fill_(float(y.mean()))
+
+
+def fit_cosine_head(model, split, pad: int, precision: str) -> float:
+    """The cosine paraphrase head's threshold, fitted on the training pairs' cosines under the initial encoder;
+    returns that split's training accuracy."""
+    def cosines(ids, mask):
+        return F.cosine_similarity(*model.embed(ids, mask).float().chunk(2), dim=-1)
+    return model.para.fit(eval_outputs(model, split, pad, precision, cosines), split.labels)
 
 
 def part_metric(part: str, preds: np.ndarray, labels: np.ndarray) -> float:
@@ -192,6 +234,10 @@ def train(cfg, on_eval=None, keep_model: bool = False, micro_batch: int | None =
     alpha = dict(cfg.objective_args).get("alpha", 0.0)
     model = build_multitask_model(cfg.model, cfg.init_seed, cfg.num_layers, args["para_head"], args["sts_head"],
                                   args["head_dropout"], args["pooling"]).to(dev)
+    if args["para_head"] == "cosine" and "para" in trained:  # an untrained head stays at its initial threshold
+        fit_cosine_head(model, data["para"]["train"], pad, cfg.precision)
+    if args["head_bias"] == "prior":  # trained heads only: an untrained one keeps its zero bias
+        prior_biases(model, data, trained)
     optimizer = build_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.adam_epsilon, head_lr=cfg.head_lr)
     scaler = torch.amp.GradScaler(dev.type, enabled=cfg.precision == "fp16")
     per_epoch, steps = schedule_steps(cfg, sizes, args)
