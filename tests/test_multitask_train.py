@@ -154,18 +154,14 @@ def test_cosine_head_fit_matches_its_predictions_and_one_mask_serves_both_senten
 
 
 def test_prior_biases_are_the_training_labels_statistics():
-    from types import SimpleNamespace
     from trainers.multitask.model import build_multitask_model
-    from trainers.multitask.train import prior_biases
-    data = {"sst": {"train": SimpleNamespace(labels=np.array([0, 1, 1, 4]))},
-            "para": {"train": SimpleNamespace(labels=np.array([1.0, 0.0, 0.0, 0.0]))},
-            "sts": {"train": SimpleNamespace(labels=np.array([0.4, 2.6, 5.0]))}}
+    labels = {"sst": np.array([0, 1, 1, 4]), "para": np.array([1.0, 0.0, 0.0, 0.0]), "sts": np.array([0.4, 2.6, 5.0])}
     model = build_multitask_model("paraphrase-MiniLM-L3-v2", 0, 1, "concat", "regression", 0.3, "mean")
-    prior_biases(model, data, ["sst", "para", "sts"])
+    model.prior_biases(labels)
     # add-one counts 2, 3, 1, 1, 2 of 9; (1 + 1) / (4 + 2) paraphrases; the mean score 8 / 3
     assert torch.allclose(model.sst.bias, torch.log(torch.tensor([2, 3, 1, 1, 2]) / 9.0))
     assert model.para.bias.item() == pytest.approx(np.log(0.5)) and model.sts.bias.item() == pytest.approx(8 / 3)
     classes = build_multitask_model("paraphrase-MiniLM-L3-v2", 0, 1, "concat", "classes", 0.3, "mean")
-    prior_biases(classes, data, ["sts"])  # rounded scores 0, 3, 5: add-one counts 2, 1, 1, 2, 1, 2 of 9
+    classes.prior_biases({"sts": labels["sts"]})  # rounded scores 0, 3, 5: add-one counts 2, 1, 1, 2, 1, 2 of 9
     assert torch.allclose(classes.sts.bias, torch.log(torch.tensor([2, 1, 1, 2, 1, 2]) / 9.0))
     assert torch.all(classes.sst.bias == 0)  # an untrained part keeps its zero bias

@@ -108,6 +108,23 @@ class MultitaskModel(nn.Module):
     def forward(self, task: str, input_ids, attention_mask) -> torch.Tensor:
         return self.head(task, self.embed(input_ids, attention_mask))
 
+    @torch.no_grad()
+    def prior_biases(self, labels: dict[str, np.ndarray]) -> None:
+        """Output biases at each given part's training-label statistics (``head_bias: prior``): SST and STS classes
+        at the log class frequencies, the concat paraphrase logit at the log-odds of a paraphrase, the STS
+        regression at the mean score. A zero bias leaves a regression head 2-3 points off the scores, and Adam
+        moves a bias by about the learning rate per step: many steps before the head learns more than the offset."""
+        for part, y in labels.items():
+            if part == "sst" or (part == "sts" and self.sts_kind == "classes"):
+                head = self.sst if part == "sst" else self.sts
+                counts = np.bincount(np.rint(y).astype(int), minlength=head.out_features) + 1.0  # add-one: no -inf
+                head.bias.copy_(torch.from_numpy(np.log(counts / counts.sum())))
+            elif part == "para" and self.para_kind == "concat":
+                rate = (y.sum() + 1.0) / (len(y) + 2.0)
+                self.para.bias.fill_(float(np.log(rate / (1 - rate))))
+            elif part == "sts" and self.sts_kind == "regression":
+                self.sts.bias.fill_(float(y.mean()))
+
 
 def sts_score(outputs: torch.Tensor) -> torch.Tensor:
     """The STS score of a head's outputs: the score itself, or the classes' expected value."""

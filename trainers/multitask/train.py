@@ -144,25 +144,6 @@ def predictions(model, split, part: str, pad: int, precision: str) -> np.ndarray
     return eval_outputs(model, split, pad, precision, fn)
 
 
-@torch.no_grad()
-def prior_biases(model, data: dict, parts: list[str]) -> None:
-    """Output biases at the training pools' label statistics (``head_bias: prior``): SST and STS classes at the log
-    class frequencies, the concat paraphrase logit at the log-odds of a paraphrase, the STS regression at the mean
-    score. A zero bias leaves a regression head 2-3 points off the scores, and Adam moves a bias by about the
-    learning rate per step: a few hundred steps before the head learns anything but the offset."""
-    for part in parts:
-        y = data[part]["train"].labels
-        if part == "sst" or (part == "sts" and model.sts_kind == "classes"):
-            head = model.sst if part == "sst" else model.sts
-            counts = np.bincount(np.rint(y).astype(int), minlength=head.out_features) + 1.0  # add-one: no -inf
-            head.bias.copy_(torch.from_numpy(np.log(counts / counts.sum())))
-        elif part == "para" and model.para_kind == "concat":
-            rate = (y.sum() + 1.0) / (len(y) + 2.0)
-            model.para.bias.fill_(float(np.log(rate / (1 - rate))))
-        elif part == "sts" and model.sts_kind == "regression":
-            model.sts.bias.fill_(float(y.mean()))
-
-
 def fit_cosine_head(model, split, pad: int, precision: str) -> float:
     """The cosine paraphrase head's threshold, fitted on the training pairs' cosines under the initial encoder;
     returns that split's training accuracy."""
@@ -237,7 +218,7 @@ def train(cfg, on_eval=None, keep_model: bool = False, micro_batch: int | None =
     if args["para_head"] == "cosine" and "para" in trained:  # an untrained head stays at its initial threshold
         fit_cosine_head(model, data["para"]["train"], pad, cfg.precision)
     if args["head_bias"] == "prior":  # trained heads only: an untrained one keeps its zero bias
-        prior_biases(model, data, trained)
+        model.prior_biases({p: data[p]["train"].labels for p in trained})
     optimizer = build_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.adam_epsilon, head_lr=cfg.head_lr)
     scaler = torch.amp.GradScaler(dev.type, enabled=cfg.precision == "fp16")
     per_epoch, steps = schedule_steps(cfg, sizes, args)
