@@ -443,6 +443,11 @@ def _check_objective(where: str, settings: dict) -> None:
                                                             else "reads no teacher; remove `teacher`"))
 
 
+# arm settings behind trainers.multitask.train.SINGLE_TASK_ONLY
+SINGLE_TASK_SETTINGS = frozenset({"max_steps", "llrd", "mixout", "pretrained_wd", "intermediate", "reinit",
+                                  "random_init", "full_train", "self_teacher", "teacher_k", "split"})
+
+
 def _check_multitask(where: str, settings: dict, tasks: list) -> None:
     """Multitask settings belong to multitask tasks (TASKS[...].parts), and only there."""
     names = sorted(k for k in settings if k in multitask.SETTINGS)
@@ -451,6 +456,10 @@ def _check_multitask(where: str, settings: dict, tasks: list) -> None:
         raise ConfigError(f"{where}.{names[0]}: a multitask setting, but task {single[0]!r} is a single task "
                           f"(multitask: {_choices(t for t in TASKS if TASKS[t].parts)})")
     if len(single) < len(tasks):  # the multitask trainer trains with CE, or KD from a teacher's probabilities
+        unused = sorted(SINGLE_TASK_SETTINGS & set(settings))
+        if unused:
+            raise ConfigError(f"{where}.{unused[0]}: a single-task setting; the multitask trainer does not use it "
+                              f"(its settings: {_choices(multitask.SETTINGS)})")
         if settings.get("objective", "ce") not in ("ce", "kd"):
             raise ConfigError(f"{where}.objective: the multitask trainer's objective is ce or kd, "
                               f"got {settings['objective']!r}")

@@ -12,7 +12,7 @@ import pandas as pd
 from pipelines.availability import blocked
 from pipelines.selection import choose
 from reports.build import ReportContext
-from reports.render import markdown_table
+from reports.render import markdown_table, write_table
 from trainers.metrics import majority_baseline
 from trainers.tasks import get_task, load_splits, split_seed
 
@@ -123,8 +123,18 @@ def claims_section(ctx: ReportContext, verdicts: list[dict], method: str) -> str
     """The claims table every report ends with: claim id, the paper's statement, verdict and why; ``method`` says
     how the claims were tested."""
     rows = [[v["id"], v["statement"], v["verdict"], v["reason"]] for v in verdicts]
-    return "\n\n".join([f"## Claim verdicts at profile {ctx.plan.profile}", method,
-                        markdown_table(["Claim", "What the paper says", "Verdict", "Why"], rows)])
+    return claims_table(ctx, ["Claim", "What the paper says", "Verdict", "Why"], rows, method, before=True)
+
+
+def claims_table(ctx: ReportContext, header: list[str], rows: list[list[str]], method: str,
+                 before: bool = False) -> str:
+    """The claim verdicts as a Markdown section (``method`` before or after the table) and as tables/claims.tex,
+    so report.tex and its PDF end with the verdicts too (the method as the table's note)."""
+    title = f"Claim verdicts at profile {ctx.plan.profile}"
+    write_table(ctx.out_dir / "tables" / "claims.tex", header, rows, title, "tab:claims", notes=[method])
+    table = markdown_table(header, rows)
+    return "\n\n".join([f"## {title}", *([method, table] if before else [table, method]),
+                        "LaTeX: `tables/claims.tex`"])
 
 
 def coverage(ctx: ReportContext) -> str:

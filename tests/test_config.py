@@ -97,6 +97,9 @@ def _write(tmp_path: Path, mutate) -> Path:
     (lambda d: d["papers"]["minbert-generalization"]["experiments"]["ablations"]["arms"]["b3"].update(
         objective="ls", alpha=0.1),
      "experiments.ablations.arms.b3.objective: the multitask trainer's objective is ce or kd, got 'ls'"),
+    (lambda d: d["papers"]["minbert-generalization"]["experiments"]["ablations"]["arms"]["b3"].update(llrd=0.9),
+     "experiments.ablations.arms.b3.llrd: a single-task setting; the multitask trainer does not use it (its "
+     "settings: train_tasks, sampler"),
     (lambda d: d["papers"]["selfdistill"]["experiments"]["self_distill"]["arms"]["sda"].update(teacher_k=[0]),
      "arms.sda.teacher_k: bad value 0 (expected a positive integer K, or all (K = T-1))"),
     (lambda d: d["papers"]["selfdistill"]["experiments"]["stability"].update(init_seed=-1),

@@ -10,7 +10,8 @@ import pytest
 import torch
 from torch.optim.swa_utils import get_ema_multi_avg_fn
 
-from trainers.multitask.losses import (consistency, distill_loss, ema_update, mnr_loss, rampup_weight, simcse_loss,
+from trainers.averaging import ema_update
+from trainers.multitask.losses import (consistency, distill_loss, mnr_loss, rampup_weight, simcse_loss,
                                       smart_loss)
 
 

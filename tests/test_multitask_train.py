@@ -79,6 +79,30 @@ def test_bad_settings_name_what_is_valid():
         train(toy(), teacher_logits={"sst": np.zeros((10, 5))})
     with pytest.raises(ValueError, match="multitask trainer's objective is ce or kd .* got 'tfreg'"):
         train(dataclasses.replace(toy(), objective="tfreg"))
+    with pytest.raises(ValueError, match=r"a multitask task \(minBERT\) does not use max_steps=5, llrd=0.9: "
+                                         "single-task settings"):
+        train(dataclasses.replace(toy(), llrd=0.9, max_steps=5))
+
+
+def test_mean_teacher_callback_is_a_train_mode_ema_of_the_student():
+    from trainers.averaging import flat
+    from trainers.callbacks import EpochAverage, MeanTeacher
+    student = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.5)).eval()  # loaded models come in eval
+    teacher = MeanTeacher(decay=0.6)
+    teacher.start(student)
+    assert all(m.training for m in teacher.model.modules())  # CuriousAI: the teacher's targets see dropout
+    assert not any(p.requires_grad for p in teacher.model.parameters())
+    before = flat(student)
+    with torch.no_grad():
+        student[0].weight.add_(1.0)
+    teacher.after_step(student)  # step 1: alpha = min(1 - 1/2, .6) = .5, the mean of theta_0 and theta_1
+    assert torch.allclose(teacher.weights()["teacher"], (before + flat(student)) / 2)
+    swa = EpochAverage(first_epoch=1)
+    for epoch in range(3):  # epochs 1 and 2 averaged
+        with torch.no_grad():
+            student[0].bias.fill_(float(epoch))
+        swa.after_epoch(student, epoch)
+    assert swa.window.count == 2 and torch.allclose(swa.weights()["swa"][-2:], torch.tensor([1.5, 1.5]))
 
 
 def kd(alpha: float) -> TrainConfig:

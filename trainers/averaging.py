@@ -3,7 +3,8 @@
 A "step" is one optimizer update. ``StepWindow(k)`` keeps the parameters of the last ``k`` steps (O(k) flat copies,
 reused as a ring) and their mean; ``StepWindow(None)`` keeps only the running mean of every step so far
 (θ̄_t = θ̄_{t-1} + (θ_t - θ̄_{t-1}) / t: no copies). They serve SE (Eq. 4), the SDA teacher (Eq. 5-6) and the SDV
-teacher's snapshots (Eq. 7); the minBERT issue's SWA and mean teacher are the same kind of hook.
+teacher's snapshots (Eq. 7), the minBERT reports' SWA and, as an exponential moving average (``ema_update``), the
+mean teacher.
 """
 from __future__ import annotations
 
@@ -62,3 +63,31 @@ class StepWindow:
         for vector in list(self.snapshots)[1:]:
             total.add_(vector)
         return total.div_(len(self.snapshots)) if len(self.snapshots) > 1 else total
+
+
+@torch.no_grad()
+def ema_update(teacher: torch.nn.Module, student: torch.nn.Module, decay: float, step: int) -> None:
+    """In place: θ' ← α θ' + (1 - α) θ over the parameters, α = min(1 - 1/(step + 1), decay)
+    (CuriousAI mean-teacher main.py:189-193, ``update_ema_variables``).
+
+    ``step`` is CuriousAI's ``global_step`` after its increment: the number of optimizer updates so far, this one
+    included, so the teacher is the true mean of θ_0..θ_step until α reaches ``decay``; step 0 copies the student.
+    Buffers (position ids) are copied from the student, not averaged: CuriousAI leaves them alone (#9).
+    Parameters are matched by name, not by position, so a frozen or reordered subset cannot misalign them.
+    """
+    if not 0.0 <= decay <= 1.0:
+        raise ValueError(f"decay must be in [0, 1], got {decay}")
+    if step < 0:
+        raise ValueError(f"step must be >= 0, got {step}")
+    alpha = min(1.0 - 1.0 / (step + 1), decay)
+    for kind, ours, theirs in (("parameters", teacher.named_parameters(), student.named_parameters()),
+                               ("buffers", teacher.named_buffers(), student.named_buffers())):
+        ours, theirs = dict(ours), dict(theirs)
+        if ours.keys() != theirs.keys():
+            raise ValueError(f"teacher and student {kind} differ: {sorted(ours.keys() ^ theirs.keys())[:5]}")
+        for name, t in ours.items():
+            s = theirs[name].to(t)
+            if kind == "buffers" or not t.is_floating_point():
+                t.copy_(s)
+            else:
+                t.lerp_(s, 1.0 - alpha)  # = α θ' + (1 - α) θ; weight 1 returns θ exactly (step 0, decay 0)

@@ -1,9 +1,11 @@
 """Step callbacks of the shared loop: what a method does around each optimizer step and which extra weights it
 asks the loop to evaluate at the end, so methods that average a run's own weights are plug-ins, not branches.
 
-Hooks, in the loop's order: ``start(model)`` once; per step ``teacher(model, inputs)`` (the batch's teacher logits,
-before the student's forward) and ``after_step(model)`` (after the update); at the end ``weights()``
-({name: flat parameter vector}), each evaluated on validation and test as metrics ``<name>_val`` / ``<name>_test``.
+Hooks, in the loop's order: ``start(model)`` once (the model in train mode); per step ``teacher(model, inputs)``
+(the batch's teacher logits, before the student's forward) and ``after_step(model)`` (after the update);
+``after_epoch(model, epoch)`` when an epoch's batches are done (or the step budget ends one early); at the end
+``weights()`` ({name: flat parameter vector}), each evaluated on validation and test as metrics ``<name>_val`` /
+``<name>_test`` (a multitask kind adds ``<name>_val_<part>``).
 """
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import copy
 
 import torch
 
-from trainers.averaging import StepWindow, flat, load_flat
+from trainers.averaging import StepWindow, ema_update, flat, load_flat
 
 SELF_TEACHERS = ("sda", "sdv")
 
@@ -24,6 +26,9 @@ class Callback:
         return None
 
     def after_step(self, model: torch.nn.Module) -> None:
+        pass
+
+    def after_epoch(self, model: torch.nn.Module, epoch: int) -> None:
         pass
 
     def weights(self) -> dict[str, torch.Tensor]:
@@ -81,8 +86,45 @@ class SelfDistillTeacher(Callback):
         return logits / len(vectors) if len(vectors) > 1 else logits
 
 
+class MeanTeacher(Callback):
+    """The mean teacher (Tarvainen & Valpola 2017; Qin & Tran 2023): an exponential moving average of the student's
+    weights after every update (trainers.averaging.ema_update). It stays in train mode, as CuriousAI's does: its
+    targets see their own dropout. The objective reads ``self.model``; at the end it is scored as ``teacher``."""
+
+    def __init__(self, decay: float):
+        self.decay = decay
+
+    def start(self, model):
+        self.model, self.steps = copy.deepcopy(model).train(), 0
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    def after_step(self, model):
+        self.steps += 1
+        ema_update(self.model, model, self.decay, self.steps)
+
+    def weights(self):
+        return {"teacher": flat(self.model)}
+
+
+class EpochAverage(Callback):
+    """SWA (Izmailov et al. 2018, as Venkateswaran runs it): the mean of the weights at the end of each epoch from
+    ``first_epoch`` (0-based) on, scored at the end as ``swa``."""
+
+    def __init__(self, first_epoch: int):
+        self.first_epoch, self.window = first_epoch, StepWindow(None)
+
+    def after_epoch(self, model, epoch):
+        if epoch >= self.first_epoch:
+            self.window.push(flat(model))
+
+    def weights(self):
+        return {"swa": self.window.mean()} if self.window.count else {}
+
+
 def step_callbacks(cfg) -> list[Callback]:
-    """The callbacks a trial's config asks for (trainers.loop.TrainConfig)."""
+    """The callbacks a single-task trial's config asks for (trainers.loop.TrainConfig; a multitask run adds its own:
+    trainers.multitask.train)."""
     out: list[Callback] = []
     if cfg.self_teacher:
         out.append(SelfDistillTeacher(cfg.self_teacher, cfg.teacher_k))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
-import functools
 import hashlib
 import json
 import math
@@ -17,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from transformers import get_linear_schedule_with_warmup
+from transformers import get_constant_schedule_with_warmup, get_linear_schedule_with_warmup
 
 from trainers.assets import cache_dir
 from trainers.averaging import load_flat
@@ -279,74 +278,139 @@ class LossLog:
         return None
 
 
+class SingleTaskRun:
+    """The loop's model kind for one task: a sequence classifier (trainers.model) over one task's splits, E evenly
+    spaced evaluations, the objective on its logits (a stored teacher's rows for KD and Self-KD, the run's own
+    for SDA/SDV) and the test metric. ``trainers.multitask.train.MultitaskRun`` is the other kind."""
+    outputs_at = "last"  # Xu et al.'s VOTE and AVG combine the final weights' logits (Eq. 2-3)
+    block_distance = True  # the per-block L2 curves (Zhang et al. Fig. 6)
+    lr_schedule = "linear"  # after the warm-up: linear decay to 0, or constant
+
+    def __init__(self, cfg: TrainConfig, dev: torch.device, teacher_logits=None, teacher_digest: str | None = None):
+        self.cfg, self.dev, self.task = cfg, dev, get_task(cfg.task)
+        self.regression = self.task.is_regression
+        if isinstance(teacher_logits, list):  # an ensemble teacher (``members: N``): one set of logits
+            teacher_logits = ensemble_logits(teacher_logits, self.regression)
+        base_state = intermediate_base_state(cfg) if cfg.intermediate else None
+        self.splits, self.pad_id = encoded_splits(cfg.task, cfg.model, cfg.max_seq_len, cfg.train_examples,
+                                                  cfg.eval_examples, cfg.full_train,
+                                                  split_seed(cfg.task, cfg.data_seed), cfg.dev_halves)
+        self.model = build_model(cfg.model, self.task.num_labels, cfg.init_seed, cfg.num_layers, cfg.reinit_layers,
+                                 cfg.reinit_pooler, cfg.mixout, base_state, cfg.random_init).to(dev)
+        check_teacher(teacher_logits, teacher_digest, self.splits["train"], self.task.num_labels, cfg)
+        self.loss_of = loss_function(cfg, teacher_logits)
+        self.stored_teacher = None if teacher_logits is None else torch.from_numpy(
+            np.asarray(teacher_logits, np.float32))
+        self.train_examples = len(self.splits["train"])
+        self.order_rng = torch.Generator().manual_seed(cfg.data_seed)  # data order stream
+        self.callbacks = step_callbacks(cfg)
+
+    def total_steps(self) -> int:
+        return total_steps(self.cfg, self.train_examples)
+
+    def checkpoints(self, steps: int) -> set[int]:
+        return set(eval_steps(steps, self.cfg.evaluations))
+
+    def start_epoch(self, epoch: int) -> None:
+        pass
+
+    def epoch(self, epoch: int):
+        return epoch_batches(self.splits["train"].lengths, self.cfg.batch_size, self.order_rng, self.cfg.batching)
+
+    def step(self, forward, batch, scaler, micro_batch: int | None) -> tuple[torch.Tensor, dict]:
+        inputs, labels = collate(self.splits["train"], batch, self.pad_id, self.regression, self.dev)
+        teacher = None if self.stored_teacher is None else self.stored_teacher[batch].to(self.dev, non_blocking=True)
+        for callback in self.callbacks:  # the run's own teacher (SDA/SDV), when no stored one was given
+            if teacher is None:
+                with autocast(self.cfg.precision, self.dev):
+                    teacher = callback.teacher(self.model, inputs)
+        parts = {}
+        loss = forward_backward(forward, inputs, labels, self.cfg.precision, scaler, micro_batch, self.loss_of,
+                                teacher, parts)
+        return loss, parts
+
+    def predict(self, model, split: str) -> np.ndarray:
+        return predict(model, self.splits[split], self.pad_id, self.regression, self.cfg.precision)
+
+    def score(self, split: str, preds) -> tuple[float, dict]:
+        return score(self.task.metric, preds, self.splits[split].labels), {}
+
+    def validate(self, forward, step: int, curves: dict) -> float:
+        return self.score("validation", self.predict(forward, "validation"))[0]
+
+    def outputs(self, preds: dict, model) -> dict:
+        return {"val_logits": preds["validation"], "test_logits": preds["test"],
+                "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
+
+    def train_outputs(self, model) -> tuple[np.ndarray, str]:
+        return self.predict(model, "train"), labels_digest(self.splits["train"].labels)
+
+    def extra_metrics(self, best_step: int) -> dict:
+        return {}
+
+
+def model_kind(cfg: TrainConfig):
+    """The run class for a config's task: one encoder over several tasks (the CS224N minBERT reports) or one."""
+    if get_task(cfg.task).parts:
+        from trainers.multitask.train import MultitaskRun
+        return MultitaskRun
+    return SingleTaskRun
+
+
 def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch: int | None = None,
-          teacher_logits: np.ndarray | None = None, teacher_digest: str | None = None,
-          train_logits: bool = False) -> dict:
+          teacher_logits=None, teacher_digest: str | None = None, train_logits: bool = False) -> dict:
     """Fine-tune once. Returns final metrics, curves and an outcome: ``finished`` or ``diverged`` (NaN/inf loss).
     ``micro_batch`` splits each batch for memory (gradient accumulation); it is not part of the trial's config.
-    ``teacher_logits``: the teacher trial's logits over this training split (KD, Self-KD), ``teacher_digest`` its
-    split's labels_digest; ``train_logits``: return this trial's own (best-validation weights, eval mode) as
-    ``result["train_logits"]`` with ``result["labels_digest"]``, for the trials it teaches.
+    ``teacher_logits``: the teacher trial's logits over this training split (KD, Self-KD; a list: an ensemble's
+    members), ``teacher_digest`` its split's labels_digest; ``train_logits``: return this trial's own
+    (best-validation weights, eval mode) as ``result["train_logits"]`` with ``result["labels_digest"]``, for the
+    trials it teaches.
 
-    Methods plug in at four seams: the model (Re-init, Mixout, intermediate-task weights), the optimizer's
-    parameter groups (LLRD, weight decay, the head's lr), a hook before each optimizer step (pre-trained weight
-    decay) and step callbacks (trainers.callbacks: SE's running mean, the SDA/SDV self-teacher)."""
-    task = get_task(cfg.task)
-    if task.parts:  # one encoder over several tasks (the CS224N minBERT reports): the multitask trainer
-        from trainers.multitask.train import train as train_multitask
-        return train_multitask(cfg, on_eval, keep_model, micro_batch, teacher_logits, teacher_digest, train_logits)
-    regression = task.is_regression
-    if isinstance(teacher_logits, list):  # an ensemble teacher (``members: N``): one set of logits
-        teacher_logits = ensemble_logits(teacher_logits, regression)
+    One loop for every model kind (``model_kind``). A kind's run object holds the data and ``model``, and gives
+    ``total_steps()``, ``checkpoints(steps)`` (where to validate), ``epoch(i)`` (the epoch's steps, each a batch or
+    a group of batches), ``step(...)`` (one step's loss with its gradients), ``validate`` (the validation score,
+    logging any per-task curves), ``predict``/``score`` (per-split predictions and their score with any per-task
+    scores), ``outputs`` and ``train_outputs`` (what ensembles and students read) and its ``callbacks``; the loop
+    owns the optimizer, schedule, clipping, loss log, divergence, best-validation state and the final scoring.
+    Methods plug in at four seams: the model (Re-init,
+    Mixout, intermediate-task weights, the multitask heads), the optimizer's parameter groups (LLRD, weight decay,
+    the head's lr), a hook before each optimizer step (pre-trained weight decay) and step callbacks
+    (trainers.callbacks: SE's running mean, the SDA/SDV self-teacher, the mean teacher, SWA)."""
     dev = device()
-    base_state = intermediate_base_state(cfg) if cfg.intermediate else None
-    splits, pad_id = encoded_splits(cfg.task, cfg.model, cfg.max_seq_len, cfg.train_examples, cfg.eval_examples,
-                                    cfg.full_train, split_seed(cfg.task, cfg.data_seed), cfg.dev_halves)
-    model = build_model(cfg.model, task.num_labels, cfg.init_seed, cfg.num_layers, cfg.reinit_layers,
-                        cfg.reinit_pooler, cfg.mixout, base_state, cfg.random_init).to(dev)
-    check_teacher(teacher_logits, teacher_digest, splits["train"], task.num_labels, cfg)
-    loss_of = loss_function(cfg, teacher_logits)
-    stored_teacher = None if teacher_logits is None else torch.from_numpy(np.asarray(teacher_logits, np.float32))
+    run = model_kind(cfg)(cfg, dev, teacher_logits, teacher_digest)
+    model = run.model
     optimizer = build_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.adam_epsilon, llrd=cfg.llrd,
                                 head_lr=cfg.head_lr)
     prior_wd = PretrainedWeightDecay(optimizer, model, cfg.pretrained_wd) if cfg.pretrained_wd else None
     scaler = torch.amp.GradScaler(dev.type, enabled=cfg.precision == "fp16")
-    n_train = len(splits["train"])
-    steps = total_steps(cfg, n_train)
+    steps = run.total_steps()
     warmup = cfg.warmup_steps if cfg.warmup_steps is not None else int(cfg.warmup_ratio * steps)
-    scheduler = get_linear_schedule_with_warmup(optimizer, warmup, steps)
-    checkpoints = set(eval_steps(steps, cfg.evaluations))
-    distance, distance_steps = BlockDistance(model), measure_steps(steps)
+    scheduler = (get_linear_schedule_with_warmup(optimizer, warmup, steps) if run.lr_schedule == "linear"
+                 else get_constant_schedule_with_warmup(optimizer, warmup))
+    checkpoints = run.checkpoints(steps)
+    distance, distance_steps = (BlockDistance(model), measure_steps(steps)) if run.block_distance else (None, ())
     forward = prepare_execution(model, dev)
-    callbacks = step_callbacks(cfg)
-    for callback in callbacks:
+    model.train()
+    for callback in run.callbacks:
         callback.start(model)
 
     torch.manual_seed(cfg.data_seed)  # dropout (and Mixout) stream
-    order_rng = torch.Generator().manual_seed(cfg.data_seed)  # data order stream
-    model.train()
     curves = {"train_loss": [], "lr": [], "val_metric": []}
-    curves.update({f"l2_block_{i + 1}": [(0, 0.0)] for i in range(len(distance.params))})
+    if distance:
+        curves.update({f"l2_block_{i + 1}": [(0, 0.0)] for i in range(len(distance.params))})
     best_val, best_step, best_state, last_val = -math.inf, 0, None, math.nan
-    outcome, step, train_seconds, eval_seconds = "finished", 0, 0.0, 0.0
+    outcome, step, epoch, train_seconds, eval_seconds = "finished", 0, 0, 0.0, 0.0
     losses = LossLog(curves)
     while step < steps and outcome == "finished":
-        for batch in epoch_batches(splits["train"].lengths, cfg.batch_size, order_rng, cfg.batching):
+        run.start_epoch(epoch)
+        for batch in run.epoch(epoch):
             t0 = time.perf_counter()
-            inputs, labels = collate(splits["train"], batch, pad_id, regression, dev)
-            teacher = None if stored_teacher is None else stored_teacher[batch].to(dev, non_blocking=True)
-            for callback in callbacks:  # the run's own teacher (SDA/SDV), when no stored one was given
-                if teacher is None:
-                    with autocast(cfg.precision, dev):
-                        teacher = callback.teacher(model, inputs)
-            parts = {}
-            loss = forward_backward(forward, inputs, labels, cfg.precision, scaler, micro_batch, loss_of, teacher,
-                                    parts)
+            loss, parts = run.step(forward, batch, scaler, micro_batch)
             curves["lr"].append((step + 1, scheduler.get_last_lr()[0]))
             optimizer_step(model, optimizer, scaler, cfg.max_grad_norm, prior_wd.apply if prior_wd else None)
             scheduler.step()
             step += 1
-            for callback in callbacks:
+            for callback in run.callbacks:
                 callback.after_step(model)
             losses.add(step, loss, parts)
             # the last step is a checkpoint too (eval_steps), so every loss is read before the test passes
@@ -360,8 +424,7 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
                     curves[f"l2_block_{i + 1}"].append((step, value))
             if step in checkpoints:
                 t0 = time.perf_counter()
-                last_val = evaluate(forward, splits["validation"], pad_id, task.metric, regression,
-                                    cfg.precision)
+                last_val = run.validate(forward, step, curves)
                 curves["val_metric"].append((step, last_val))
                 if last_val > best_val:
                     best_val, best_step = last_val, step
@@ -371,55 +434,65 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
                     on_eval(step, steps, last_val, curves)
             if step >= steps:
                 break
+        if outcome == "finished":
+            for callback in run.callbacks:
+                callback.after_epoch(model, epoch)
+        epoch += 1
 
     t0 = time.perf_counter()
-    test = functools.partial(evaluate, split=splits["test"], pad_id=pad_id, metric=task.metric,
-                             regression=regression, precision=cfg.precision)
-    extra, outputs = {}, None
-    if outcome == "finished" and cfg.ensemble_outputs:  # what VOTE and AVG (Xu et al. Eq. 2-3) combine over seeds
-        outputs = {"val_logits": predict(forward, splits["validation"], pad_id, regression, cfg.precision),
-                   "test_logits": predict(forward, splits["test"], pad_id, regression, cfg.precision),
-                   "state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
-        test_last = score(task.metric, outputs["test_logits"], splits["test"].labels)  # = test(forward)
-    else:
-        test_last = math.nan if outcome == "diverged" else test(forward)
-    if outcome == "finished":  # weights the callbacks averaged (SE), each scored on validation and test
-        averaged = {name: vec for callback in callbacks for name, vec in callback.weights().items()}
+    finished = outcome == "finished"
+    splits = ("validation", "test")
+    extra, outputs, kept = {}, None, {}
+    if finished and cfg.ensemble_outputs and run.outputs_at == "last":
+        kept = {split: run.predict(forward, split) for split in splits}
+        outputs = run.outputs(kept, model)
+    test_last, parts_last = (math.nan, {}) if not finished else run.score(
+        "test", kept["test"] if kept else run.predict(forward, "test"))
+    if finished:  # weights the callbacks averaged (SE, the mean teacher, SWA), each scored on validation and test
+        averaged = {name: vec for callback in run.callbacks for name, vec in callback.weights().items()}
         if averaged:
             other = copy.deepcopy(model)
             for name, vector in averaged.items():
                 load_flat(other, vector)
-                for part in ("validation", "test"):
-                    extra[f"{name}_{'val' if part == 'validation' else 'test'}"] = evaluate(
-                        other, splits[part], pad_id, task.metric, regression, cfg.precision)
-    if best_state is None:
-        test_best = math.nan
-    elif best_step == step and outcome == "finished":
-        test_best = test_last
-    else:
+                for split in splits:
+                    short = "val" if split == "validation" else "test"
+                    extra[f"{name}_{short}"], found = run.score(split, run.predict(other, split))
+                    extra.update({f"{name}_{short}_{part}": value for part, value in found.items()})
+    moved = best_state is not None and (best_step != step or not finished)
+    if moved:
         model.load_state_dict(best_state)
-        test_best = test(forward)
+    if finished and cfg.ensemble_outputs and run.outputs_at == "best":
+        kept = {split: run.predict(forward, split) for split in splits}
+        outputs = run.outputs(kept, model)
+    if best_state is None:
+        test_best, parts_best = math.nan, {}
+    elif moved or (kept and run.outputs_at == "best"):
+        test_best, parts_best = run.score("test", kept["test"] if kept and run.outputs_at == "best"
+                                          else run.predict(forward, "test"))
+    else:
+        test_best, parts_best = test_last, parts_last
     eval_seconds += time.perf_counter() - t0
-    result = {
-        "outcome": outcome,
-        "metrics": {
-            "best_val": best_val if best_state is not None else math.nan,
-            "test_at_best_val": test_best,
-            "val_last": last_val,
-            "test_last": test_last,
-            "best_step": best_step,
-            "steps": step,
-            "total_steps": steps,
-            "train_examples": n_train,
-            "train_seconds": train_seconds,
-            "eval_seconds": eval_seconds,
-            **extra,
-        },
-        "curves": curves,
+    metrics = {
+        "best_val": best_val if best_state is not None else math.nan,
+        "test_at_best_val": test_best,
+        "val_last": last_val,
+        "test_last": test_last,
+        "best_step": best_step,
+        "steps": step,
+        "total_steps": steps,
+        "train_examples": run.train_examples,
+        "train_seconds": train_seconds,
+        "eval_seconds": eval_seconds,
+        **extra,
+        **run.extra_metrics(best_step),
     }
+    for part, value in parts_best.items():  # a multitask kind's per-task scores (its validate logs val_<part>)
+        metrics.update({f"test_{part}": value, f"test_last_{part}": parts_last.get(part, math.nan),
+                        f"val_last_{part}": curves[f"val_{part}"][-1][1],
+                        f"val_{part}": dict(curves[f"val_{part}"])[best_step]})
+    result = {"outcome": outcome, "metrics": metrics, "curves": curves}
     if train_logits:  # the weights test_at_best_val was measured with
-        result["train_logits"] = predict(forward, splits["train"], pad_id, regression, cfg.precision)
-        result["labels_digest"] = labels_digest(splits["train"].labels)
+        result["train_logits"], result["labels_digest"] = run.train_outputs(forward)
     if outputs is not None:
         result["outputs"] = outputs
     if keep_model:

@@ -8,8 +8,7 @@ import numpy as np
 
 from analysis import claims as tests
 from reports.build import ReportContext
-from reports.render import markdown_table
-from reports.kit import SEED, chosen, degenerate_threshold, pct
+from reports.kit import SEED, chosen, claims_table, degenerate_threshold, pct
 from reports.revisiting.common import SMALL_TASKS
 from reports.revisiting.tables import table1_groups, table2_values
 
@@ -159,9 +158,7 @@ def section_claims(ctx: ReportContext) -> str:
             for v in verdicts(ctx)]
     controls = [f"{v['section']} ({v['test']}): {v['control']}" for v in verdicts(ctx) if v["control"]]
     header = ["Section", "Claim", "Verdict", "Why", "Test", "Combined p", "Per task: one-sided p, or why left out"]
-    return "\n\n".join([
-        f"## Claim verdicts at profile {ctx.plan.profile}",
-        markdown_table(header, rows),
+    return claims_table(ctx, header, rows, (
         "Per task, a one-sided test in the claimed direction: variance_lower = Brown-Forsythe (Levene, median) "
         "test, p halved toward the claimed side; fewer_degenerate = Fisher's exact test on runs at or below the "
         "majority baseline; mean_higher = one-tailed Student's t-test; min_higher = permutation test of the "
@@ -180,4 +177,4 @@ def section_claims(ctx: ReportContext) -> str:
         + (f" (here: {'; '.join(controls)})" if controls else "")
         + ": only when the control is significant does a non-significant gain count as reproduced (absence of "
         "evidence from a test shown able to detect an effect, not proof of absence) and a significant gain as "
-        "not reproduced; otherwise the verdict is could not tell. Verdicts hold at this profile's scale only."])
+        "not reproduced; otherwise the verdict is could not tell. Verdicts hold at this profile's scale only."))

@@ -1,7 +1,7 @@
 """Loss terms of the minBERT multitask trainer (study notes `selfdistill-minbert.md`, parts B, C and E).
 
-Pure functions: the mean-teacher consistency, its ramp-up and EMA teacher (Qin & Tran 2023, after CuriousAI's
-mean-teacher), and Venkateswaran 2024's SimCSE, multiple-negatives-ranking and SMART terms. Task outputs come in
+Pure functions: the mean-teacher consistency and its ramp-up (Qin & Tran 2023, after CuriousAI's mean-teacher;
+the EMA teacher itself is trainers.callbacks.MeanTeacher), and Venkateswaran 2024's SimCSE, multiple-negatives-ranking and SMART terms. Task outputs come in
 three kinds: "classes" (logits (B, K)), "binary" (one logit per row, (B,) or (B, 1), read as the two-class
 distribution [1 - σ, σ]) and "regression" (one value per row). Divergences are computed in float32 whatever the
 inputs' dtype, on the inputs' device.
@@ -84,34 +84,6 @@ def rampup_weight(progress: float, weight: float, rampup: float) -> float:
         return float(weight)
     phase = 1.0 - min(max(float(progress), 0.0), float(rampup)) / rampup
     return float(weight * math.exp(-5.0 * phase * phase))
-
-
-@torch.no_grad()
-def ema_update(teacher: torch.nn.Module, student: torch.nn.Module, decay: float, step: int) -> None:
-    """In place: θ' ← α θ' + (1 - α) θ over the parameters, α = min(1 - 1/(step + 1), decay)
-    (CuriousAI mean-teacher main.py:189-193, ``update_ema_variables``).
-
-    ``step`` is CuriousAI's ``global_step`` after its increment: the number of optimizer updates so far, this one
-    included, so the teacher is the true mean of θ_0..θ_step until α reaches ``decay``; step 0 copies the student.
-    Buffers (position ids) are copied from the student, not averaged: CuriousAI leaves them alone (#9).
-    Parameters are matched by name, not by position, so a frozen or reordered subset cannot misalign them.
-    """
-    if not 0.0 <= decay <= 1.0:
-        raise ValueError(f"decay must be in [0, 1], got {decay}")
-    if step < 0:
-        raise ValueError(f"step must be >= 0, got {step}")
-    alpha = min(1.0 - 1.0 / (step + 1), decay)
-    for kind, ours, theirs in (("parameters", teacher.named_parameters(), student.named_parameters()),
-                               ("buffers", teacher.named_buffers(), student.named_buffers())):
-        ours, theirs = dict(ours), dict(theirs)
-        if ours.keys() != theirs.keys():
-            raise ValueError(f"teacher and student {kind} differ: {sorted(ours.keys() ^ theirs.keys())[:5]}")
-        for name, t in ours.items():
-            s = theirs[name].to(t)
-            if kind == "buffers" or not t.is_floating_point():
-                t.copy_(s)
-            else:
-                t.lerp_(s, 1.0 - alpha)  # = α θ' + (1 - α) θ; weight 1 returns θ exactly (step 0, decay 0)
 
 
 def _in_batch_ce(a: torch.Tensor, b: torch.Tensor, scale: float) -> torch.Tensor:

@@ -1,8 +1,9 @@
-"""The multitask trainer (one encoder, three heads: trainers.multitask.model), the shared loop's sibling for the
-CS224N minBERT reports. It reuses the loop's pieces (optimizer and its parameter groups, warm-up then linear
-decay, clipping, the loss log that catches divergence, the step callbacks' averaging) and adds what a multitask
-run needs: a batch schedule over tasks (samplers), per-task losses and weights, and the methods of the two
-reports (mean teacher, SimCSE, MNR, SMART, SWA, LP-FT, KD from an ensemble).
+"""The multitask model kind of the shared loop (trainers.loop.train), for the CS224N minBERT reports: one encoder,
+three heads (trainers.multitask.model). The loop is the single-task one (optimizer and its parameter groups,
+warm-up then linear decay, clipping, the loss log that catches divergence, the best-validation state, the step
+callbacks); this kind adds what a multitask run needs: a batch schedule over tasks (samplers), per-task losses and
+weights, and the methods of the two reports (the mean teacher and SWA as step callbacks; SimCSE, MNR, SMART, LP-FT,
+KD from an ensemble in the step's losses).
 
 Evaluation is once per epoch on every task's validation split; the dev score is the mean of SST accuracy,
 paraphrase accuracy and STS Pearson r (``score: plain``, Qin & Tran) or (r + 1) / 2 (``normalised``, Venkateswaran).
@@ -11,25 +12,20 @@ heads are untrained: Qin & Tran Table 1's off-task columns). Test is scored at t
 """
 from __future__ import annotations
 
-import copy
 import math
-import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from transformers import get_constant_schedule_with_warmup, get_linear_schedule_with_warmup
 
-from trainers.averaging import StepWindow, flat, load_flat
-from trainers.loop import EVAL_BATCH, LossLog, autocast, device, labels_digest, optimizer_step
+from trainers.callbacks import EpochAverage, MeanTeacher
+from trainers.loop import EVAL_BATCH, autocast, labels_digest
 from trainers.metrics import accuracy, pearson
 from trainers.multitask.data import PART_TASKS, batch_inputs, pad_id, part_splits
-from trainers.multitask.losses import (consistency, distill_loss, ema_update, mnr_loss, rampup_weight, simcse_loss,
-                                      smart_loss)
+from trainers.multitask.losses import consistency, distill_loss, mnr_loss, rampup_weight, simcse_loss, smart_loss
 from trainers.multitask.model import build_multitask_model, sts_score
 from trainers.multitask.samplers import epoch_rounds, examples_per_epoch, steps_per_epoch
 from trainers.multitask.settings import PARTS, resolve
-from trainers.optim import build_optimizer
 
 PAIR = {"sst": 1, "para": 2, "sts": 2}  # sentences encoded per example (pairs are Siamese)
 TEACHER_PASS = 0.35  # the mean teacher's forward, in training passes (study notes part D: +35%)
@@ -166,11 +162,6 @@ def dev_score(metrics: dict[str, float], parts, kind_of_score: str) -> float:
     return float(np.mean(terms))
 
 
-def evaluate_all(model, data: dict, split: str, pad: int, precision: str) -> tuple[dict, dict]:
-    preds = {p: predictions(model, data[p][split], p, pad, precision) for p in PARTS}
-    return preds, {p: part_metric(p, preds[p], data[p][split].labels) for p in PARTS}
-
-
 def train_digest(data: dict) -> str:
     """Identifies the training pools, task after task, by their labels: a teacher's predictions must be for them."""
     return labels_digest(np.concatenate([data[p]["train"].labels for p in PARTS]))
@@ -192,71 +183,110 @@ def teacher_targets(teacher_logits, digest: str | None, data: dict, cfg) -> dict
     return {p: torch.from_numpy(np.mean([np.asarray(m[p], np.float32) for m in members], axis=0)) for p in PARTS}
 
 
-def train(cfg, on_eval=None, keep_model: bool = False, micro_batch: int | None = None, teacher_logits=None,
-          teacher_digest=None, train_logits: bool = False) -> dict:
-    """Fine-tune the multitask model once; the result has the shared loop's shape (outcome, metrics, curves,
-    outputs) with per-task metrics beside the dev score. ``objective: kd`` distils from ``teacher_logits``: a
-    teacher's (or a list of an ensemble's members') per-task train-set predictions; ``train_logits`` returns this
-    run's own (best-validation weights, eval mode) for the runs it teaches."""
-    if cfg.objective not in ("ce", "kd"):
-        raise ValueError(f"the multitask trainer's objective is ce or kd (from an ensemble's predictions), "
-                         f"got {cfg.objective!r}")
-    if (cfg.objective == "kd") != (teacher_logits is not None):
-        raise ValueError("objective kd needs its teacher's train-set predictions, and only kd reads them")
-    args = resolve(dict(cfg.multitask_args))
-    trained = args["train_tasks"].split("+")
-    dev = device()
-    caps = dict(cfg.part_examples)
-    data = {p: part_splits(p, cfg.model, cfg.max_seq_len, caps.get(p, cfg.train_examples), cfg.eval_examples)
-            for p in PARTS}
-    pad = pad_id(cfg.model)
-    sizes = {p: len(data[p]["train"]) for p in trained}
-    targets = None if teacher_logits is None else teacher_targets(teacher_logits, teacher_digest, data, cfg)
-    alpha = dict(cfg.objective_args).get("alpha", 0.0)
-    model = build_multitask_model(cfg.model, cfg.init_seed, cfg.num_layers, args["para_head"], args["sts_head"],
-                                  args["head_dropout"], args["pooling"]).to(dev)
-    if args["para_head"] == "cosine" and "para" in trained:  # an untrained head stays at its initial threshold
-        fit_cosine_head(model, data["para"]["train"], pad, cfg.precision)
-    if args["head_bias"] == "prior":  # trained heads only: an untrained one keeps its zero bias
-        model.prior_biases({p: data[p]["train"].labels for p in trained})
-    optimizer = build_optimizer(model, cfg.optimizer, cfg.lr, cfg.weight_decay, cfg.adam_epsilon, head_lr=cfg.head_lr)
-    scaler = torch.amp.GradScaler(dev.type, enabled=cfg.precision == "fp16")
-    per_epoch, steps = schedule_steps(cfg, sizes, args)
-    warmup = cfg.warmup_steps if cfg.warmup_steps is not None else int(cfg.warmup_ratio * steps)
-    scheduler = (get_linear_schedule_with_warmup(optimizer, warmup, steps) if args["lr_schedule"] == "linear"
-                 else get_constant_schedule_with_warmup(optimizer, warmup))
-    weights = {"sst": args["sst_weight"], "para": args["para_weight"], "sts": args["sts_weight"]}
-    teacher = None
-    if args["consistency"] != "none":  # the mean teacher: an EMA of the student, in train mode (CuriousAI)
-        teacher = copy.deepcopy(model)
-        for p in teacher.parameters():
-            p.requires_grad_(False)
-    swa = StepWindow(None) if args["swa_epochs"] else None
+# TrainConfig fields of the single-task kind that a multitask run has no use for: a value other than the default
+# is an error, not silently ignored (pipelines.config rejects the arm settings behind them first). ``batching`` is
+# a profile's, shared by every paper's trials: a multitask run's batches are its sampler's.
+SINGLE_TASK_ONLY = ("max_steps", "llrd", "mixout", "pretrained_wd", "intermediate", "reinit_layers", "reinit_pooler",
+                    "random_init", "full_train", "dev_halves", "self_teacher", "teacher_k")
 
-    torch.manual_seed(cfg.data_seed)  # dropout stream
-    order_rng = np.random.default_rng(cfg.data_seed)  # batch schedule stream
-    model.train()
-    curves = {"train_loss": [], "lr": [], "val_metric": []}
-    losses = LossLog(curves)
-    best = {"score": -math.inf, "epoch": 0, "state": None}
-    outcome, step, train_seconds, eval_seconds = "finished", 0, 0.0, 0.0
-    val_last, epochs = {}, epochs_of(cfg, args)
 
-    def batch_loss(batch, sums: dict) -> torch.Tensor:
-        part = batch.task
-        split = data[part]["train"]
-        ids, mask = batch_inputs(split, batch.rows, pad, dev)
-        y = torch.from_numpy(split.labels[np.asarray(batch.rows)]).to(dev)
-        with autocast(cfg.precision, dev):
+class MultitaskRun:
+    """The shared loop's multitask kind (trainers.loop.train): the data of every part, the model, an epoch's
+    batches from the sampler (a step is a task batch, or a round's summed losses), a step's losses and their
+    per-epoch means, validation once per epoch on every task. ``objective: kd`` distils from ``teacher_logits``: a
+    teacher's (or a list of an ensemble's members') per-task train-set predictions; the run's own are
+    ``train_outputs``. The result has the single-task kind's metrics with per-task ones beside the dev score."""
+    outputs_at = "best"  # the analysis stage's ensembles combine each member's best-validation epoch
+    block_distance = False
+
+    def __init__(self, cfg, dev, teacher_logits=None, teacher_digest=None):
+        if cfg.objective not in ("ce", "kd"):
+            raise ValueError(f"the multitask trainer's objective is ce or kd (from an ensemble's predictions), "
+                             f"got {cfg.objective!r}")
+        if (cfg.objective == "kd") != (teacher_logits is not None):
+            raise ValueError("objective kd needs its teacher's train-set predictions, and only kd reads them")
+        unused = [f"{name}={getattr(cfg, name)!r}" for name in SINGLE_TASK_ONLY
+                  if getattr(cfg, name) != type(cfg).__dataclass_fields__[name].default]
+        if unused:
+            raise ValueError(f"a multitask task ({cfg.task}) does not use {', '.join(unused)}: single-task settings")
+        self.cfg, self.dev = cfg, dev
+        self.args = args = resolve(dict(cfg.multitask_args))
+        self.trained = args["train_tasks"].split("+")
+        caps = dict(cfg.part_examples)
+        self.data = {p: part_splits(p, cfg.model, cfg.max_seq_len, caps.get(p, cfg.train_examples),
+                                    cfg.eval_examples) for p in PARTS}
+        self.pad = pad_id(cfg.model)
+        self.sizes = {p: len(self.data[p]["train"]) for p in self.trained}
+        self.train_examples = sum(self.sizes.values())
+        self.targets = None if teacher_logits is None else teacher_targets(teacher_logits, teacher_digest,
+                                                                           self.data, cfg)
+        self.alpha = dict(cfg.objective_args).get("alpha", 0.0)
+        self.model = model = build_multitask_model(cfg.model, cfg.init_seed, cfg.num_layers, args["para_head"],
+                                                   args["sts_head"], args["head_dropout"], args["pooling"]).to(dev)
+        if args["para_head"] == "cosine" and "para" in self.trained:  # an untrained head keeps its initial threshold
+            fit_cosine_head(model, self.data["para"]["train"], self.pad, cfg.precision)
+        if args["head_bias"] == "prior":  # trained heads only: an untrained one keeps its zero bias
+            model.prior_biases({p: self.data[p]["train"].labels for p in self.trained})
+        self.per_epoch, self.steps = schedule_steps(cfg, self.sizes, args)
+        self.lr_schedule = args["lr_schedule"]  # constant: Qin & Tran's "flat" rates
+        self.epochs = epochs_of(cfg, args)
+        self.weights = {"sst": args["sst_weight"], "para": args["para_weight"], "sts": args["sts_weight"]}
+        self.order_rng = np.random.default_rng(cfg.data_seed)  # batch schedule stream
+        self.teacher = MeanTeacher(args["ema_decay"]) if args["consistency"] != "none" else None
+        self.callbacks = [c for c in (self.teacher, EpochAverage(self.epochs - args["swa_epochs"])
+                                      if args["swa_epochs"] else None) if c is not None]
+        self.sums = {}  # loss term -> (sum, batches) over the epoch so far
+
+    def total_steps(self) -> int:
+        return self.steps
+
+    def checkpoints(self, steps: int) -> set[int]:
+        return {self.per_epoch * (k + 1) for k in range(self.epochs)}  # the end of every epoch
+
+    def start_epoch(self, epoch: int) -> None:
+        frozen = epoch < self.args["lp_epochs"]  # LP-FT: the heads alone first (Kumar et al. 2022)
+        for p in self.model.bert.parameters():
+            p.requires_grad_(not frozen)
+        self.sums = {}
+
+    def epoch(self, epoch: int):
+        rounds = epoch_rounds(self.args["sampler"], self.sizes, self.cfg.batch_size, self.order_rng,
+                              self.args["balanced_examples"])
+        return rounds if self.args["step"] == "round" else [[b] for round_ in rounds for b in round_]
+
+    def step(self, forward, group, scaler, micro_batch) -> tuple[torch.Tensor, dict]:
+        """One update's losses over the group's batches (each backward on its own: the gradients sum)."""
+        if micro_batch:  # out of GPU memory (pipelines.trial retries with micro-batches)
+            raise ValueError("a multitask step is not split into micro-batches (SimCSE's and MNR's in-batch "
+                             "negatives need the whole batch): lower batch_size or use a larger GPU")
+        total = None
+        for batch in group:
+            loss = self.batch_loss(batch)
+            if loss.requires_grad:  # LP: a cosine STS head has no weights of its own to train
+                scaler.scale(loss).backward()
+            total = loss.detach() if total is None else total + loss.detach()
+        return total, {}
+
+    def consistency_weight(self) -> float:
+        """The ramp-up's weight at the current step, by fractional epochs (CuriousAI)."""
+        steps = self.teacher.steps
+        return rampup_weight(steps / self.per_epoch, self.args["consistency_weight"], self.args["consistency_rampup"])
+
+    def batch_loss(self, batch) -> torch.Tensor:
+        args, model, part, sums = self.args, self.model, batch.task, self.sums
+        split = self.data[part]["train"]
+        ids, mask = batch_inputs(split, batch.rows, self.pad, self.dev)
+        y = torch.from_numpy(split.labels[np.asarray(batch.rows)]).to(self.dev)
+        with autocast(self.cfg.precision, self.dev):
             u = model.embed(ids, mask)
             out = model.head(part, u)
             main = task_loss(part, out.float(), y)
             add(sums, part, main)
-            if targets is not None:  # (1 - alpha) task + alpha distill: the author's code, 0.6 and 0.4
-                extra = distill_loss(part, out, targets[part][np.asarray(batch.rows)].to(dev))
-                main = (1 - alpha) * main + alpha * extra
+            if self.targets is not None:  # (1 - alpha) task + alpha distill: the author's code, 0.6 and 0.4
+                extra = distill_loss(part, out, self.targets[part][np.asarray(batch.rows)].to(self.dev))
+                main = (1 - self.alpha) * main + self.alpha * extra
                 add(sums, "distill", extra)
-            loss = weights[part] * main
+            loss = self.weights[part] * main
             if part == "sts" and args["simcse_weight"]:  # a second dropout pass over the same sentences
                 extra = simcse_loss(u, model.embed(ids, mask), args["simcse_temperature"])
                 loss = loss + args["simcse_weight"] * extra
@@ -272,111 +302,42 @@ def train(cfg, on_eval=None, keep_model: bool = False, micro_batch: int | None =
                                    embeds, out.float(), kind(part, args))
                 loss = loss + args["smart_weight"] * extra
                 add(sums, "smart", extra)
-            if teacher is not None:
+            if self.teacher is not None:
                 with torch.no_grad():
-                    target = teacher(part, ids, mask).float()
-                w = rampup_weight(step / per_epoch, args["consistency_weight"], args["consistency_rampup"])
+                    target = self.teacher.model(part, ids, mask).float()
                 extra = consistency(out.float(), target, args["consistency"] if part != "sts" or
                                     args["sts_head"] == "classes" else "mse", kind(part, args))
-                loss = loss + w * extra
+                loss = loss + self.consistency_weight() * extra
                 add(sums, "consistency", extra)
         return loss
 
-    for epoch in range(epochs):
-        frozen = epoch < args["lp_epochs"]  # LP-FT: the heads alone first (Kumar et al. 2022)
-        for p in model.bert.parameters():
-            p.requires_grad_(not frozen)
-        sums = {}  # name -> [sum, batches]
-        t0 = time.perf_counter()
-        for round_ in epoch_rounds(args["sampler"], sizes, cfg.batch_size, order_rng, args["balanced_examples"]):
-            for group in ([round_] if args["step"] == "round" else [[b] for b in round_]):
-                total = None
-                for batch in group:  # one update over the group's summed losses
-                    loss = batch_loss(batch, sums)
-                    if loss.requires_grad:  # LP: a cosine STS head has no weights of its own to train
-                        scaler.scale(loss).backward()
-                    total = loss.detach() if total is None else total + loss.detach()
-                curves["lr"].append((step + 1, scheduler.get_last_lr()[0]))
-                optimizer_step(model, optimizer, scaler, cfg.max_grad_norm)
-                scheduler.step()
-                step += 1
-                if teacher is not None:
-                    ema_update(teacher, model, args["ema_decay"], step)
-                losses.add(step, total)
-                if len(losses.pending) >= LossLog.FLUSH_EVERY:
-                    bad = losses.flush()
-                    if bad is not None:
-                        step, outcome = bad, "diverged"
-                        break
-            if outcome != "finished":
-                break
-        bad = losses.flush() if outcome == "finished" else None
-        if bad is not None:
-            step, outcome = bad, "diverged"
-        train_seconds += time.perf_counter() - t0
-        if outcome != "finished":
-            break
-        for name, (value, count) in sums.items():  # per-epoch means of each task's loss and each added term
+    def validate(self, forward, step: int, curves: dict) -> float:
+        """At an epoch's end: the epoch's mean of each task's loss and each added term, the consistency weight,
+        then every task's validation metric and the dev score over the trained tasks."""
+        for name, (value, count) in self.sums.items():
             curves.setdefault(f"train_{name}", []).append((step, float(value) / count))
-        if teacher is not None:
-            curves.setdefault("consistency_weight", []).append(
-                (step, rampup_weight(step / per_epoch, args["consistency_weight"], args["consistency_rampup"])))
-        if swa is not None and epoch >= epochs - args["swa_epochs"]:
-            swa.push(flat(model))
-        t0 = time.perf_counter()
-        _, val_last = evaluate_all(model, data, "validation", pad, cfg.precision)
+        if self.teacher is not None:
+            curves.setdefault("consistency_weight", []).append((step, self.consistency_weight()))
+        score, found = self.score("validation", self.predict(forward, "validation"))
         for p in PARTS:
-            curves.setdefault(f"val_{p}", []).append((step, val_last[p]))
-        score = dev_score(val_last, trained, args["score"])
-        curves["val_metric"].append((step, score))
-        if score > best["score"]:
-            best = {"score": score, "epoch": epoch + 1, "step": step,
-                    "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
-        eval_seconds += time.perf_counter() - t0
-        if on_eval:
-            on_eval(step, steps, score, curves)
+            curves.setdefault(f"val_{p}", []).append((step, found[p]))
+        return score
 
-    t0 = time.perf_counter()
-    metrics = {"steps": step, "total_steps": steps, "train_examples": sum(sizes.values()),
-               "train_seconds": train_seconds, "eval_seconds": eval_seconds}
-    result = {"outcome": outcome, "metrics": metrics, "curves": curves}
-    if outcome != "finished":
-        metrics.update(best_val=math.nan, test_at_best_val=math.nan, val_last=math.nan, test_last=math.nan)
-        return result
-    _, test_last = evaluate_all(model, data, "test", pad, cfg.precision)
-    extra_models = {}
-    if teacher is not None:
-        extra_models["teacher"] = teacher
-    if swa is not None:
-        extra_models["swa"] = load_flat(copy.deepcopy(model), swa.mean())
-    for name, other in extra_models.items():  # the mean teacher and the SWA average, scored like the student
-        for split in ("validation", "test"):
-            _, found = evaluate_all(other, data, split, pad, cfg.precision)
-            short = "val" if split == "validation" else "test"
-            metrics[f"{name}_{short}"] = dev_score(found, trained, args["score"])
-            metrics.update({f"{name}_{short}_{p}": found[p] for p in PARTS})
-    if best["epoch"] != epochs:
-        model.load_state_dict(best["state"])
-    val_preds, val_best = evaluate_all(model, data, "validation", pad, cfg.precision) if cfg.ensemble_outputs \
-        else (None, None)
-    test_preds, test_best = evaluate_all(model, data, "test", pad, cfg.precision) if best["epoch"] != epochs \
-        or cfg.ensemble_outputs else (None, test_last)
-    eval_seconds += time.perf_counter() - t0
-    metrics.update(best_val=best["score"], val_last=dev_score(val_last, trained, args["score"]),
-                   test_at_best_val=dev_score(test_best, trained, args["score"]),
-                   test_last=dev_score(test_last, trained, args["score"]), best_step=best["step"],
-                   best_epoch=best["epoch"], eval_seconds=eval_seconds)
-    for p in PARTS:
-        metrics[f"val_last_{p}"] = val_last[p]
-        metrics[f"test_{p}"] = test_best[p]
-        metrics[f"test_last_{p}"] = test_last[p]
-        metrics[f"val_{p}"] = dict(curves[f"val_{p}"])[best["step"]]
-    if train_logits:  # what the runs it teaches read: its predictions over every task's training pool
-        result["train_logits"] = {p: predictions(model, data[p]["train"], p, pad, cfg.precision) for p in PARTS}
-        result["labels_digest"] = train_digest(data)
-    if cfg.ensemble_outputs:  # what the analysis stage's ensembles combine (best-validation epoch's predictions)
-        result["outputs"] = {f"{split}_{p}": preds[p] for split, preds in (("val", val_preds), ("test", test_preds))
-                             for p in PARTS}
-    if keep_model:
-        result["model"] = model
-    return result
+    def predict(self, model, split: str) -> dict[str, np.ndarray]:
+        return {p: predictions(model, self.data[p][split], p, self.pad, self.cfg.precision) for p in PARTS}
+
+    def score(self, split: str, preds: dict) -> tuple[float, dict]:
+        found = {p: part_metric(p, preds[p], self.data[p][split].labels) for p in PARTS}
+        return dev_score(found, self.trained, self.args["score"]), found
+
+    def outputs(self, preds: dict, model) -> dict:
+        """What the analysis stage's ensembles combine: every task's validation and test predictions."""
+        return {f"{'val' if split == 'validation' else 'test'}_{p}": found[p] for split, found in preds.items()
+                for p in PARTS}
+
+    def train_outputs(self, model) -> tuple[dict, str]:
+        """What the runs it teaches read: its predictions over every task's training pool."""
+        return self.predict(model, "train"), train_digest(self.data)
+
+    def extra_metrics(self, best_step: int) -> dict:
+        return {"best_epoch": best_step // self.per_epoch}
