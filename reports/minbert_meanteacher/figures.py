@@ -90,6 +90,7 @@ def section_figure5(ctx: ReportContext) -> str:
             steps = sorted(set.intersection(*[{s for s, _ in c} for c in curves]))
             values = np.array([[dict(c)[s] for s in steps] for c in curves]) * 100
             ax.plot(range(1, len(steps) + 1), values.mean(axis=0), marker="o", label=arm.upper())
+            ax.set_xticks(range(1, len(steps) + 1))  # whole epochs (2 at the cpu profile)
         rows.append([arm.upper(), *(ms(arm_scores(ctx, f"divergence.{arm}", p).values())
                                     for p in (*PARTS, "avg"))])
     ax.set_xlabel("epoch")
