@@ -134,7 +134,7 @@ def test_the_control_counts_only_on_the_tasks_the_claim_tested():
     assert elsewhere.reason == "the positive control (C) could not be tested on MRPC: it was tested on RTE, STS-B"
 
 
-def test_report_verdicts_wire_the_control_by_claim_id_and_are_cached(monkeypatch):
+def test_report_verdicts_wire_the_control_by_claim_id_and_are_cached(monkeypatch, tmp_path):
     from reports.revisiting import claims as report
     fixed = {  # kind -> task -> (p, reason, floor, runs)
         "mean_higher": {"RTE": (0.001, None, 0.0, 3), "STS-B": (0.002, None, 0.0, 3)},
@@ -152,7 +152,7 @@ def test_report_verdicts_wire_the_control_by_claim_id_and_are_cached(monkeypatch
          "control": {"claim": "reinit", "name": "Re-init"}},
         {"id": "reinit", "section": "Sec. 5", "statement": "Re-init helps", "check": {"kind": "mean_higher"}},
         {"id": "degenerate", "section": "Sec. 4", "statement": "fewer", "check": {"kind": "fewer_degenerate"}}]}
-    ctx = SimpleNamespace(published=published, plan=SimpleNamespace(profile="cpu"))
+    ctx = SimpleNamespace(published=published, plan=SimpleNamespace(profile="cpu"), out_dir=tmp_path)
     out = report.verdicts(ctx)
     assert [v["verdict"] for v in out] == [REPRODUCED, REPRODUCED, COULD_NOT_TELL]
     assert out[0]["control"] == "Re-init" and out[0]["control_p"] == pytest.approx(fisher(0.001, 0.002))
@@ -170,6 +170,9 @@ def test_report_verdicts_wire_the_control_by_claim_id_and_are_cached(monkeypatch
     assert "| Sec. 7 | no gain | **reproduced** | no significant gain: combined p" in text
     assert "RTE 0.700; MRPC: all runs at the majority baseline; STS-B 0.400" in text
     assert "(here: Sec. 7 (no_gain): Re-init)" in text
+    latex = (tmp_path / "tables" / "claims.tex").read_text()  # the same verdicts in the PDF's last table
+    assert r"\caption{Claim verdicts at profile cpu}" in latex and r"\textbf{reproduced}" in latex
+    assert "Sec. 7 (no\\_gain): Re-init" in latex and "LaTeX: `tables/claims.tex`" in text
 
 
 def test_wilcoxon_paired_reproduces_table_8s_exact_p_values():
