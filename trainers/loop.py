@@ -442,10 +442,12 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
     t0 = time.perf_counter()
     finished = outcome == "finished"
     splits = ("validation", "test")
-    extra, outputs, kept = {}, None, {}
-    if finished and cfg.ensemble_outputs and run.outputs_at == "last":
+    wants_outputs = finished and cfg.ensemble_outputs
+
+    def ensemble_outputs():  # every split's predictions (reused for the test score) and what ensembles read
         kept = {split: run.predict(forward, split) for split in splits}
-        outputs = run.outputs(kept, model)
+        return kept, run.outputs(kept, model)
+    extra, (kept, outputs) = {}, ensemble_outputs() if wants_outputs and run.outputs_at == "last" else ({}, None)
     test_last, parts_last = (math.nan, {}) if not finished else run.score(
         "test", kept["test"] if kept else run.predict(forward, "test"))
     if finished:  # weights the callbacks averaged (SE, the mean teacher, SWA), each scored on validation and test
@@ -458,19 +460,18 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
                     short = "val" if split == "validation" else "test"
                     extra[f"{name}_{short}"], found = run.score(split, run.predict(other, split))
                     extra.update({f"{name}_{short}_{part}": value for part, value in found.items()})
-    moved = best_state is not None and (best_step != step or not finished)
-    if moved:
-        model.load_state_dict(best_state)
-    if finished and cfg.ensemble_outputs and run.outputs_at == "best":
-        kept = {split: run.predict(forward, split) for split in splits}
-        outputs = run.outputs(kept, model)
     if best_state is None:
         test_best, parts_best = math.nan, {}
-    elif moved or (kept and run.outputs_at == "best"):
-        test_best, parts_best = run.score("test", kept["test"] if kept and run.outputs_at == "best"
-                                          else run.predict(forward, "test"))
-    else:
+    elif best_step == step and finished:  # the last weights are the best
         test_best, parts_best = test_last, parts_last
+    else:
+        model.load_state_dict(best_state)
+        if wants_outputs and run.outputs_at == "best":
+            kept, outputs = ensemble_outputs()
+        test_best, parts_best = run.score("test", kept["test"] if wants_outputs and run.outputs_at == "best"
+                                          else run.predict(forward, "test"))
+    if wants_outputs and outputs is None:  # the best weights are the last
+        kept, outputs = ensemble_outputs()
     eval_seconds += time.perf_counter() - t0
     metrics = {
         "best_val": best_val if best_state is not None else math.nan,
