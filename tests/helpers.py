@@ -15,13 +15,3 @@ def suite(config: Path, *args: str, **kwargs) -> subprocess.Popen:
     """`suite ARGS --config CONFIG` as a child process (stdout and stderr captured as text)."""
     return subprocess.Popen([sys.executable, "-m", "pipelines.cli", *args, "--config", str(config)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
-
-
-def smoke_study(root: Path, paper: str, *options: str) -> tuple[Path, Path, str]:
-    """`suite reproduce PAPER --profile smoke [OPTIONS]` on a scratch suite.yaml under ``root``; asserts it succeeded
-    and returns (config, runs folder, its terminal output)."""
-    config = study_config(root)
-    proc = suite(config, "reproduce", paper, "--profile", "smoke", *options)
-    out, err = proc.communicate(timeout=900)
-    assert proc.returncode == 0, out[-3000:] + err[-3000:]
-    return config, root / "runs", out

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import paper_section, study_config, suite
+from helpers import paper_section, study_config
 from pipelines.cli import main
 from pipelines.config import ConfigError, load
 from pipelines.search import search_plan
@@ -33,10 +33,11 @@ def _text_config(tmp_path: Path, edit) -> Path:
 
 # --- 1. only skipped experiments chosen ---------------------------------------------------------------------
 
-def test_only_skipped_experiments_run_nothing_and_the_report_says_why(tmp_path):
-    proc = suite(study_config(tmp_path), "reproduce", "revisiting", "--profile", "smoke", "--experiments", "precision")
-    out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0, err[-3000:]
+def test_only_skipped_experiments_run_nothing_and_the_report_says_why(tmp_path, capsys):
+    code = main(["reproduce", "revisiting", "--profile", "smoke", "--experiments", "precision",
+                 "--config", str(study_config(tmp_path))])
+    out, err = capsys.readouterr()
+    assert code == 0, err[-3000:]
     assert (f"revisiting/smoke: 0 trials to run: precision is skipped at profile smoke ({SMOKE_PRECISION})"
             in out.splitlines())
     runs = tmp_path / "runs"

@@ -5,8 +5,8 @@ from trainers.loop import eval_steps
 from trainers.param_distance import measure_steps
 
 
-def test_eight_concurrent_trials_log_every_point(bias_correction_at_once):
-    _, runs_dir = bias_correction_at_once  # conftest: 8 trials at once on 2 cores (a quarter CPU each)
+def test_four_concurrent_trials_log_every_point(bias_correction_at_once):
+    _, runs_dir = bias_correction_at_once  # conftest: 8 trials, 4 at once on 2 cores (half a CPU each)
     client = MlflowClient(f"sqlite:///{runs_dir / 'mlflow.db'}")
     exp = client.get_experiment_by_name("revisiting-smoke")
     runs = client.search_runs([exp.experiment_id], max_results=1000)

@@ -34,7 +34,7 @@ def _report(runs_dir: Path) -> dict[str, bytes]:
 
 
 def test_killed_driver_resumes_and_reports_as_if_uninterrupted(tmp_path, bias_correction_at_once):
-    """The same study uninterrupted is conftest's bias_correction_at_once (its trials ran 8 at once, not 2)."""
+    """The same study uninterrupted is conftest's bias_correction_at_once (its trials ran 4 at once, not 2)."""
     args = ("reproduce", "revisiting", "--profile", "smoke", "--experiments", "bias_correction")
     killed_root = tmp_path
     killed_cfg = _config(killed_root)
@@ -64,33 +64,36 @@ def test_killed_driver_resumes_and_reports_as_if_uninterrupted(tmp_path, bias_co
 def test_failing_trial_is_retried_then_recorded_and_the_study_goes_on(tmp_path):
     def mutate(data):
         smoke = data["profiles"]["smoke"]["papers"]["revisiting"]
-        smoke["tasks"] = ["RTE"]
+        smoke["tasks"], smoke["seeds"]["table"] = ["RTE"], 1  # one seed: every failed attempt costs a new worker
         smoke["grids"]["reinit.reinit.reinit"] = [2]  # two blocks of a one-block model: raises in every attempt
     config = _config(tmp_path, mutate)
     proc = _suite(config, "reproduce", "revisiting", "--profile", "smoke", "--experiments", "reinit")
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 1
-    assert "suite: 2 trial(s) failed" in err and "report written" in out
+    assert "suite: 1 trial(s) failed" in err and "report written" in out
     runs = _runs(tmp_path)
     failed = [r for r in runs if r.info.status == "FAILED"]
-    assert len(failed) == 2 * 2  # two trials, each tried 1 + retries (1) times
+    assert len(failed) == 1 * 2  # the trial, tried 1 + retries (1) times
     assert all("cannot re-initialise 2 blocks of a 1-block model" in r.data.tags["error"] for r in failed)
-    assert sum(r.info.status == "FINISHED" for r in runs) == 4  # standard and pooler, 2 seeds each
+    assert sum(r.info.status == "FINISHED" for r in runs) == 2  # standard and pooler
     report = (tmp_path / "runs" / "reports" / "revisiting-smoke" / "report.md").read_text()
-    assert "2 failed on every attempt: ValueError: cannot re-initialise 2 blocks of a 1-block model" in report
+    assert "1 failed on every attempt: ValueError: cannot re-initialise 2 blocks of a 1-block model" in report
 
 
-def test_second_driver_on_the_same_study_is_refused(tmp_path):
+def test_second_driver_on_the_same_study_is_refused(tmp_path, capsys):
     import fcntl
+
+    from pipelines.cli import main
     config = _config(tmp_path)
     (tmp_path / "runs").mkdir()
-    with open(tmp_path / "runs" / ".revisiting-smoke.lock", "w") as held:
-        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        proc = _suite(config, "run", "revisiting", "--profile", "smoke", "--experiments", "bias_correction")
-        _, err = proc.communicate(timeout=300)
-    assert proc.returncode == 2
-    assert err.strip().splitlines()[-1] == (f"suite: error: another driver is running revisiting-smoke "
-                                            f"on {tmp_path / 'runs'}; wait for it or stop it first")
+    with open(tmp_path / "runs" / ".revisiting-smoke.lock", "w") as held:  # flock: another open file conflicts,
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # in this process too
+        code = main(["run", "revisiting", "--profile", "smoke", "--experiments", "bias_correction",
+                     "--config", str(config)])
+    assert code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"suite: error: another driver is running revisiting-smoke on {tmp_path / 'runs'}; wait for it or stop it "
+        f"first")
 
 
 def test_ctrl_c_stops_the_study_at_once_and_says_how_to_resume(tmp_path):

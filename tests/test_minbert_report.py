@@ -1,11 +1,10 @@
-"""The CS224N minBERT papers at the smoke scale: `suite reproduce minbert-generalization --experiments
-ensembles,distill` runs four B3 seeds through Ray Tune and MLflow, each saving its validation and test predictions
+"""The CS224N minBERT papers at the smoke scale: the session's smoke study (tests/conftest.py) runs
+minbert-generalization's ensembles and distill experiments: four B3 seeds through Ray Tune and MLflow, each saving its validation and test predictions
 and its train-set predictions, then two B4 students distilled from the four (a wave after their teachers); the
 report forms the ensembles from those artifacts (recomputed here by hand) and renders every section, the rest
 marked not run. Both papers' plans at the paper profile are counted."""
 import numpy as np
 import pytest
-from helpers import smoke_study
 from mlflow.tracking import MlflowClient
 
 from pipelines import tracking
@@ -18,9 +17,10 @@ from trainers.tasks import load_splits
 
 
 @pytest.fixture(scope="module")
-def generalization(tmp_path_factory):
-    return smoke_study(tmp_path_factory.mktemp("minbert"), "minbert-generalization", "--experiments",
-                       "ensembles,distill")
+def generalization(smoke_studies):
+    """The session's smoke study (tests/conftest.py), where minbert-generalization runs ensembles and distill."""
+    config, runs, first = smoke_studies["minbert-generalization"]
+    return config, runs, first.stdout
 
 
 def test_ensembles_form_from_the_saved_predictions(generalization):
@@ -54,7 +54,7 @@ def test_ensembles_form_from_the_saved_predictions(generalization):
     for section in ("## Figure 2: ablations from B3", "## SWA beside its control", "## Ensembles of 4 B3 runs",
                     "## Claim verdicts at profile smoke", "| ensemble_gain |"):
         assert section in report
-    assert "not in this run's experiments" in report  # the ablations and SWA did not run here
+    assert "not run at profile smoke: tests: the ensembles and their students only" in report  # ablations, SWA
     # B4: each student read the four members' train-set predictions (one array per task, its pools' sizes)
     students = [r for r in every if r.data.tags["trial_id"] in plan.ids("distill")]
     assert len(students) == 2 and all(r.info.status == "FINISHED" for r in students)

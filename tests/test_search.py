@@ -89,11 +89,12 @@ def test_choice_is_the_best_complete_mean_and_feeds_searched_settings(searched):
         assert "STS-B: planned from the ASHA search of methods" in later.pending["methods_searched"]
 
 
-def test_search_of_an_experiment_without_a_space_is_one_line_error(tmp_path):
-    proc = suite(study_config(tmp_path), "search", "revisiting", "--experiment", "reinit", "--profile", "smoke")
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 2
-    assert err.strip() == ("suite: error: experiment 'reinit' of paper 'revisiting' declares no search "
+def test_search_of_an_experiment_without_a_space_is_one_line_error(tmp_path, capsys):
+    from pipelines.cli import main
+    code = main(["search", "revisiting", "--experiment", "reinit", "--profile", "smoke", "--config",
+                 str(study_config(tmp_path))])
+    assert code == 2
+    assert capsys.readouterr().err.strip() == ("suite: error: experiment 'reinit' of paper 'revisiting' declares no search "
                            "(searchable: methods)")
     assert not (tmp_path / "runs").exists()  # nothing written
 

@@ -1,6 +1,7 @@
 """Trial dependencies (Kobyzev et al.'s teachers): planning resolves each student's teacher trial into its config,
 the teacher's train-set logits travel as an MLflow artifact between processes, and a study runs teachers before
-the trials they teach. A toy paper (RTE at the smoke scale) keeps it generic and quick."""
+the trials they teach (labelreg's smoke study). A toy paper (RTE at the smoke scale) keeps the rest generic and
+quick."""
 import copy
 import subprocess
 import sys
@@ -167,28 +168,31 @@ def one_ray():
         yield
 
 
-def test_a_study_runs_teachers_before_the_trials_they_teach(tmp_path, monkeypatch, one_ray):
-    """One command runs the teacher, then Finetune, then the students that read their logits (Ray workers are
-    other processes); every student finishes and no teacher runs twice."""
+def test_a_study_runs_teachers_before_the_trials_they_teach(smoke_studies):
+    """One command runs the teachers and Finetune, then the KD and Self-KD students that read their logits (Ray
+    workers are other processes); every student finishes after its teacher and no teacher runs twice. The study is
+    labelreg's smoke study (tests/conftest.py: RTE, SST-5 and FewRel teachers, each Finetune seed for Self-KD)."""
     from mlflow.tracking import MlflowClient
 
     from pipelines import tracking
-    from pipelines.driver import run_study
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    config = load(toy_config(tmp_path, seeds=1))
-    lines = []
-    plan, outcome = run_study(config, "toy", "smoke", None, out=lines.append)
-    assert outcome.failed == [] and outcome.ran == 6, lines
-    client = MlflowClient(tracking.tracking_uri(config.runs_dir))
-    experiment = client.get_experiment_by_name(tracking.experiment_name("toy", "smoke")).experiment_id
+    from pipelines.availability import blocked
+    from pipelines.selection import resolved_plan
+    config, runs_dir, first = smoke_studies["labelreg"]
+    plan = resolved_plan(load(config), "labelreg", "smoke", None)
+    runnable = [s for s in plan.unique() if not blocked(plan.unique()).get(s.trial_id)]
+    assert f"labelreg: trials: {len(runnable)} ran, 0 reused, 0 failed" in first.stdout
+    client = MlflowClient(f"sqlite:///{runs_dir / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name(tracking.experiment_name("labelreg", "smoke")).experiment_id
     runs = {r.data.tags["trial_id"]: r for r in tracking.all_runs(client, experiment)}
-    assert len(runs) == 6 and {r.info.status for r in runs.values()} == {"FINISHED"}
-    teachers = {s.config.teacher for s in plan.unique() if s.config.teacher}
-    assert len(teachers) == 2 and tracking.teachers_ready(client, experiment) == teachers  # teacher, Finetune
-    students = [r for r in runs.values() if r.data.params.get("teacher")]
-    assert len(students) == 3 and all(r.info.start_time >= max(runs[t].info.end_time for t in teachers
-                                                                if t == r.data.params["teacher"])
-                                      for r in students)
+    assert len(runs) == len(runnable) and {r.info.status for r in runs.values()} == {"FINISHED"}  # none twice
+    students = [s for s in runnable if s.config.teacher]
+    teachers = {s.config.teacher for s in students}
+    assert {s.config.objective for s in students} == {"kd", "selfkd"} and len(teachers) >= 4
+    assert tracking.teachers_ready(client, experiment) == teachers  # only the trials that teach keep logits
+    for student in students:
+        run, teacher = runs[student.trial_id], runs[student.config.teacher]
+        assert run.info.start_time >= teacher.info.end_time, student.name
+        assert run.data.params["teacher"] == student.config.teacher
 
 
 def test_a_student_whose_teacher_failed_is_not_run_and_the_report_says_why(tmp_path, monkeypatch, one_ray):
