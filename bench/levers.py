@@ -119,7 +119,8 @@ def teacher_logits(profile: dict, task: str = "MRPC", examples: int = 256, repea
     should cost what Finetune costs. Also times the one teacher pass that replaces a teacher forward per step."""
     import dataclasses
 
-    from trainers.loop import TrainConfig, train
+    from trainers.config import TrainConfig
+    from trainers.loop import train
     student = TrainConfig(task=task, model=profile["model"], num_layers=profile["num_layers"],
                           max_seq_len=profile["max_seq_len"], batch_size=profile["batch_size"], lr=2e-4, epochs=1,
                           evaluations=1, train_examples=examples, eval_examples=32,
@@ -149,7 +150,8 @@ def self_teacher(task: str = "AG-proxy", model: str = "paraphrase-MiniLM-L3-v2",
     beyond the one teacher)."""
     import dataclasses
 
-    from trainers.loop import TrainConfig, train
+    from trainers.config import TrainConfig
+    from trainers.loop import train
     from trainers.model import build_model
     base = TrainConfig(task=task, model=model, max_seq_len=64, batch_size=16, lr=2e-4, epochs=1, evaluations=1,
                        train_examples=examples, eval_examples=32, head_lr=1e-3, init_seed=1, data_seed=1)

@@ -72,7 +72,8 @@ def baselines(task: str, examples, eval_examples, seed: int = 1) -> tuple[float,
 def run_one(spec: dict, args) -> dict:
     import torch
 
-    from trainers.loop import TrainConfig, train
+    from trainers.config import TrainConfig
+    from trainers.loop import train
     torch.set_num_threads(args.threads)
     cfg = TrainConfig(task=spec["task"], model=args.model, num_layers=args.layers, optimizer="adamw", lr=spec["lr"],
                       batch_size=args.batch_size, epochs=spec["epochs"], warmup_ratio=args.warmup, max_grad_norm=1.0,

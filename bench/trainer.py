@@ -20,7 +20,8 @@ import numpy as np
 import torch
 
 from trainers.tasks import get_task
-from trainers.loop import TrainConfig, evaluate, total_steps, train
+from trainers.config import TrainConfig, total_steps
+from trainers.loop import evaluate, train
 from trainers.model import build_model, tokenizer_for
 from trainers.tokens import encoded_splits
 

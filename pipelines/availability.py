@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from trainers import assets
 from trainers.tasks import files_for
-from trainers.loop import TrainConfig
+from trainers.config import TrainConfig
 
 
 def missing_data(task: str) -> str | None:

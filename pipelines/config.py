@@ -10,7 +10,7 @@ from trainers import objectives
 from trainers.tasks import TASKS
 from trainers.batching import BATCHING
 from trainers.callbacks import SELF_TEACHERS
-from trainers.loop import PRECISIONS
+from trainers.config import PRECISIONS
 from trainers.multitask import settings as multitask
 from trainers.optim import OPTIMIZERS
 

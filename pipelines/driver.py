@@ -284,6 +284,7 @@ class StudySession:
             _, self.profile = config.profile(plan.profile, plan.paper)
             self.uri = tracking.tracking_uri(self.runs_dir)
             check_tracking_server(self.uri)
+            tracking.seed_store(self.uri)
             self.client = MlflowClient(self.uri)
             self.lock = _study_lock(self.runs_dir, self.name)
             self.experiment_id = tracking.ensure_experiment(self.client, self.name, self.runs_dir / "mlartifacts")

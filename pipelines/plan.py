@@ -16,7 +16,7 @@ from pipelines.config import (SEARCH_PREFIX, ConfigError, SuiteConfig, profile_t
 from trainers.multitask import settings as multitask
 from trainers.objectives import setting_names
 from trainers.tasks import get_task, split_seed
-from trainers.loop import TrainConfig, eval_steps, total_steps
+from trainers.config import TrainConfig, eval_steps, total_steps
 
 def trial_id(cfg: TrainConfig) -> str:
     return cfg.fingerprint()

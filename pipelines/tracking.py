@@ -24,6 +24,27 @@ def tracking_uri(runs_dir: Path) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{runs_dir / 'mlflow.db'}"
 
 
+def seed_store(uri: str) -> None:
+    """A local sqlite store about to be created starts as a copy of an empty one kept per MLflow version under the
+    user's cache (~/.cache/bert-suite): creating a store runs MLflow's schema migrations one by one (4 s on 2 cores),
+    a copy takes milliseconds. Any other URI, or a store that exists, is left alone."""
+    import shutil
+
+    import mlflow
+    path = Path(uri.removeprefix("sqlite:///"))
+    if not uri.startswith("sqlite:///") or path.exists():
+        return
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bert-suite"
+    template = cache / f"mlflow-{mlflow.__version__}.db"
+    if not template.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        fresh = cache / f"mlflow-{mlflow.__version__}.{os.getpid()}.db"
+        MlflowClient(f"sqlite:///{fresh}").search_experiments()  # creates and migrates the schema
+        os.replace(fresh, template)  # atomic: a concurrent driver copies a complete template or makes its own
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, path)
+
+
 def experiment_name(paper: str, profile: str) -> str:
     return f"{paper}-{profile}"
 

@@ -38,7 +38,8 @@ def run_trial(config: dict) -> None:
     from mlflow.tracking import MlflowClient
 
     from pipelines import tracking
-    from trainers.loop import TrainConfig, execution_options, train
+    from trainers.config import TrainConfig
+    from trainers.loop import execution_options, train
 
     imports = time.monotonic() - started
     torch.set_num_threads(max(1, int(config["threads"])))

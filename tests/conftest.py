@@ -63,20 +63,30 @@ def study(smoke_studies):
 
 
 @pytest.fixture(scope="session")
-def bias_correction_at_once(tmp_path_factory):
-    """`suite reproduce revisiting --experiments bias_correction --profile smoke` with half a CPU per trial, so
-    that its 8 trials run 4 at once on 2 cores (twice the writers of a study's 2), run once per session and shared:
-    test_concurrency checks that no metric point of the concurrent trials is lost, test_faults that a killed and
-    resumed study reports as this uninterrupted one does. (config, runs folder).
+def killed_and_resumed(tmp_path_factory):
+    """`suite reproduce revisiting --experiments bias_correction --profile smoke` with half a CPU per trial (its 8
+    trials run 4 at once on 2 cores: twice a study's writers), its driver and Ray processes killed (SIGKILL) once 3
+    trials have finished, then the same command again to the end. Shared: test_concurrency checks that no metric
+    point of the concurrent trials is lost, test_faults that the resumed study reports as an uninterrupted one.
+    (runs folder, the resumed run's output as a completed process.)"""
+    import os
+    import signal
+    import time
 
-    (Four, not eight at once: every extra worker imports the stack for ~13 CPU-seconds before its first trial.)"""
-    from helpers import study_config, suite
+    from helpers import finished_runs, study_config, suite
 
     def half_cpu(data):
         data["profiles"]["smoke"]["resources"]["cpus_per_trial"] = 0.5
-    root = tmp_path_factory.mktemp("at_once")
+    root = tmp_path_factory.mktemp("killed")
     config = study_config(root, half_cpu)
-    proc = suite(config, "reproduce", "revisiting", "--profile", "smoke", "--experiments", "bias_correction")
-    out, err = proc.communicate(timeout=600)
-    assert proc.returncode == 0, out[-3000:] + err[-3000:]
-    return config, root / "runs"
+    args = ("reproduce", "revisiting", "--profile", "smoke", "--experiments", "bias_correction")
+    proc = suite(config, *args, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while finished_runs(root / "runs" / "mlflow.db") < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and its Ray processes, mid-study
+    proc.communicate()
+    resumed = suite(config, *args)
+    out, err = resumed.communicate(timeout=600)
+    assert resumed.returncode == 0, out[-3000:] + err[-3000:]
+    return root / "runs", subprocess.CompletedProcess(resumed.args, 0, out, err)

@@ -1,4 +1,5 @@
 """Shared by the tests that drive the `suite` CLI on a copy of suite.yaml whose runs go to a temporary folder."""
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -15,3 +16,14 @@ def suite(config: Path, *args: str, **kwargs) -> subprocess.Popen:
     """`suite ARGS --config CONFIG` as a child process (stdout and stderr captured as text)."""
     return subprocess.Popen([sys.executable, "-m", "pipelines.cli", *args, "--config", str(config)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def finished_runs(db: Path) -> int:
+    """FINISHED runs in a sqlite MLflow store that a running study may be writing (0 before it exists)."""
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(db, timeout=1) as con:
+            return con.execute("select count(*) from runs where status = 'FINISHED'").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0

@@ -1,12 +1,11 @@
 """Faults: a killed driver resumes to the same report, a failing trial is retried then recorded, a second driver
 on the same study is refused."""
-import os
 import re
 import signal
-import sqlite3
 import time
 from pathlib import Path
 
+from helpers import finished_runs
 from helpers import study_config as _config
 from helpers import suite as _suite
 from mlflow.tracking import MlflowClient
@@ -18,47 +17,34 @@ def _runs(root: Path):
     return client.search_runs([exp.experiment_id], max_results=1000)
 
 
-def _finished(db: Path) -> int:
-    if not db.exists():
-        return 0
-    try:
-        with sqlite3.connect(db, timeout=1) as con:
-            return con.execute("select count(*) from runs where status = 'FINISHED'").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-
-
 def _report(runs_dir: Path) -> dict[str, bytes]:
     folder = runs_dir / "reports" / "revisiting-smoke"
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_killed_driver_resumes_and_reports_as_if_uninterrupted(tmp_path, bias_correction_at_once):
-    """The same study uninterrupted is conftest's bias_correction_at_once (its trials ran 4 at once, not 2)."""
-    args = ("reproduce", "revisiting", "--profile", "smoke", "--experiments", "bias_correction")
-    killed_root = tmp_path
-    killed_cfg = _config(killed_root)
-    proc = _suite(killed_cfg, *args, start_new_session=True)
-    deadline = time.monotonic() + 300
-    while _finished(killed_root / "runs" / "mlflow.db") < 3 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)  # the driver and its Ray processes, mid-study
-    proc.communicate()
-    resumed = _suite(killed_cfg, *args)
-    out, err = resumed.communicate(timeout=600)
-    assert resumed.returncode == 0, err[-3000:]
+def test_killed_driver_resumes_and_reports_as_if_uninterrupted(killed_and_resumed, study, tmp_path, monkeypatch):
+    """The study killed and resumed is conftest's killed_and_resumed; the same trials uninterrupted are the session's
+    smoke study (conftest's study: same seeds, same numbers), whose bias_correction report is built here."""
+    from pipelines.config import load
+    from pipelines.selection import resolved_plan
+    from reports.build import build_report
+    runs_dir, resumed = killed_and_resumed
+    out = resumed.stdout
     # A Ray worker may still land the trial it was finishing as the driver died: count at the rerun.
     done_before = int(re.search(r"8 of them runnable here: (\d) already finished in MLflow", out).group(1))
     assert 3 <= done_before < 8 and f"{8 - done_before} to run" in out
-    after = _runs(killed_root)
+    after = _runs(runs_dir.parent)
     finished = [r.data.tags["trial_id"] for r in after if r.info.status == "FINISHED"]
     assert len(finished) == len(set(finished)) == 8  # exactly one finished run per trial id
     stale = [r for r in after if r.info.status != "FINISHED"]
     assert all(r.info.status == "KILLED" and r.data.tags["outcome"] == "killed" for r in stale)
     if stale:
         assert f"{len(stale)} run(s) left RUNNING by an interrupted driver are marked killed" in out
-    _, clean_runs = bias_correction_at_once
-    assert _report(killed_root / "runs") == _report(clean_runs)
+    _, smoke_runs, _ = study
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{smoke_runs / 'mlflow.db'}")
+    clean = load(_config(tmp_path))  # reports under tmp_path, runs read from the smoke study's store
+    build_report(clean, resolved_plan(clean, "revisiting", "smoke", ["bias_correction"]))
+    assert _report(runs_dir) == _report(tmp_path / "runs")
 
 
 def test_failing_trial_is_retried_then_recorded_and_the_study_goes_on(tmp_path):
@@ -102,11 +88,11 @@ def test_ctrl_c_stops_the_study_at_once_and_says_how_to_resume(tmp_path):
     cfg = _config(tmp_path)
     proc = _suite(cfg, "reproduce", "revisiting", "--profile", "smoke", "--experiments", "bias_correction")
     deadline = time.monotonic() + 300
-    while _finished(tmp_path / "runs" / "mlflow.db") < 1 and time.monotonic() < deadline:
+    while finished_runs(tmp_path / "runs" / "mlflow.db") < 1 and time.monotonic() < deadline:
         time.sleep(0.2)
     proc.send_signal(signal.SIGINT)  # the driver only, as a terminal's Ctrl-C reaches it first
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 130, (out[-2000:], err[-2000:])
     assert "suite: interrupted; finished trials are kept in MLflow and rerunning resumes" in err
     assert "report written" not in out and "trials: 8 ran" not in out
-    assert _finished(tmp_path / "runs" / "mlflow.db") < 8
+    assert finished_runs(tmp_path / "runs" / "mlflow.db") < 8

@@ -1,7 +1,8 @@
 """The shared training loop: evaluation schedule, determinism on fixed seeds, separate seed streams."""
 import math
 
-from trainers.loop import TrainConfig, eval_steps, train
+from trainers.config import TrainConfig, eval_steps
+from trainers.loop import train
 
 TINY = dict(model="all-MiniLM-L6-v2", num_layers=1, max_seq_len=32, batch_size=8, lr=1e-4, epochs=1,
             evaluations=2, train_examples=24, eval_examples=24)

@@ -5,7 +5,8 @@ import torch
 
 from trainers.tasks import get_task
 from trainers.tasks.glue import split_indices
-from trainers.loop import TrainConfig, train
+from trainers.config import TrainConfig
+from trainers.loop import train
 from trainers.mixout import Mixout, apply_mixout
 from trainers.model import build_model
 from trainers.optim import PretrainedWeightDecay, build_optimizer

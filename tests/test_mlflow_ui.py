@@ -29,7 +29,7 @@ from pipelines import tracking
 from pipelines.config import load
 from pipelines.driver import memberships
 from pipelines.plan import make_plan
-from trainers.loop import eval_steps
+from trainers.config import eval_steps
 
 # MLflow 3.17 opens every experiment in its GenAI view (traces) until the "Model training" toggle is chosen,
 # whatever the experiment's mlflow.experimentKind tag says; `make ui` prints links with this query.

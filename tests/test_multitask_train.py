@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from trainers.loop import TrainConfig, train
+from trainers.config import TrainConfig
+from trainers.loop import train
 from trainers.multitask.samplers import steps_per_epoch
 from trainers.multitask.settings import resolve
 

@@ -2,7 +2,7 @@
 from pipelines.cli import main
 from pipelines.config import load
 from pipelines.plan import make_plan, stand_in_choices, trial_id, trial_seconds
-from trainers.loop import TrainConfig
+from trainers.config import TrainConfig
 
 
 def _count(plan, name):

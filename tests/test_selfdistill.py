@@ -125,7 +125,8 @@ TINY = dict(task="SST-2", model="all-MiniLM-L6-v2", num_layers=1, max_seq_len=32
 def test_sda1_equals_sdv1_in_the_loop_and_se_is_scored():
     """The real trainer on real SST-2 rows: SDA(1) and SDV(1) are one teacher (same numbers and curves); a BASE
     run with ensemble_outputs scores SE and returns its final logits and weights."""
-    from trainers.loop import TrainConfig, train
+    from trainers.config import TrainConfig
+    from trainers.loop import train
     tiny = TrainConfig(**TINY)
     cfg = dataclasses.replace(tiny, objective="sd", teacher_k=1, head_lr=1e-3)
     sda = train(dataclasses.replace(cfg, self_teacher="sda"))

@@ -177,7 +177,7 @@ def test_registry_loads_sst5_and_fewrel_splits_with_their_recipes():
 
 def test_planner_sizes_come_from_the_task():
     from pipelines.plan import eval_size, train_size
-    from trainers.loop import TrainConfig
+    from trainers.config import TrainConfig
     assert train_size(TrainConfig(task="FewRel", model="m")) == 8000
     assert eval_size(TrainConfig(task="FewRel", model="m", eval_examples=500)) == (500, 500)
     assert train_size(TrainConfig(task="SST-2", model="m")) == 1000  # Zhang et al.'s 1k recipe
@@ -288,7 +288,7 @@ HUB_ONLY = {"AG": ((115000, 5000, 7600), ["data/ag_news/train.csv"]),
 def test_hub_only_tasks_sizes_and_missing_data_offline(name):
     from pipelines.availability import missing_data
     from pipelines.plan import task_label, train_size
-    from trainers.loop import TrainConfig
+    from trainers.config import TrainConfig
     from trainers.tasks import get_task
     sizes, absent = HUB_ONLY[name]
     task = get_task(name)
@@ -301,7 +301,7 @@ def test_hub_only_tasks_sizes_and_missing_data_offline(name):
 def test_fixed_recipe_plans_like_given():
     from pipelines.availability import missing_data
     from pipelines.plan import eval_size, task_label, train_size
-    from trainers.loop import TrainConfig
+    from trainers.config import TrainConfig
     for name, (sizes, _, _) in PROXIES.items():
         assert missing_data(name) is None and task_label(name, {}) == name
         assert train_size(TrainConfig(task=name, model="m")) == sizes[0]

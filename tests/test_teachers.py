@@ -133,7 +133,8 @@ def test_teacher_logits_round_trip_through_mlflow_to_another_process(tmp_path):
     from mlflow.tracking import MlflowClient
 
     from pipelines import tracking
-    from trainers.loop import TrainConfig, train
+    from trainers.config import TrainConfig
+    from trainers.loop import train
     cfg = TrainConfig(task="RTE", model="all-MiniLM-L6-v2", num_layers=1, max_seq_len=32, batch_size=8, lr=1e-4,
                       epochs=1, evaluations=2, train_examples=24, eval_examples=24, init_seed=42, data_seed=42)
     result = train(cfg, train_logits=True)

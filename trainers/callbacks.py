@@ -123,7 +123,7 @@ class EpochAverage(Callback):
 
 
 def step_callbacks(cfg) -> list[Callback]:
-    """The callbacks a single-task trial's config asks for (trainers.loop.TrainConfig; a multitask run adds its own:
+    """The callbacks a single-task trial's config asks for (trainers.config.TrainConfig; a multitask run adds its own:
     trainers.multitask.train)."""
     out: list[Callback] = []
     if cfg.self_teacher:
