@@ -64,11 +64,12 @@ def study(smoke_studies):
 
 @pytest.fixture(scope="session")
 def killed_and_resumed(tmp_path_factory):
-    """`suite reproduce revisiting --experiments bias_correction --profile smoke` with half a CPU per trial (its 8
-    trials run 4 at once on 2 cores: twice a study's writers), its driver and Ray processes killed (SIGKILL) once 3
-    trials have finished, then the same command again to the end. Shared: test_concurrency checks that no metric
-    point of the concurrent trials is lost, test_faults that the resumed study reports as an uninterrupted one.
-    (runs folder, the resumed run's output as a completed process.)"""
+    """`suite reproduce revisiting --experiments bias_correction --profile smoke`, its driver and Ray processes
+    killed (SIGKILL) once 3 of its 8 trials have finished, then the same command again to the end with half a CPU
+    per trial (trial ids do not depend on resources), so that the other 5 run 4 at once on 2 cores: twice a study's
+    writers. Shared: test_concurrency checks that no metric point of the concurrent trials is lost, test_faults
+    that the resumed study reports as an uninterrupted one. (runs folder, the resumed run's output as a completed
+    process.) The killed run keeps 1 CPU per trial: each extra worker imports the stack for ~13 CPU-seconds."""
     import os
     import signal
     import time
@@ -78,7 +79,7 @@ def killed_and_resumed(tmp_path_factory):
     def half_cpu(data):
         data["profiles"]["smoke"]["resources"]["cpus_per_trial"] = 0.5
     root = tmp_path_factory.mktemp("killed")
-    config = study_config(root, half_cpu)
+    config = study_config(root)
     args = ("reproduce", "revisiting", "--profile", "smoke", "--experiments", "bias_correction")
     proc = suite(config, *args, start_new_session=True)
     deadline = time.monotonic() + 300
@@ -86,7 +87,7 @@ def killed_and_resumed(tmp_path_factory):
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)  # the driver and its Ray processes, mid-study
     proc.communicate()
-    resumed = suite(config, *args)
+    resumed = suite(study_config(root, half_cpu), *args)
     out, err = resumed.communicate(timeout=600)
     assert resumed.returncode == 0, out[-3000:] + err[-3000:]
     return root / "runs", subprocess.CompletedProcess(resumed.args, 0, out, err)

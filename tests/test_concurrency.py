@@ -6,7 +6,7 @@ from trainers.param_distance import measure_steps
 
 
 def test_four_concurrent_trials_log_every_point(killed_and_resumed):
-    runs_dir, _ = killed_and_resumed  # conftest: 8 trials, 4 at once on 2 cores (half a CPU each), in two drivers
+    runs_dir, _ = killed_and_resumed  # conftest: 8 trials in two drivers, the second's 4 at once (half a CPU each)
     client = MlflowClient(f"sqlite:///{runs_dir / 'mlflow.db'}")
     exp = client.get_experiment_by_name("revisiting-smoke")
     runs = [r for r in client.search_runs([exp.experiment_id], max_results=1000) if r.info.status == "FINISHED"]
