@@ -10,8 +10,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # instance, one MLflow store) instead of one process each, which would start Ray and create a store per paper.
 SMOKE_PAPERS = ("revisiting", "labelreg", "selfdistill", "minbert-generalization")
 # minbert-generalization runs its ensembles and their KD students only (tests/test_minbert_report.py)
-SMOKE_SKIPS = {"minbert-generalization": {"ablations": "tests: the ensembles and their students only",
-                                          "swa": "tests: the ensembles and their students only"}}
+SMOKE_SKIPS = {"minbert-generalization": dict.fromkeys(("ablations", "swa"),
+                                                       "tests: the ensembles and their students only")}
 
 
 def _only(papers, skips=None):
@@ -42,8 +42,8 @@ def _by_paper(out: str, papers) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def smoke_studies(tmp_path_factory):
     """The smoke study of every paper in SMOKE_PAPERS (`suite reproduce all --profile smoke` on a scratch copy of
-    suite.yaml narrowed to them, less SMOKE_SKIPS), run once per session and shared: {paper: (config, runs folder, the paper's part
-    of the output as a completed process)}."""
+    suite.yaml narrowed to them, less SMOKE_SKIPS), run once per session and shared: {paper: (config, runs folder,
+    the paper's part of the output as a completed process)}."""
     from helpers import study_config, suite
     root = tmp_path_factory.mktemp("study")
     config = study_config(root, _only(SMOKE_PAPERS, SMOKE_SKIPS))

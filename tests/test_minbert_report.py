@@ -1,8 +1,8 @@
 """The CS224N minBERT papers at the smoke scale: the session's smoke study (tests/conftest.py) runs
-minbert-generalization's ensembles and distill experiments: four B3 seeds through Ray Tune and MLflow, each saving its validation and test predictions
-and its train-set predictions, then two B4 students distilled from the four (a wave after their teachers); the
-report forms the ensembles from those artifacts (recomputed here by hand) and renders every section, the rest
-marked not run. Both papers' plans at the paper profile are counted."""
+minbert-generalization's ensembles and distill experiments: four B3 seeds through Ray Tune and MLflow, each saving
+its validation, test and train-set predictions, then two B4 students distilled from the four (a wave after their
+teachers); the report forms the ensembles from those artifacts (recomputed here by hand) and renders every section,
+the rest marked not run. Both papers' plans at the paper profile are counted."""
 import numpy as np
 import pytest
 from mlflow.tracking import MlflowClient

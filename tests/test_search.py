@@ -94,8 +94,8 @@ def test_search_of_an_experiment_without_a_space_is_one_line_error(tmp_path, cap
     code = main(["search", "revisiting", "--experiment", "reinit", "--profile", "smoke", "--config",
                  str(study_config(tmp_path))])
     assert code == 2
-    assert capsys.readouterr().err.strip() == ("suite: error: experiment 'reinit' of paper 'revisiting' declares no search "
-                           "(searchable: methods)")
+    assert capsys.readouterr().err.strip() == ("suite: error: experiment 'reinit' of paper 'revisiting' declares no "
+                                               "search (searchable: methods)")
     assert not (tmp_path / "runs").exists()  # nothing written
 
 

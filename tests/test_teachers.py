@@ -180,7 +180,8 @@ def test_a_study_runs_teachers_before_the_trials_they_teach(smoke_studies):
     from pipelines.selection import resolved_plan
     config, runs_dir, first = smoke_studies["labelreg"]
     plan = resolved_plan(load(config), "labelreg", "smoke", None)
-    runnable = [s for s in plan.unique() if not blocked(plan.unique()).get(s.trial_id)]
+    why = blocked(plan.unique())
+    runnable = [s for s in plan.unique() if not why[s.trial_id]]
     assert f"labelreg: trials: {len(runnable)} ran, 0 reused, 0 failed" in first.stdout
     client = MlflowClient(f"sqlite:///{runs_dir / 'mlflow.db'}")
     experiment = client.get_experiment_by_name(tracking.experiment_name("labelreg", "smoke")).experiment_id

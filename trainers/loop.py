@@ -370,7 +370,10 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
     def ensemble_outputs():  # every split's predictions (reused for the test score) and what ensembles read
         kept = {split: run.predict(forward, split) for split in splits}
         return kept, run.outputs(kept, model)
-    extra, (kept, outputs) = {}, ensemble_outputs() if wants_outputs and run.outputs_at == "last" else ({}, None)
+    last_is_kept = best_state is None or best_step == step  # the best-validation weights are the last ones
+    best_elsewhere = wants_outputs and run.outputs_at == "best" and not last_is_kept
+    extra = {}
+    kept, outputs = ensemble_outputs() if wants_outputs and not best_elsewhere else ({}, None)
     test_last, parts_last = (math.nan, {}) if not finished else run.score(
         "test", kept["test"] if kept else run.predict(forward, "test"))
     if finished:  # weights the callbacks averaged (SE, the mean teacher, SWA), each scored on validation and test
@@ -389,12 +392,9 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
         test_best, parts_best = test_last, parts_last
     else:
         model.load_state_dict(best_state)
-        if wants_outputs and run.outputs_at == "best":
+        if best_elsewhere:
             kept, outputs = ensemble_outputs()
-        test_best, parts_best = run.score("test", kept["test"] if wants_outputs and run.outputs_at == "best"
-                                          else run.predict(forward, "test"))
-    if wants_outputs and outputs is None:  # the best weights are the last
-        kept, outputs = ensemble_outputs()
+        test_best, parts_best = run.score("test", kept["test"] if best_elsewhere else run.predict(forward, "test"))
     eval_seconds += time.perf_counter() - t0
     metrics = {
         "best_val": best_val if best_state is not None else math.nan,
