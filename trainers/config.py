@@ -10,6 +10,14 @@ from dataclasses import dataclass
 
 PRECISIONS = ("fp32", "fp16", "bf16")
 
+# The version of what the trainers compute, part of every trial id: a cached run is a promise that today's code gives
+# its numbers. Bump it with any change that moves a finished trial's metrics (tests/test_numerics.py pins a few smoke
+# trials of each trainer kind and fails until it moves). History:
+#   1 (no version in the id): up to 55cbb96, whose fix drew the weights a checkpoint lacks (paraphrase-MiniLM-L3-v2's
+#     pooler) from the init seed, not from the global RNG a Ray worker's earlier trials had moved; its ids stayed.
+#   2: from 55cbb96 and 732b495 (one loop for both kinds; the mean teacher in train mode) on.
+NUMERICS_VERSION = 2
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -68,10 +76,11 @@ class TrainConfig:
         return tuple(self.teacher.split("+")) if self.teacher else ()
 
     def fingerprint(self) -> str:
-        """Hash of the fields that differ from their defaults: adding a new method with an 'off' default
-        leaves every existing trial id (and its finished MLflow runs) valid."""
+        """Hash of the fields that differ from their defaults (adding a new method with an 'off' default leaves
+        every existing trial id, and its finished MLflow runs, valid) and of NUMERICS_VERSION."""
         defaults = {f.name: f.default for f in dataclasses.fields(self) if f.default is not dataclasses.MISSING}
         canonical = {k: v for k, v in self.to_dict().items() if k not in defaults or defaults[k] != v}
+        canonical["numerics"] = NUMERICS_VERSION
         return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
 
