@@ -1,4 +1,5 @@
-"""`suite plan | run | report | reproduce PAPER [--profile P] [--experiments a,b]`."""
+"""`suite plan | run | report | reproduce PAPER [--profile P] [--experiments a,b]`; `suite report PAPER --runs PATH`
+rebuilds a report from the data it ships."""
 from __future__ import annotations
 
 import argparse
@@ -27,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--config", help="path to suite.yaml (default: the repository's)")
         if name in ("run", "reproduce"):
             cmd.add_argument("--ray-address", help="HOST:PORT of an existing Ray cluster (or set RAY_ADDRESS)")
+        if name == "report":
+            cmd.add_argument("--runs", metavar="PATH", help="rebuild the report from the data it ships (a report "
+                             "folder or its data/ folder) instead of MLflow; --profile defaults to the data's")
     about = "ASHA over an experiment's declared grids; writes its choices and a small report"
     cmd = sub.add_parser("search", help=about, description=about)
     cmd.add_argument("paper", help="a paper in suite.yaml, e.g. revisiting")
@@ -86,11 +90,13 @@ def _papers(config, paper: str, chosen: list[str] | None) -> list[str]:
 
 def _plan(config, papers: list[str], profile: str | None, chosen) -> None:
     from pipelines.plan import describe_suite
+    from reports.index import claim_needs
     totals = []
     for paper in papers:
         plan = resolved_plan(config, paper, profile, chosen)
         text, paper_totals = describe(plan, config.profile(plan.profile, plan.paper)[1])
-        print(text + ("\n" if len(papers) > 1 else ""))
+        needs = claim_needs(config.runs_dir / "reports", paper, plan.profile)
+        print(text + (f"\n{needs}" if needs else "") + ("\n" if len(papers) > 1 else ""))
         totals.append(paper_totals)
     if len(papers) > 1:
         print(describe_suite(totals, config.profile(profile)[0]))
@@ -111,6 +117,29 @@ def _run(config, args, papers: list[str], chosen) -> int:
                       file=sys.stderr)
                 status = 1
     return status
+
+
+def _rebuild(config, paper: str, profile: str | None, chosen, path: str) -> None:
+    """`suite report PAPER --runs PATH`: the report rebuilt from the data folder beside a report (reports.bundle),
+    read and checked whole first; MLflow is not read."""
+    from reports.build import build_report
+    from reports.bundle import load_bundle, plan_digest
+    from reports.index import write_index
+    if paper == "all":
+        raise ConfigError("--runs rebuilds one report from its data: give its paper, not all")
+    if chosen is not None:
+        raise ConfigError("--runs: the data folder says which experiments its report covers; leave out --experiments")
+    bundle = load_bundle(path)
+    if (paper, profile or bundle.profile) != (bundle.paper, bundle.profile):
+        raise ConfigError(f"--runs {path}: holds the data of the {bundle.paper}-{bundle.profile} report, not "
+                          f"{paper}-{profile or bundle.profile}")
+    plan = resolved_plan(config, paper, bundle.profile, bundle.experiments, bundle.runs, bundle.searched)
+    if plan_digest(plan) != bundle.manifest.get("plan"):
+        print(f"suite: warning: {paper}-{bundle.profile} plans other trials here than when its data was written "
+              f"(commit {bundle.manifest.get('commit', 'unknown')}; suite.yaml or the code changed): the rebuilt "
+              f"report may differ", file=sys.stderr)
+    print(f"report written: {build_report(config, plan, bundle)} (from {bundle.folder}, without MLflow)")
+    print(f"index of every report: {write_index(config.runs_dir / 'reports')}")
 
 
 def _report(config, papers: list[str], profile: str | None, chosen) -> None:
@@ -139,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
             _plan(config, papers, args.profile, chosen)
             return 0
         status = _run(config, args, papers, chosen) if args.command in ("run", "reproduce") else 0
-        if args.command in ("report", "reproduce"):
+        if getattr(args, "runs", None) is not None:
+            _rebuild(config, args.paper, args.profile, chosen, args.runs)
+        elif args.command in ("report", "reproduce"):
             _report(config, papers, args.profile, chosen)
         return status
     except (ConfigError, AssetError, StudyError) as exc:

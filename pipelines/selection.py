@@ -63,10 +63,10 @@ def choose(frame: pd.DataFrame, select: list[str], metric: str = "best_val") -> 
                                       "covered"])
 
 
-def stage_choices(config, plan: Plan, runs: pd.DataFrame) -> dict:
+def stage_choices(config, plan: Plan, runs: pd.DataFrame, searched: dict | None = None) -> dict:
     """{(experiment, raw task, arm): {setting: value}} for every planned experiment with `select`, where each
     grid point has finished runs (the driver runs a stage to the end before planning the next), plus the
-    written ASHA search results as ("search:EXP", raw task, arm)."""
+    written ASHA search results as ("search:EXP", raw task, arm) (``searched``: those, given instead)."""
     declared = config.paper(plan.paper)["experiments"]
     out = {}
     for name in plan.experiments:
@@ -77,26 +77,29 @@ def stage_choices(config, plan: Plan, runs: pd.DataFrame) -> dict:
         for row in choose(frame, select).itertuples():
             if row.covered and not row.key:
                 out[(name, row.raw_task, row.arm)] = row.choice
-    out.update(search_choices(config, plan.paper, plan.profile))  # {searched: EXP}: written by `suite search`
+    # {searched: EXP}: written by `suite search`
+    out.update(search_choices(config, plan.paper, plan.profile) if searched is None else searched)
     return out
 
 
-def next_choices(config, plan: Plan, runs: pd.DataFrame, choices: dict) -> dict | None:
+def next_choices(config, plan: Plan, runs: pd.DataFrame, choices: dict, searched: dict | None = None) -> dict | None:
     """The choices that plan the next stage, or None when no pending stage can be planned further."""
-    new = stage_choices(config, plan, runs)
+    new = stage_choices(config, plan, runs, searched)
     return None if not plan.pending or new.keys() <= choices.keys() else new
 
 
-def resolved_plan(config, paper: str, profile: str | None, experiments: list[str] | None) -> Plan:
-    """The plan with every later stage resolved from the finished runs in MLflow (trains nothing)."""
+def resolved_plan(config, paper: str, profile: str | None, experiments: list[str] | None,
+                  runs: pd.DataFrame | None = None, searched: dict | None = None) -> Plan:
+    """The plan with every later stage resolved from the finished runs in MLflow (trains nothing). ``runs`` and
+    ``searched`` (the search choices): given instead of read from MLflow and the search results (a report rebuilt
+    from its data folder, reports.bundle)."""
     from pipelines.plan import make_plan
     from pipelines.tracking import load_runs
     choices: dict | None = {}
-    runs = None
     while True:
         plan = make_plan(config, paper, profile, experiments, choices)
         if runs is None:
             runs = load_runs(config, plan)
-        choices = next_choices(config, plan, runs, choices)
+        choices = next_choices(config, plan, runs, choices, searched)
         if choices is None:
             return plan

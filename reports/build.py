@@ -13,6 +13,7 @@ from pipelines import tracking
 from pipelines.config import SuiteConfig
 from pipelines.plan import Plan
 from pipelines.selection import members_frame
+from reports.bundle import DATA, Bundle, Recorder, plan_digest
 from reports.index import summary, write_summary
 from reports.latex import write_report_tex
 from reports.render import recording, replace_folder
@@ -34,6 +35,9 @@ class ReportContext:
     failed: dict = field(default_factory=dict)  # trial id -> last error line, for trials that never finished
     read_outputs: Callable[[str, bool], dict] | None = None  # run id, with weights? -> its saved logits (weights)
     memo: dict = field(default_factory=dict)  # what a paper's module computes once per build (Xu et al.'s VOTE/AVG)
+    # key, compute -> compute()'s value: a number computed from what a report's data folder does not ship (weights);
+    # kept there under key when built from MLflow, read from it when rebuilt (reports.bundle)
+    derive: Callable[[str, Callable[[], object]], object] = lambda key, compute: compute()
     _curves: dict = field(default_factory=dict)
     _trials: dict = field(default_factory=dict)
 
@@ -71,23 +75,43 @@ def outputs_reader(config: SuiteConfig):
     return read
 
 
-def build_report(config: SuiteConfig, plan: Plan) -> Path:
+def _manifest(config: SuiteConfig, plan: Plan) -> dict:
+    """What data/manifest.json says besides its files: how to plan the report again, and who built it."""
+    from pipelines.driver import git_commit
+    from pipelines.search import search_choices
+    declared = config.paper(plan.paper)["experiments"]
+    chosen = [name for name in declared if name in plan.stages]
+    return {"paper": plan.paper, "profile": plan.profile, "title": config.paper(plan.paper)["title"],
+            "experiments": None if chosen == list(declared) else chosen,
+            "searched": [[*key, settings]
+                         for key, settings in search_choices(config, plan.paper, plan.profile).items()],
+            "plan": plan_digest(plan), "commit": git_commit(),
+            "rebuild": f"suite report {plan.paper} --profile {plan.profile} --runs <this folder>"}
+
+
+def build_report(config: SuiteConfig, plan: Plan, bundle: Bundle | None = None) -> Path:
     """Write report.md, tables/*.tex, figures/* and report.tex (every table and figure in one LaTeX document:
-    `make report-pdf`) into runs/reports/<paper>-<profile>/, replacing it whole."""
+    `make report-pdf`) into runs/reports/<paper>-<profile>/, replacing it whole, with the data it read in data/
+    (reports.bundle). ``bundle``: a report's data folder (load_bundle) to build from instead of MLflow."""
     paper = config.paper(plan.paper)
     _, profile = config.profile(plan.profile, plan.paper)
     published_file = PUBLISHED / f"{paper['report']}.yaml"
     with open(published_file, encoding="utf-8") as fh:
         published = yaml.safe_load(fh)
-    runs, failed = tracking.load_runs(config, plan), tracking.load_failed(config, plan)
+    if bundle is None:
+        runs, failed = tracking.load_runs(config, plan), tracking.load_failed(config, plan)
+        source, manifest = Recorder(curve_loader(config), outputs_reader(config)), _manifest(config, plan)
+    else:
+        runs, failed, source, manifest = bundle.runs, bundle.failed, bundle, bundle.manifest
     module = importlib.import_module(f"reports.{paper['report']}")
 
     def fill(work: Path) -> None:
-        ctx = ReportContext(plan, profile, paper, runs, work, published, curve_loader(config), suite=config.data,
-                            failed=failed, read_outputs=outputs_reader(config))
+        ctx = ReportContext(plan, profile, paper, runs, work, published, source.load_curves, suite=config.data,
+                            failed=failed, read_outputs=source.read_outputs, derive=source.derive)
         with recording() as written:
             markdown = module.render(ctx)
         (work / "report.md").write_text(markdown, encoding="utf-8")
         write_report_tex(work, markdown, written)
         write_summary(work, summary(plan, paper["title"], runs, failed, module.claim_verdicts(ctx)))
+        source.write(work / DATA, runs, failed, manifest)
     return replace_folder(config.runs_dir / "reports" / f"{plan.paper}-{plan.profile}", fill) / "report.md"

@@ -1,63 +1,75 @@
-"""Paired comparisons behind a claim verdict, shared by the papers' claims modules: per comparison its signal
-reason or its one-sided paired-t p (with the exact Wilcoxon test as a check), and the power rule that keeps a
-non-significant gain from reading as "not reproduced" when the seeds could not have seen the paper's gain."""
+"""Paired comparisons behind a claim verdict, shared by the selfdistill and minBERT claims modules, decided by the
+claims engine (analysis.engine): each comparison an exact sign-flip test of its paired differences (on the metric's
+resolution where the caller gives one), several comparisons by intersection-union (the claim holds on every one),
+comparisons with identical score vectors counted once, an arm mostly at the majority baseline left out, and the
+power rule at the paper's gain. `holm` then adjusts a report's claims together."""
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 
 from analysis import claims as tests
+from analysis import engine
 from reports.kit import degenerate_threshold
 
 
 class Comparisons:
-    """The paired comparisons of one claim, by task (or arm): each one's signal reason, or its one-sided paired-t
-    p, the Wilcoxon check and its differences; and the paper's gain there (paper_gain), for the power rule."""
+    """The paired comparisons of one claim, by task (or arm), and the paper's gain on each (for the power rule)."""
 
     def __init__(self, ctx):
-        self.ctx = ctx  # kept for callers; the comparisons need only their scores and baselines
-        self.pvalues, self.reasons, self.checks, self.diffs, self.expected = {}, {}, {}, {}, {}
+        self.ctx = ctx
+        self.rows, self.units, self.expected, self.baselines, self.resolutions = [], [], {}, {}, {}
 
     def add(self, label: str, better, worse, task: str, expected: float | None = None,
-            baseline: float | None = None) -> None:
-        """One paired comparison; ``baseline`` (default: the task's majority class, kit.degenerate_threshold) is
-        the score at or below which a run learnt nothing."""
+            baseline: float | None = None, resolution: float | None = None, stand_in: str | None = None) -> None:
+        """One paired comparison (``better`` and ``worse`` in pair order); ``baseline`` (default: the task's majority
+        class, kit.degenerate_threshold) is the score at or below which a run learnt nothing; ``resolution``: the
+        step between attainable scores (kit.resolution), None to compare the floats as they are; ``stand_in``: the
+        dataset that replaces the paper's here (shown beside the pairs)."""
         better, worse = np.asarray(better, float), np.asarray(worse, float)
         if baseline is None and len(better):
             baseline = degenerate_threshold(self.ctx, task)
-        reason = tests.signal([better, worse], baseline if len(better) else None)
-        self.reasons[label], self.expected[label] = reason, expected
-        if reason is None:
-            self.pvalues[label] = tests.paired_t(better, worse, alternative="greater")
-            self.checks[label] = tests.wilcoxon_paired(better, worse, alternative="greater").pvalue
-            self.diffs[label] = better - worse
+        self.rows += [(label, "better", i, v) for i, v in enumerate(better)]
+        self.rows += [(label, "worse", i, v) for i, v in enumerate(worse)]
+        self.units.append(engine.Unit(label, "better", "worse", label, stand_in))
+        self.expected[label], self.baselines[label], self.resolutions[label] = expected, baseline, resolution
+
+    def result(self, claim: str = "") -> engine.Result:
+        effects = tuple((k, v) for k, v in self.expected.items() if v is not None)
+        shape = engine.Shape("gain", "all", paper_effect=effects or None)
+        return engine.evaluate(claim, shape, engine.frame(self.rows), self.units, resolutions=self.resolutions,
+                               baselines={k: v for k, v in self.baselines.items() if v is not None})
 
     def verdict(self) -> dict:
-        """Fisher-combined verdict, with the power rule: a gain that is not significant is "not reproduced" only
-        when it points the other way significantly or the test could have seen the paper's gain
-        (tests.detectable_gain at 80% power) on some comparison; otherwise "could not tell"."""
-        runs = [len(d) for d in self.diffs.values()]
-        result = tests.verdict(self.pvalues, self.reasons, True, seeds=min(runs) if runs else None)
-        verdict, reason = result.verdict, result.reason
-        if verdict == tests.NOT_REPRODUCED:
-            other_way = tests.combine([1.0 - p for p in self.pvalues.values()])
-            seen = {k: tests.detectable_gain(d) for k, d in self.diffs.items()}
-            wanted = {k: self.expected.get(k) for k in seen}
-            if other_way < tests.ALPHA:
-                reason += f"; the other way: combined p {other_way:.3g}"
-            elif all(wanted[k] is None or seen[k] > wanted[k] for k in seen):
-                verdict = tests.COULD_NOT_TELL
-                reason = ("too few seeds to see the paper's gain: " + ", ".join(
-                    f"{k} detects ≥ {seen[k]:.2f} points, the paper's would be "
-                    + ("unknown" if wanted[k] is None else f"{wanted[k]:.2f}") for k in seen) + f" ({reason})")
-        detail = ", ".join(f"{k} {p:.3g}" for k, p in self.pvalues.items())
-        if self.pvalues:
-            reason += (f" (one-sided paired-t p per comparison: {detail}; Wilcoxon check, combined p "
-                       f"{tests.combine(self.checks.values()):.3g})")
-        return {"verdict": verdict, "reason": reason}
+        """The claim's verdict on its own (before Holm's correction across the report: `holm`), its reason, and
+        the engine's result (``result``) for that correction."""
+        return decided(self.result())
+
+
+def decided(result: engine.Result, exploratory: bool = False) -> dict:
+    if exploratory:
+        result = dataclasses.replace(result, shape=dataclasses.replace(result.shape, exploratory=True))
+    d = engine.decide([result])[0]
+    return {"verdict": d.verdict, "reason": d.reason, "result": result}
 
 
 def all_of(parts: list[tuple[str, dict]]) -> dict:
-    """A claim made of several comparisons (arms, steps) holds when each does; the reasons side by side."""
+    """A claim made of several comparisons (arms, steps) holds when each does: one intersection-union test over all
+    their comparisons, each labelled with its part. Parts decided without the engine keep the old rule (every part
+    reproduced; any not reproduced), their reasons side by side."""
+    if all("result" in p for _, p in parts):
+        tests_, left = [], {}
+        for name, p in parts:
+            r = p["result"]
+            tests_ += [dataclasses.replace(t, unit=dataclasses.replace(t.unit, label=f"{name}: {t.unit.label}"))
+                       for t in r.tests]
+            left.update({f"{name}: {k}": v for k, v in r.left_out.items()})
+        live = [t.p for t in tests_ if t.reason is None]
+        first = parts[0][1]["result"]
+        merged = engine.Result(first.claim, first.shape, tuple(tests_), float(max(live)) if live else float("nan"),
+                               left)
+        return decided(merged)
     kinds = [p["verdict"] for _, p in parts]
     if tests.NOT_REPRODUCED in kinds:
         verdict = tests.NOT_REPRODUCED
@@ -68,3 +80,22 @@ def all_of(parts: list[tuple[str, dict]]) -> dict:
     else:
         verdict = tests.COULD_NOT_TELL
     return {"verdict": verdict, "reason": " | ".join(f"{name}: {p['verdict']}, {p['reason']}" for name, p in parts)}
+
+
+def holm(verdicts: list[dict], claims: list[dict]) -> list[dict]:
+    """Holm's correction across a report's claims decided by the engine (dicts with a ``result``): each verdict
+    and reason from its adjusted p; a claim whose YAML says ``exploratory: true`` stays out of the family. Every
+    row gains the engine's columns (p, p_adjusted, effect, pairs, power, exploratory); the rest keep theirs."""
+    flags = {c["id"]: bool(c.get("exploratory")) for c in claims}
+    engined = [i for i, v in enumerate(verdicts) if "result" in v]
+    results = []
+    for i in engined:
+        r = verdicts[i]["result"]
+        shape = dataclasses.replace(r.shape, exploratory=flags.get(verdicts[i]["id"], False))
+        results.append(dataclasses.replace(r, claim=verdicts[i]["id"], shape=shape))
+    out = [dict(v) for v in verdicts]
+    for i, d in zip(engined, engine.decide(results)):
+        out[i].pop("result")
+        out[i].update(verdict=d.verdict, reason=d.reason, p=d.p, p_adjusted=d.p_adjusted, effect=d.effect,
+                      pairs=d.pairs, power=d.power, exploratory=d.exploratory, pairs_needed=d.needed)
+    return out

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.claims import VERDICTS
+from analysis.claims import COULD_NOT_TELL, VERDICTS
 from pipelines.availability import reason
 from pipelines.plan import Plan
 from reports.render import markdown_table
@@ -49,7 +49,34 @@ def summary(plan: Plan, title: str, runs: pd.DataFrame, failed: dict[str, str], 
         raise ValueError(f"unknown verdict {sorted(unknown)[0]!r} (valid: {', '.join(VERDICTS)})")
     return {"paper": plan.paper, "profile": plan.profile, "title": title, "planned": planned, "finished": finished,
             "not_run": dict(reasons.most_common()), "verdicts": {v: counts.get(v, 0) for v in VERDICTS},
-            "claims": len(verdicts), "report": f"{plan.paper}-{plan.profile}/report.md"}
+            "claims": len(verdicts), "report": f"{plan.paper}-{plan.profile}/report.md",
+            "undecided": [_need(v) for v in verdicts if v["verdict"] == COULD_NOT_TELL]}
+
+
+def _need(v: dict) -> dict:
+    """An undecided claim and what the engine says it needs: pairs a cell and trial-hours (None when unknown)."""
+    hours = v.get("hours_needed")
+    return {"id": v["id"], "pairs_needed": v.get("pairs_needed"),
+            "hours_needed": round(hours, 2) if hours is not None and hours == hours else None}
+
+
+def claim_needs(reports_dir: Path, paper: str, profile: str) -> str:
+    """For `suite plan`: the undecided claims of the paper's last report at this profile, each with the seeds a
+    cell the power rule asks for and their hours ("" when no report has been written)."""
+    try:
+        data = json.loads((reports_dir / f"{paper}-{profile}" / SUMMARY).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return ""
+    rows = data.get("undecided") or []
+    if not rows:
+        return f"claims: every claim decided at the last report ({data.get('report')})" if data.get("claims") else ""
+    lines = [f"claims undecided at the last report ({data.get('report')}), by the power rule at the paper's effect:"]
+    for r in rows:
+        need = (f"needs about {r['pairs_needed']} seeds a cell" if r.get("pairs_needed") else
+                "no seed count: the paper gives no effect to have power against, or no signal here")
+        hours = f" (~{r['hours_needed']:.1f} trial-hours)" if r.get("hours_needed") is not None else ""
+        lines.append(f"  {r['id']}: {need}{hours}")
+    return "\n".join(lines)
 
 
 def write_summary(folder: Path, data: dict) -> None:

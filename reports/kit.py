@@ -89,14 +89,72 @@ class Notes:
         return "\n".join(f"- ({key}) {reason}" for reason, key in self.keys.items())
 
 
-def degenerate_threshold(ctx: ReportContext, task: str) -> float:
-    """A run is degenerate when its test score does not beat the majority-class baseline of our test split."""
+def _test_split(ctx: ReportContext, task: str):
     name = raw_task(task)
     spec = next(s for s in ctx.plan.specs.values() if s.config.task == name)
-    test = load_splits(name, spec.config.train_examples, spec.config.eval_examples, spec.config.full_train,
+    return load_splits(name, spec.config.train_examples, spec.config.eval_examples, spec.config.full_train,
                        split_seed(name, spec.config.data_seed), spec.config.dev_halves)["test"]
-    info = get_task(name)
-    return 100.0 * majority_baseline(info.metric, test.labels, info.is_regression)
+
+
+def degenerate_threshold(ctx: ReportContext, task: str) -> float:
+    """A run is degenerate when its test score does not beat the majority-class baseline of our test split."""
+    info = get_task(raw_task(task))
+    return 100.0 * majority_baseline(info.metric, _test_split(ctx, task).labels, info.is_regression)
+
+
+def resolution(ctx: ReportContext, task: str) -> float | None:
+    """The step between attainable test scores (x100): 100 / n for an accuracy over n test examples, so paired tests
+    compare counts of correct examples (analysis.engine.on_resolution); None for F1, MCC and correlations, whose
+    float scores are kept as computed."""
+    if get_task(raw_task(task)).metric != "accuracy":
+        return None
+    return 100.0 / len(_test_split(ctx, task).labels)
+
+
+def _p_cell(v: dict) -> str:
+    p, adjusted = v.get("p", float("nan")), v.get("p_adjusted", float("nan"))
+    if p is None or not np.isfinite(p):
+        return "–"
+    return f"{p:.3g}" if v.get("exploratory") or not np.isfinite(adjusted) else f"{p:.3g} ({adjusted:.3g})"
+
+
+def decision_rows(claims: list[dict], decisions: list) -> list[dict]:
+    """Claims (their YAML) and the engine's decisions (analysis.engine.Decision) as the rows of
+    `engine_claims_section`."""
+    return [{"id": d.claim, "statement": f"{c['statement']} ({c['section']})", "verdict": d.verdict,
+             "reason": d.reason, "p": d.p, "p_adjusted": d.p_adjusted, "effect": d.effect, "pairs": d.pairs,
+             "power": d.power, "exploratory": d.exploratory, "pairs_needed": d.needed}
+            for c, d in zip(claims, decisions)]
+
+
+def engine_claims_section(ctx: ReportContext, verdicts: list, method_or_decisions, method: str | None = None) -> str:
+    """The claims table of a report whose claims the engine decided (analysis.engine.decide, or
+    reports.comparisons.holm): per claim its verdict, effect with a 95% interval, pairs (and stand-ins), raw and
+    Holm-adjusted p, power at the paper's effect and a one-line reason; exploratory claims (the suite's own) are
+    marked and left out of Holm's family. Rows the engine did not decide show "–" in its columns. Called as
+    (ctx, rows, method), or (ctx, claims, decisions, method) with `decision_rows`' arguments."""
+    if method is None:
+        method = method_or_decisions
+    else:
+        verdicts = decision_rows(verdicts, method_or_decisions)
+    rows = [[v["id"], v["statement"] + (" [exploratory]" if v.get("exploratory") else ""), v["verdict"],
+             v.get("effect", "–"), v.get("pairs", "–"), _p_cell(v), v.get("power", "–"), v["reason"]]
+            for v in verdicts]
+    header = ["Claim", "What the paper says", "Verdict", "Effect [95% CI]", "Pairs", "p (Holm)", "Power", "Why"]
+    return claims_table(ctx, header, rows, method, before=True)
+
+
+def hours_per_trial(ctx: ReportContext, experiment: str) -> float:
+    """Mean hours of one finished trial of ``experiment`` (its train and evaluation seconds), for the seeds-needed
+    estimate; NaN without finished runs."""
+    frame = ctx.trials(experiment)
+    done = frame[frame["finished"]]
+    if done.empty or "train_seconds" not in done:
+        return float("nan")
+    seconds = done["train_seconds"].astype(float)
+    if "eval_seconds" in done:
+        seconds = seconds + done["eval_seconds"].astype(float)
+    return float(seconds.mean()) / 3600.0
 
 
 def tasks_with_runs(frame: pd.DataFrame, order=None) -> list[str]:

@@ -1,6 +1,7 @@
 """Claim checks shared by the two CS224N minBERT reports (claims as data in reports/published/<paper>.yaml). Every
 comparison is paired by seed (both arms share init and data order) on held-out test scores at each run's kept
-epoch, one task at a time, and combined over tasks with Fisher's method (reports.comparisons). Both reports rest
+epoch, one task at a time; gains by the claims engine (reports.comparisons: exact sign-flip tests, every task by
+intersection-union, Holm across the claims), no-change claims by TOST within a margin. Both reports rest
 on single runs."""
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 
 from analysis import claims as tests
 from reports.build import ReportContext
-from reports.comparisons import Comparisons, all_of
+from reports.comparisons import Comparisons, all_of, holm
 from reports.multitask import PART_NAMES, arm_scores, majority
 
 
@@ -118,13 +119,14 @@ def verdicts(ctx: ReportContext, normalised: bool, kinds: dict | None = None) ->
         check = dict(claim["check"])
         result = checks[check["kind"]](ctx, check, normalised)
         out.append({"id": claim["id"], "statement": claim["statement"], "section": claim["section"], **result})
-    return out
+    return holm(out, ctx.published["claims"])
 
 
-METHOD = ("One-sided paired t-tests by seed on held-out test scores (x 100) per task, Fisher-combined over the tasks "
-          "with signal; the exact Wilcoxon test's combined p is printed as a check. A gain that is not significant "
-          "reads \"not reproduced\" only when it goes the other way significantly or the seeds could have seen the "
-          "paper's gain (80% power); otherwise \"could not tell\". A no-change claim is \"reproduced\" only when two "
+METHOD = ("Gains: an exact one-sided sign-flip test of the paired differences by seed on held-out test scores (x 100) "
+          "per task; a claim over several tasks or steps holds when every one does (intersection-union: its p is "
+          "the largest); p in brackets: Holm-adjusted over the report's gain claims. A gain that is not significant "
+          "reads \"not reproduced\" only when it goes the other way significantly or the seeds had 80% power for "
+          "the paper's gain; otherwise \"could not tell\". A no-change claim is \"reproduced\" only when two "
           "one-sided tests bound the paired mean difference within its margin (1 point unless the claim says), "
           "\"not reproduced\" when a two-sided paired t-test finds a difference. The papers' own numbers are "
           "single runs.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from reports.build import ReportContext
 from reports.comparisons import Comparisons, all_of
-from reports.kit import claims_section
+from reports.kit import engine_claims_section
 from reports.minbert_generalization import ensembles
 from reports.multitask import arm_scores
 from reports.multitask_claims import METHOD, pairs, same
@@ -44,4 +44,4 @@ def verdicts(ctx: ReportContext) -> list[dict]:
 
 
 def section_claims(ctx: ReportContext) -> str:
-    return claims_section(ctx, verdicts(ctx), METHOD)
+    return engine_claims_section(ctx, verdicts(ctx), METHOD)

@@ -3,7 +3,7 @@ normalised), tests as reports.multitask_claims runs them."""
 from __future__ import annotations
 
 from reports.build import ReportContext
-from reports.kit import claims_section
+from reports.kit import engine_claims_section
 from reports.multitask_claims import METHOD
 from reports.multitask_claims import verdicts as check_all
 
@@ -13,4 +13,4 @@ def verdicts(ctx: ReportContext) -> list[dict]:
 
 
 def section_claims(ctx: ReportContext) -> str:
-    return claims_section(ctx, verdicts(ctx), METHOD)
+    return engine_claims_section(ctx, verdicts(ctx), METHOD)

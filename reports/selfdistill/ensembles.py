@@ -70,12 +70,16 @@ def group_scores(ctx: ReportContext, experiment: str, task: str, arm: str = "bas
     for seeds in groups(list(by_seed)):
         members = [by_seed[s] for s in seeds]
         cfg = ctx.plan.specs[members[0].trial_id].config
-        saved = [ctx.read_outputs(run_ids[m.trial_id], True) for m in members]
+        ids = [m.trial_id for m in members]
+        saved = [ctx.read_outputs(run_ids[t]) for t in ids]
         labels = _test_labels(cfg)
         metric = get_task(cfg.task).metric
-        out.append({"seeds": seeds, "members": [m.trial_id for m in members],
+        # the weights are read only to score AVG: a report's data folder keeps the score, not them (reports.bundle)
+        avg = ctx.derive(f"avg {'+'.join(ids)}", lambda: _avg_score(
+            cfg, average_state([ctx.read_outputs(run_ids[t], True)["state"] for t in ids])))
+        out.append({"seeds": seeds, "members": ids,
                     "member_mean": 100.0 * float(np.mean([m.test_last for m in members])),
                     "vote": 100.0 * score(metric, vote([s["test_logits"] for s in saved]), labels),
-                    "avg": 100.0 * _avg_score(cfg, average_state([s["state"] for s in saved]))})
+                    "avg": 100.0 * avg})
     ctx.memo[key] = out
     return out

@@ -1,0 +1,568 @@
+"""The claims engine: a claim declares its shape (kind, scope over tasks, margin, the paper's effect, a premise) and
+the shape picks the test (DESIGN.md "Claims"). Pure functions over one score frame: one row per run with columns
+``task, arm, pair, value`` (and optionally ``status``), where ``pair`` joins the runs of two arms that share a seed.
+
+- Scores are compared on the metric's own resolution (``resolutions``: task -> the step between attainable
+  values, e.g. 100 / n for an accuracy in points over n test examples), so float noise never breaks a true tie.
+- Paired tests are exact sign-flip permutation tests of the mean difference (enumerated up to EXACT_PAIRS pairs,
+  Monte Carlo with a fixed seed beyond): ties and zero differences need no special rule.
+- Scope: "all" / "each" by intersection-union (every task significant: p = the largest per-task p); "pooled" by
+  one stratified sign-flip test of the tasks' mean differences; "any" (at least one task) by Fisher's method.
+- no_gain: per-task non-inferiority (the gain is below the margin) or, with ``equivalence``, TOST; "all" by
+  intersection-union. Rates: Boschloo's exact test. Spread: the sign-flip test on paired absolute deviations from
+  each arm's median (Brown-Forsythe). Worst case: a within-pair swap permutation test of the minima.
+- The power rule: a non-significant result reads "not reproduced" only when the test had at least POWER to see the
+  paper's effect at the observed spread (the noncentral t of a one-sample t-test; zero where 2^-n cannot reach
+  alpha); otherwise "could not tell", with the pairs it would need.
+- A task where most runs of an arm sit at the majority baseline carries no signal for a mean claim; comparisons
+  with identical score vectors count once; Holm's correction runs across a report's confirmatory claims (`decide`).
+"""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.claims import COULD_NOT_TELL, NOT_REPRODUCED, NOT_RUN, REPRODUCED
+
+ALPHA, POWER = 0.05, 0.8
+EXACT_PAIRS = 16  # sign-flip tests enumerate all 2^n sign vectors up to here
+RESAMPLES = 99_999  # Monte Carlo sign vectors beyond it
+SEED = 2021
+KINDS = ("gain", "no_gain", "ordering", "lower_spread", "fewer_degenerate", "better_worst")
+SCOPES = ("each", "all", "pooled", "any")
+MEAN_KINDS = ("gain", "no_gain", "ordering")
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a claim says, as reports/published/<paper>.yaml declares it (``shape:``)."""
+    kind: str  # one of KINDS
+    scope: str = "all"  # one of SCOPES: over the claim's tasks
+    margin: float | None = None  # no_gain: the largest difference, in points, that counts as none
+    equivalence: bool = False  # no_gain: |difference| < margin (TOST) rather than difference < margin
+    paper_effect: float | tuple | None = None  # the paper's own effect, in points (gain: mean difference), one for
+    # every task or ((task, effect), ...) per task; fewer_degenerate takes the paper's rates (``paper_rates``)
+    paper_rates: tuple | None = None  # fewer_degenerate: (rate of the better arm, rate of the worse), from the paper
+    exploratory: bool = False  # a claim the suite adds beyond the paper: not in Holm's family
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"claim kind {self.kind!r} is not one of {', '.join(KINDS)}")
+        if self.scope not in SCOPES:
+            raise ValueError(f"claim scope {self.scope!r} is not one of {', '.join(SCOPES)}")
+        if self.kind == "no_gain" and not (self.margin and self.margin > 0):
+            raise ValueError("a no_gain claim needs a margin > 0 (points): the largest difference that counts as none")
+
+    def effect(self, task: str) -> float | None:
+        """The paper's effect on ``task`` (None: the paper gives none there)."""
+        if isinstance(self.paper_effect, tuple):
+            return dict(self.paper_effect).get(task)
+        return self.paper_effect
+
+    @classmethod
+    def from_yaml(cls, data: dict) -> "Shape":
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown claim shape key(s) {sorted(unknown)}; valid: {sorted(known)}")
+        data = dict(data)
+        if isinstance(data.get("paper_effect"), dict):
+            data["paper_effect"] = tuple(sorted(data["paper_effect"].items()))
+        if data.get("paper_rates") is not None:
+            data["paper_rates"] = tuple(data["paper_rates"])
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One comparison the claim makes: ``better`` against ``worse`` on one task (the claim's label for it)."""
+    task: str
+    better: str
+    worse: str
+    label: str = ""
+    stand_in: str | None = None  # "AG-proxy for AG": the dataset that replaces the paper's here
+
+
+@dataclass(frozen=True)
+class Test:
+    """One unit's test: its p (in the claimed direction), effect with a 95% interval, pairs, and power."""
+    unit: Unit
+    p: float
+    effect: float  # mean paired difference better - worse, in points (spread: sd ratio worse/better; rates: count
+    # difference; worst case: difference of minima)
+    low: float
+    high: float
+    pairs: int
+    power: float  # at the paper's effect (NaN: the paper gives none)
+    needed: int | None  # pairs for POWER at the paper's effect (None: unknown)
+    other_way: float = float("nan")  # p in the opposite direction (gain kinds)
+    reason: str | None = None  # why the unit carries no signal (then p is NaN)
+
+
+@dataclass(frozen=True)
+class Result:
+    """A claim's tests and its combined p before Holm; `decide` turns it into a verdict."""
+    claim: str
+    shape: Shape
+    tests: tuple
+    p: float  # the claim's p for its hypothesis (scope-combined)
+    left_out: dict = field(default_factory=dict)  # unit label -> why it carries no signal
+    premise: str | None = None  # why the claim's premise is absent at this profile
+    gain_p: float = float("nan")  # no_gain: the Holm-over-tasks p of a gain (refutes the claim when significant)
+    extra: str = ""  # a note the claim's module adds to the reason
+
+
+@dataclass(frozen=True)
+class Decision:
+    claim: str
+    verdict: str
+    reason: str
+    p: float
+    p_adjusted: float
+    effect: str  # "+1.2 [0.3, 2.1]" per unit
+    pairs: str
+    power: str
+    exploratory: bool
+    needed: int | None
+
+
+# ---------------------------------------------------------------- the score frame
+
+
+def frame(rows) -> pd.DataFrame:
+    """A score frame from (task, arm, pair, value) rows."""
+    return pd.DataFrame(list(rows), columns=["task", "arm", "pair", "value"])
+
+
+def on_resolution(values, resolution: float | None) -> np.ndarray:
+    """Scores as whole multiples of the metric's resolution (an accuracy x 100 over n examples: 100 / n per
+    example), so that equal counts are equal numbers; returned in points again. None: left as they are."""
+    values = np.asarray(values, float)
+    if not resolution:
+        return values
+    return np.rint(values / resolution) * resolution
+
+
+def cells(scores: pd.DataFrame) -> dict:
+    """{(task, arm): {pair: value}} of the finished runs with a score (the last row of a repeated pair wins)."""
+    if "status" in scores:
+        scores = scores[scores["status"].fillna("finished") == "finished"]
+    out: dict = {}
+    for task, arm, pair, value in scores[["task", "arm", "pair", "value"]].itertuples(index=False):
+        if value == value:  # not NaN
+            out.setdefault((task, arm), {})[pair] = float(value)
+    return out
+
+
+def paired(scores, task: str, better: str, worse: str, resolution: float | None = None):
+    """The two arms' scores on ``task`` (a score frame or its `cells`), joined by pair id (pairs missing either
+    side dropped), on the metric's resolution."""
+    index = scores if isinstance(scores, dict) else cells(scores)
+    a, b = index.get((task, better), {}), index.get((task, worse), {})
+    shared = sorted(set(a) & set(b), key=str)
+    return (on_resolution([a[k] for k in shared], resolution), on_resolution([b[k] for k in shared], resolution))
+
+
+def arm_values(scores, task: str, arm: str) -> np.ndarray:
+    index = scores if isinstance(scores, dict) else cells(scores)
+    return np.array(list(index.get((task, arm), {}).values()), float)
+
+
+# ---------------------------------------------------------------- exact tests
+
+
+@functools.lru_cache(maxsize=EXACT_PAIRS + 1)
+def _all_signs(n: int) -> np.ndarray:
+    """Every +-1 vector of length n, as a (2^n, n) matrix."""
+    grid = (np.arange(2 ** n)[:, None] >> np.arange(n)[None, :]) & 1
+    return (1 - 2 * grid).astype(np.int8)
+
+
+def _signs(n: int, seed: int) -> tuple[np.ndarray, bool]:
+    if n <= EXACT_PAIRS:
+        return _all_signs(n), True
+    return np.random.default_rng(seed).choice(np.array([-1, 1], np.int8), size=(RESAMPLES, n)), False
+
+
+def _tail(null: np.ndarray, observed: float, alternative: str, exact: bool) -> float:
+    tol = 1e-9 * max(1.0, abs(observed))  # the observed arrangement is in the null: count it with float slack
+    if alternative == "greater":
+        hits = np.sum(null >= observed - tol)
+    elif alternative == "less":
+        hits = np.sum(null <= observed + tol)
+    else:
+        hits = np.sum(np.abs(null) >= abs(observed) - tol)
+    return float(hits / null.size) if exact else float((hits + 1) / (null.size + 1))
+
+
+def sign_flip(d, alternative: str = "greater", seed: int = SEED) -> float:
+    """Exact sign-flip permutation test that the mean of the paired differences ``d`` is > 0 (``greater``), < 0
+    (``less``) or != 0: each pair's sign is flipped independently under H0. NaN without pairs."""
+    d = np.asarray(d, float)
+    d = d[~np.isnan(d)]
+    if d.size == 0:
+        return float("nan")
+    signs, exact = _signs(d.size, seed)
+    return _tail(signs @ d / d.size, d.mean(), alternative, exact)
+
+
+def stratified_sign_flip(groups, alternative: str = "greater", seed: int = SEED) -> float:
+    """One sign-flip test over several tasks' paired differences: the statistic is the mean over tasks of each
+    task's mean difference (every task weighs the same), signs flipped within pairs. NaN without pairs."""
+    groups = [np.asarray(g, float)[~np.isnan(np.asarray(g, float))] for g in groups]
+    groups = [g for g in groups if g.size]
+    if not groups:
+        return float("nan")
+    d = np.concatenate(groups)
+    weights = np.concatenate([np.full(g.size, 1.0 / (g.size * len(groups))) for g in groups])
+    signs, exact = _signs(d.size, seed)
+    return _tail(signs @ (d * weights), float(np.sum(d * weights)), alternative, exact)
+
+
+def swap_min(better, worse, seed: int = SEED) -> float:
+    """Permutation test that min(better) > min(worse), the two arms paired: under H0 each pair's two scores are
+    exchangeable, so every within-pair swap is as likely."""
+    a, b = np.asarray(better, float), np.asarray(worse, float)
+    if a.size == 0:
+        return float("nan")
+    signs, exact = _signs(a.size, seed)
+    keep = signs > 0
+    a_perm, b_perm = np.where(keep, a, b), np.where(keep, b, a)
+    null = a_perm.min(axis=1) - b_perm.min(axis=1)
+    return _tail(null, a.min() - b.min(), "greater", exact)
+
+
+def fewer_events(events_better: int, n_better: int, events_worse: int, n_worse: int) -> float:
+    """Boschloo's exact test that events (degenerate runs) are rarer in ``better`` (one-sided)."""
+    if n_better == 0 or n_worse == 0:
+        return float("nan")
+    if events_better == events_worse == 0 or (events_better == n_better and events_worse == n_worse):
+        return 1.0
+    table = [[events_better, n_better - events_better], [events_worse, n_worse - events_worse]]
+    return float(stats.boschloo_exact(table, alternative="less").pvalue)
+
+
+def floor(n: int) -> float:
+    """The smallest one-sided p a sign-flip test of n pairs reaches: every pair the same way."""
+    return 2.0 ** -n if n <= EXACT_PAIRS else 1.0 / (RESAMPLES + 1)
+
+
+# ---------------------------------------------------------------- effects, intervals, power
+
+
+def interval(d) -> tuple[float, float]:
+    """The 95% t interval of the mean of ``d`` (NaN below two values)."""
+    d = np.asarray(d, float)
+    if d.size < 2:
+        return float("nan"), float("nan")
+    half = stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / math.sqrt(d.size)
+    return float(d.mean() - half), float(d.mean() + half)
+
+
+def _sd(d, resolution: float | None) -> float:
+    """The differences' spread, at least one resolution step (no spread seen is not a spread of zero)."""
+    d = np.asarray(d, float)
+    sd = float(d.std(ddof=1)) if d.size >= 2 else float("nan")
+    least = resolution or 1e-6
+    return max(sd, least) if math.isfinite(sd) else sd
+
+
+def _power_at(effect: float, sd: float, n: np.ndarray, alpha: float) -> np.ndarray:
+    """The one-sided one-sample t-test's power at each n: 1 - F_nct(t_{1-alpha, n-1}; n-1, effect/sd x sqrt(n))."""
+    n = np.asarray(n, float)
+    df = n - 1
+    out = stats.nct.sf(stats.t.ppf(1 - alpha, df), df, effect / sd * np.sqrt(n))
+    return np.where(2.0 ** -np.minimum(n, 1074) >= alpha, 0.0, out)
+
+
+def power(effect: float | None, sd: float, n: int, alpha: float = ALPHA) -> float:
+    """Power of the one-sided paired test at ``n`` pairs to find a mean difference ``effect`` when the differences
+    have spread ``sd``: the noncentral t of a one-sample t-test, and 0 where no outcome of the exact test could
+    reach ``alpha`` (2^-n >= alpha). NaN without an effect or a spread."""
+    if effect is None or not math.isfinite(sd) or n < 2:
+        return float("nan")
+    if effect <= 0:
+        return 0.0
+    return float(_power_at(effect, sd, np.array([n]), alpha)[0])
+
+
+def pairs_needed(effect: float | None, sd: float, alpha: float = ALPHA, target: float = POWER,
+                 most: int = 1000) -> int | None:
+    """The fewest pairs at which `power` reaches ``target`` (None: no effect given; ``most`` + 1: beyond reach)."""
+    if effect is None or effect <= 0 or not math.isfinite(sd):
+        return None
+    n = np.unique(np.concatenate([np.arange(2, 65), np.geomspace(65, most, 40).astype(int)]))
+    reached = np.nonzero(_power_at(effect, sd, n, alpha) >= target)[0]
+    return int(n[reached[0]]) if reached.size else most + 1
+
+
+def rates_power(rates: tuple | None, n_better: int, n_worse: int, alpha: float = ALPHA) -> float:
+    """Exact power of `fewer_events` at the paper's rates: the chance, over every outcome of two binomials, that
+    the test is significant."""
+    if rates is None or n_better == 0 or n_worse == 0:
+        return float("nan")
+    pb = stats.binom.pmf(np.arange(n_better + 1), n_better, rates[0])
+    pw = stats.binom.pmf(np.arange(n_worse + 1), n_worse, rates[1])
+    total = 0.0
+    for x in range(n_better + 1):
+        for y in range(n_worse + 1):
+            if pb[x] * pw[y] > 1e-12 and fewer_events(x, n_better, y, n_worse) < alpha:
+                total += pb[x] * pw[y]
+    return float(total)
+
+
+# ---------------------------------------------------------------- units
+
+
+def no_signal(better, worse, baseline: float | None, min_pairs: int = 2) -> str | None:
+    """Why a mean comparison can tell nothing, or None: too few pairs, or most runs of an arm at the majority
+    baseline (then its mean says how often it learnt, not how well)."""
+    if len(better) == 0:
+        return "no finished pairs"
+    if len(better) < min_pairs:
+        return f"fewer than {min_pairs} pairs"
+    if baseline is not None:
+        for name, arm in (("the better arm", better), ("the worse arm", worse)):
+            at = int(np.sum(np.asarray(arm) <= baseline + 1e-9))
+            if 2 * at > len(arm):
+                return f"{at} of {len(arm)} runs of {name} at the majority baseline ({baseline:.1f})"
+    return None
+
+
+def mean_test(unit: Unit, better, worse, shape: Shape, resolution: float | None = None,
+              baseline: float | None = None, seed: int = SEED) -> Test:
+    """A gain or no-gain unit: the paired differences' sign-flip test (no_gain: against the margin)."""
+    better, worse = np.asarray(better, float), np.asarray(worse, float)
+    n = len(better)
+    d = better - worse
+    reason = no_signal(better, worse, baseline)
+    effect = float(d.mean()) if n else float("nan")
+    low, high = interval(d)
+    if reason:
+        return Test(unit, float("nan"), effect, low, high, n, float("nan"), None, reason=reason)
+    sd = _sd(d, resolution)
+    if shape.kind == "no_gain":
+        m = shape.margin
+        p = sign_flip(d - m, "less", seed)
+        if shape.equivalence:
+            p = max(p, sign_flip(d + m, "greater", seed))
+        one = power(m, sd, n)  # at no true difference: a margin's worth of room
+        pw = max(0.0, 2 * one - 1) if shape.equivalence and math.isfinite(one) else one
+        need = pairs_needed(m, sd, target=(1 + POWER) / 2 if shape.equivalence else POWER)
+        return Test(unit, p, effect, low, high, n, pw, need, other_way=sign_flip(d, "greater", seed))
+    paper = shape.effect(unit.task)
+    return Test(unit, sign_flip(d, "greater", seed), effect, low, high, n, power(paper, sd, n),
+                pairs_needed(paper, sd), other_way=sign_flip(d, "less", seed))
+
+
+def spread_test(unit: Unit, better, worse, seed: int = SEED) -> Test:
+    """``better`` varies less: sign-flip test of the paired absolute deviations from each arm's median (worse's
+    minus better's). Effect: the ratio of standard deviations, worse / better."""
+    better, worse = np.asarray(better, float), np.asarray(worse, float)
+    n = len(better)
+    if n < 3:
+        return Test(unit, float("nan"), float("nan"), float("nan"), float("nan"), n, float("nan"), None,
+                    reason="fewer than 3 pairs" if n else "no finished pairs")
+    dev = np.abs(worse - np.median(worse)) - np.abs(better - np.median(better))
+    sb, sw = better.std(ddof=1), worse.std(ddof=1)
+    ratio = float(sw / sb) if sb > 0 else float("inf") if sw > 0 else 1.0
+    low, high = interval(dev)
+    return Test(unit, sign_flip(dev, "greater", seed), ratio, low, high, n, float("nan"), None,
+                other_way=sign_flip(dev, "less", seed))
+
+
+def worst_test(unit: Unit, better, worse, seed: int = SEED) -> Test:
+    better, worse = np.asarray(better, float), np.asarray(worse, float)
+    n = len(better)
+    if n < 2:
+        return Test(unit, float("nan"), float("nan"), float("nan"), float("nan"), n, float("nan"), None,
+                    reason="fewer than 2 pairs" if n else "no finished pairs")
+    effect = float(better.min() - worse.min())
+    return Test(unit, swap_min(better, worse, seed), effect, float("nan"), float("nan"), n, float("nan"), None,
+                other_way=swap_min(worse, better, seed))
+
+
+def rate_test(unit: Unit, better, worse, baseline: float, shape: Shape) -> Test:
+    """Degenerate runs (at or below ``baseline``) rarer in ``better``: Boschloo's exact test on the counts."""
+    better, worse = np.asarray(better, float), np.asarray(worse, float)
+    eb, ew = int(np.sum(better <= baseline + 1e-9)), int(np.sum(worse <= baseline + 1e-9))
+    if len(better) == 0 or len(worse) == 0:
+        return Test(unit, float("nan"), float("nan"), float("nan"), float("nan"), 0, float("nan"), None,
+                    reason="no finished runs")
+    if eb == ew == 0:
+        reason = None if shape.paper_rates else "no degenerate run in either arm"
+        if reason:
+            return Test(unit, float("nan"), 0.0, float("nan"), float("nan"), min(len(better), len(worse)),
+                        float("nan"), None, reason=reason)
+    p = fewer_events(eb, len(better), ew, len(worse))
+    return Test(unit, p, float(ew - eb), float("nan"), float("nan"), min(len(better), len(worse)),
+                rates_power(shape.paper_rates, len(better), len(worse)), None,
+                other_way=fewer_events(ew, len(worse), eb, len(better)))
+
+
+def dedupe(units_scores: list[tuple[Unit, np.ndarray, np.ndarray]]) -> list[tuple[Unit, np.ndarray, np.ndarray]]:
+    """Comparisons whose two score vectors are identical to an earlier one's (two arms that made the same
+    predictions, e.g. SDA(5) and SDV(5)) count once: the first keeps its place, the label names the others."""
+    seen: dict[tuple, int] = {}
+    out: list = []
+    for unit, better, worse in units_scores:
+        key = (unit.task, tuple(np.round(better, 9)), tuple(np.round(worse, 9)))
+        if key in seen and len(better):
+            i = seen[key]
+            first = out[i][0]
+            out[i] = (replace(first, label=f"{first.label or first.better} = {unit.label or unit.better}"),
+                      *out[i][1:])
+            continue
+        seen[key] = len(out)
+        out.append((unit, better, worse))
+    return out
+
+
+# ---------------------------------------------------------------- claims
+
+
+def evaluate(claim: str, shape: Shape, scores: pd.DataFrame | dict, units: list[Unit], *,
+             resolutions: dict | None = None, baselines: dict | None = None, premise: str | None = None,
+             seed: int = SEED, extra: str = "") -> Result:
+    """A claim's tests over its ``units`` (ordering: the units are the adjacent pairs, in order) and its
+    scope-combined p. ``scores``: a score frame, or its `cells` when several claims read one frame."""
+    resolutions, baselines = resolutions or {}, baselines or {}
+    index = scores if isinstance(scores, dict) else cells(scores)
+    collected = dedupe([(u, *paired(index, u.task, u.better, u.worse, resolutions.get(u.task))) for u in units])
+    arrays = {id(u): (b, w) for u, b, w in collected}
+    tests = []
+    for unit, better, worse in collected:
+        base = baselines.get(unit.task)
+        if shape.kind in MEAN_KINDS:
+            tests.append(mean_test(unit, better, worse, shape, resolutions.get(unit.task), base, seed))
+        elif shape.kind == "lower_spread":
+            tests.append(spread_test(unit, better, worse, seed))
+        elif shape.kind == "better_worst":
+            tests.append(worst_test(unit, better, worse, seed))
+        else:  # fewer_degenerate: every run of each arm, not only the paired ones
+            if base is None:
+                raise ValueError(f"claim {claim}: fewer_degenerate needs the majority baseline of {unit.task}")
+            tests.append(rate_test(unit, arm_values(index, unit.task, unit.better),
+                                   arm_values(index, unit.task, unit.worse), base, shape))
+    live = [t for t in tests if t.reason is None]
+    left = {(t.unit.label or t.unit.task): t.reason for t in tests if t.reason is not None}
+    p, gain_p = float("nan"), float("nan")
+    if live:
+        ps = [t.p for t in live]
+        if shape.scope == "any":
+            p = float(ps[0]) if len(ps) == 1 else float(stats.combine_pvalues(np.clip(ps, 1e-300, 1), "fisher").pvalue)
+        elif shape.scope == "pooled" and shape.kind in MEAN_KINDS and shape.kind != "no_gain":
+            groups = [np.subtract(*arrays[id(t.unit)]) for t in live]
+            p = stratified_sign_flip(groups, "greater", seed)
+        else:  # each / all: intersection-union
+            p = float(max(ps))
+        if shape.kind == "no_gain":
+            gain_p = float(min(1.0, min(t.other_way for t in live) * len(live)))  # Bonferroni = Holm's first step
+    return Result(claim, shape, tuple(tests), p, left, premise, gain_p, extra)
+
+
+def _fmt(x: float, digits: int = 2) -> str:
+    return "–" if x is None or not math.isfinite(x) else f"{x:+.{digits}f}"
+
+
+def _describe(t: Test, kind: str) -> str:
+    name = t.unit.label or t.unit.task
+    if not math.isfinite(t.effect):
+        return f"{name} –"
+    if kind == "lower_spread":
+        return f"{name} sd ratio {t.effect:.2f}" if math.isfinite(t.effect) else f"{name} –"
+    if kind == "fewer_degenerate":
+        return f"{name} {t.effect:+.0f} runs" if math.isfinite(t.effect) else f"{name} –"
+    if kind == "better_worst":
+        return f"{name} {_fmt(t.effect)}"
+    return f"{name} {_fmt(t.effect)} [{_fmt(t.low)}, {_fmt(t.high)}]"
+
+
+def _unit_power_text(t: Test) -> str:
+    return "–" if not math.isfinite(t.power) else f"{t.power:.2f}"
+
+
+def holm(pvalues) -> list[float]:
+    """Holm's step-down adjusted p-values (equal to statsmodels' multipletests(method="holm"), checked in the
+    tests): the i-th smallest p times (m - i + 1), made monotone, capped at 1."""
+    p = np.asarray(pvalues, float)
+    order = np.argsort(p, kind="stable")
+    scaled = np.minimum(1.0, np.maximum.accumulate(p[order] * (p.size - np.arange(p.size))))
+    out = np.empty_like(p)
+    out[order] = scaled
+    return [float(x) for x in out]
+
+
+def decide(results: list[Result], alpha: float = ALPHA) -> list[Decision]:
+    """Holm's correction over the confirmatory claims that have a p (exploratory ones keep their raw p), then each
+    claim's verdict from its adjusted p, its tests and the power rule."""
+    family = [i for i, r in enumerate(results) if not r.shape.exploratory and math.isfinite(r.p) and not r.premise]
+    adjusted = {i: r.p for i, r in enumerate(results)}
+    adjusted.update(zip(family, holm([results[i].p for i in family])))
+    return [_decide(r, adjusted[i], alpha, len(family)) for i, r in enumerate(results)]
+
+
+def _decide(r: Result, p_adj: float, alpha: float, family: int) -> Decision:
+    live = [t for t in r.tests if t.reason is None]
+    effect = "; ".join(_describe(t, r.shape.kind) for t in r.tests) or "–"
+    pairs = ", ".join(f"{t.unit.label or t.unit.task}"
+                      f"{f' ({t.unit.stand_in})' if t.unit.stand_in else ''} {t.pairs}" for t in r.tests) or "0"
+    power_text = ", ".join(f"{t.unit.label or t.unit.task} {_unit_power_text(t)}" for t in live) or "–"
+    needed = [t.needed for t in live if t.needed is not None]
+    need = max(needed) if needed else None
+
+    def out(verdict: str, reason: str) -> Decision:
+        if r.extra:
+            reason = f"{reason}; {r.extra}"
+        return Decision(r.claim, verdict, reason, r.p, p_adj, effect, pairs, power_text, r.shape.exploratory, need)
+
+    left = f" (left out: {'; '.join(f'{k}: {v}' for k, v in r.left_out.items())})" if r.left_out else ""
+    if r.premise:
+        return out(COULD_NOT_TELL, f"premise absent at this profile: {r.premise}")
+    if not r.tests or all(t.reason == "no finished pairs" or t.reason == "no finished runs" for t in r.tests):
+        return out(NOT_RUN, "no finished runs of the claim's arms")
+    if not live:
+        return out(COULD_NOT_TELL, "no comparison carries a signal" + left)
+    holm = f"Holm-adjusted over {family} claims" if not r.shape.exploratory else "exploratory, not adjusted"
+    how = {"all": "every task (intersection-union)", "each": "every task (intersection-union)",
+           "pooled": "the tasks pooled (stratified)", "any": "at least one task (Fisher)"}[r.shape.scope]
+    sig = f"p {r.p:.3g} ({holm}: {p_adj:.3g}) over {how}"
+    if r.shape.kind == "no_gain":
+        if p_adj < alpha:
+            return out(REPRODUCED, f"every difference below the ±{r.shape.margin:g}-point margin: {sig}" + left
+                       if r.shape.equivalence else f"the gain stays below {r.shape.margin:g} points: {sig}" + left)
+        if r.gain_p < alpha:
+            return out(NOT_REPRODUCED, f"a significant gain (Holm over tasks p {r.gain_p:.3g}); the margin test "
+                                       f"{sig}" + left)
+        lacking = [t for t in live if not (math.isfinite(t.power) and t.power >= POWER)]
+        shown = (f"a difference within ±{r.shape.margin:g} points" if r.shape.equivalence
+                 else f"a gain below {r.shape.margin:g} points")
+        return out(COULD_NOT_TELL, f"neither a significant gain nor {shown} shown: {sig}"
+                   + (f"; needs about {need} pairs a task" if need and lacking else "") + left)
+    if p_adj < alpha:
+        return out(REPRODUCED, sig + left)
+    other = [t for t in live if math.isfinite(t.other_way) and t.other_way < alpha / len(live)]
+    if other and r.shape.scope != "any":  # Bonferroni over the units: one task the other way refutes "all"
+        return out(NOT_REPRODUCED, f"the other way on {', '.join(t.unit.label or t.unit.task for t in other)} "
+                                   f"(p {min(t.other_way for t in other):.3g}); {sig}" + left)
+    if r.p < alpha:  # the claim's own test is significant: only Holm's correction across the claims stops it
+        return out(COULD_NOT_TELL, f"significant alone, not after Holm's correction: {sig}" + left)
+    failing = [t for t in live if not (t.p < alpha)]
+    powered = [t for t in failing if math.isfinite(t.power) and t.power >= POWER]
+    if r.shape.scope in ("all", "each") and powered:
+        return out(NOT_REPRODUCED, f"{', '.join(t.unit.label or t.unit.task for t in powered)} had power "
+                                   f"≥ {POWER:g} for the paper's effect and no significant gain; {sig}" + left)
+    if r.shape.scope in ("pooled", "any") and failing and all(
+            math.isfinite(t.power) and t.power >= POWER for t in live):
+        return out(NOT_REPRODUCED, f"every comparison had power ≥ {POWER:g} for the paper's effect; {sig}" + left)
+    if all(not math.isfinite(t.power) for t in failing):
+        why = "the paper gives no effect size to have power against"
+    else:
+        why = f"power below {POWER:g} for the paper's effect"
+    return out(COULD_NOT_TELL, f"not significant and {why}: {sig}"
+               + (f"; needs about {need} pairs a task" if need else "") + left)

@@ -1,0 +1,213 @@
+"""The claims engine (analysis/engine.py) against full enumerations computed here, scipy, a noncentral-t closed form,
+and a simulation of studies with no true effect. Pure statistics: no Ray, no study."""
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from analysis import engine
+from analysis.claims import COULD_NOT_TELL, NOT_REPRODUCED, REPRODUCED, wilcoxon_paired
+from analysis.engine import Shape, Unit
+
+
+def enumerate_sign_flip(d, alternative="greater"):
+    d = np.asarray(d, float)
+    observed, hits, total = d.mean(), 0, 0
+    for signs in itertools.product((1, -1), repeat=d.size):
+        m = float(np.mean(np.array(signs) * d))
+        total += 1
+        hits += {"greater": m >= observed - 1e-12, "less": m <= observed + 1e-12,
+                 "two-sided": abs(m) >= abs(observed) - 1e-12}[alternative]
+    return hits / total
+
+
+@pytest.mark.parametrize("d", [[3, 1, 0, 2, -1, 2], [1, 1, 1, 1], [0, 0, 2, -2, 1], [5, -5, 5, -5, 0, 0, 1]])
+@pytest.mark.parametrize("alternative", ["greater", "less", "two-sided"])
+def test_sign_flip_equals_the_full_enumeration_with_ties_and_zeros(d, alternative):
+    assert engine.sign_flip(d, alternative) == pytest.approx(enumerate_sign_flip(d, alternative), abs=1e-12)
+
+
+def test_sign_flip_equals_scipys_permutation_test():
+    d = np.array([4.0, 1.0, 1.0, 0.0, -2.0, 3.0, 1.0, 2.0])
+    want = stats.permutation_test((d,), np.mean, permutation_type="samples", alternative="greater",
+                                  n_resamples=np.inf).pvalue
+    assert engine.sign_flip(d) == pytest.approx(want, abs=1e-12)
+    assert engine.sign_flip([1, 1, 1]) == 0.125 == engine.floor(3)  # three pairs cannot reach 0.05
+
+
+def test_monte_carlo_beyond_the_exact_limit_is_seeded_and_close():
+    d = np.random.default_rng(1).normal(0.3, 1, size=engine.EXACT_PAIRS + 4)
+    first, again = engine.sign_flip(d, seed=5), engine.sign_flip(d, seed=5)
+    assert first == again
+    assert first == pytest.approx(stats.ttest_1samp(d, 0, alternative="greater").pvalue, abs=0.03)
+
+
+def test_stratified_sign_flip_equals_enumeration_with_each_task_weighted_equally():
+    groups = [np.array([2.0, 1.0, -1.0]), np.array([0.5, 0.5, 1.0, -0.5, 0.0])]
+    d = np.concatenate(groups)
+    w = np.concatenate([np.full(3, 1 / 6), np.full(5, 1 / 10)])
+    observed = float(np.sum(d * w))
+    hits = sum(float(np.sum(np.array(s) * d * w)) >= observed - 1e-12 for s in itertools.product((1, -1), repeat=8))
+    assert engine.stratified_sign_flip(groups) == pytest.approx(hits / 256)
+
+
+def test_swap_min_equals_enumeration():
+    a, b = np.array([70.0, 72.0, 71.0, 69.0]), np.array([50.0, 71.0, 70.0, 72.0])
+    hits = 0
+    for swap in itertools.product((False, True), repeat=4):
+        x, y = np.where(swap, b, a), np.where(swap, a, b)
+        hits += (x.min() - y.min()) >= (a.min() - b.min())
+    assert engine.swap_min(a, b) == hits / 16
+
+
+def test_wilcoxon_with_tied_differences_uses_mid_ranks_exactly():
+    """|d| = 1, 1, 2, 2, 2, 3 (ties): scipy's exact table assumes distinct ranks; enumerate the mid-ranks here."""
+    d = np.array([1.0, -1.0, 2.0, 2.0, -2.0, 3.0])
+    ranks = stats.rankdata(np.abs(d))
+    observed = float(np.sum(np.sign(d) * ranks))
+    hits = sum(float(np.sum(np.array(s) * ranks)) >= observed - 1e-12 for s in itertools.product((1, -1), repeat=6))
+    test = wilcoxon_paired(d, np.zeros(6), alternative="greater")
+    assert test.pvalue == pytest.approx(hits / 64) and test.statistic == ranks[d > 0].sum()
+    # without ties the enumeration is scipy's exact table
+    e = np.array([1.0, -2.0, 3.0, 4.0, 5.0, -6.0, 7.0])
+    assert wilcoxon_paired(e, np.zeros(7)).pvalue == pytest.approx(stats.wilcoxon(e, method="exact").pvalue)
+
+
+def test_scores_on_their_resolution_restore_true_ties():
+    """Accuracy x 100 over 96 examples: 77 correct scored in float32 and in float64 differ by rounding noise."""
+    a = float(np.float32(77 / 96)) * 100
+    b = 100.0 * 77 / 96
+    assert a != b and engine.on_resolution([a], 100 / 96)[0] == engine.on_resolution([b], 100 / 96)[0]
+
+
+def test_power_is_the_noncentral_t_closed_form():
+    n, sd, effect = 8, 1.5, 1.2
+    df, nc = n - 1, effect / sd * math.sqrt(n)
+    want = 1 - stats.nct.cdf(stats.t.ppf(0.95, df), df, nc)
+    assert engine.power(effect, sd, n) == pytest.approx(want, rel=1e-6)
+    assert engine.power(effect, sd, 4) == 0.0  # 2^-4 = 0.0625: the exact test cannot reach 0.05
+    need = engine.pairs_needed(effect, sd)
+    assert engine.power(effect, sd, need) >= 0.8 > engine.power(effect, sd, need - 1)
+
+
+def scores_of(table: dict) -> pd.DataFrame:
+    """{(task, arm): values by pair} -> a score frame."""
+    return engine.frame((task, arm, i, v) for (task, arm), values in table.items() for i, v in enumerate(values))
+
+
+def test_fisher_and_intersection_union_disagree_on_a_worked_example():
+    """A gain on SST-5 (every one of 8 seeds) and none on FewRel: "on at least one task" holds, "on all" does not."""
+    table = {("SST-5", "kd"): [44, 45, 46, 44, 47, 45, 46, 44], ("SST-5", "ft"): [42, 43, 43, 42, 44, 43, 44, 43],
+             ("FewRel", "kd"): [80, 79, 81, 80, 78, 80, 79, 80], ("FewRel", "ft"): [81, 80, 80, 81, 79, 80, 80, 80]}
+    units = [Unit("SST-5", "kd", "ft"), Unit("FewRel", "kd", "ft")]
+    scores = scores_of(table)
+    anyone = engine.evaluate("any", Shape("gain", "any", paper_effect=1.0), scores, units)
+    every = engine.evaluate("all", Shape("gain", "all", paper_effect=1.0), scores, units)
+    assert anyone.p < 0.05 <= every.p
+    assert every.p == max(t.p for t in every.tests) and anyone.tests[0].p == 1 / 256
+    decisions = engine.decide([anyone]) + engine.decide([every])  # each alone: no Holm between them
+    assert decisions[0].verdict == REPRODUCED and decisions[1].verdict != REPRODUCED
+    assert "FewRel" in decisions[1].reason
+
+
+def test_no_gain_needs_the_margin_and_says_so_when_it_cannot_tell():
+    ft = [80.0, 81, 79, 80, 82, 80, 81, 79]
+    tight = scores_of({("T", "kd"): [v + 0.1 * (i % 2) for i, v in enumerate(ft)], ("T", "ft"): ft})
+    shape = Shape("no_gain", "all", margin=1.0)
+    held = engine.decide([engine.evaluate("c", shape, tight, [Unit("T", "kd", "ft")])])[0]
+    assert held.verdict == REPRODUCED and "below 1 points" in held.reason
+    gain = scores_of({("T", "kd"): [v + 3 for v in ft], ("T", "ft"): ft})
+    assert engine.decide([engine.evaluate("c", shape, gain, [Unit("T", "kd", "ft")])])[0].verdict == NOT_REPRODUCED
+    noisy = scores_of({("T", "kd"): [80.0, 70, 90], ("T", "ft"): [80.0, 80, 80]})
+    d = engine.decide([engine.evaluate("c", shape, noisy, [Unit("T", "kd", "ft")])])[0]
+    assert d.verdict == COULD_NOT_TELL and "needs about" in d.reason
+
+
+def test_degenerate_arms_and_identical_vectors():
+    table = {("RTE", "a"): [50, 50, 50, 70], ("RTE", "b"): [60, 61, 62, 63],
+             ("MRPC", "a"): [70, 71, 72, 73], ("MRPC", "b"): [60, 61, 62, 63],
+             ("MRPC", "c"): [70, 71, 72, 73]}
+    r = engine.evaluate("c", Shape("gain"), scores_of(table),
+                        [Unit("RTE", "a", "b", "RTE a"), Unit("MRPC", "a", "b", "MRPC a"),
+                         Unit("MRPC", "c", "b", "MRPC c")], baselines={"RTE": 50.0, "MRPC": 50.0})
+    assert "3 of 4 runs of the better arm at the majority baseline" in r.left_out["RTE a"]
+    assert [t.unit.label for t in r.tests] == ["RTE a", "MRPC a = MRPC c"]  # c's scores are a's: one comparison
+
+
+def test_rates_test_and_its_exact_power():
+    assert engine.fewer_events(0, 10, 5, 10) == pytest.approx(stats.boschloo_exact([[0, 10], [5, 5]],
+                                                                                   alternative="less").pvalue)
+    brute = 0.0
+    for x in range(6):
+        for y in range(6):
+            if engine.fewer_events(x, 5, y, 5) < 0.05:
+                brute += stats.binom.pmf(x, 5, 0.1) * stats.binom.pmf(y, 5, 0.6)
+    assert engine.rates_power((0.1, 0.6), 5, 5) == pytest.approx(brute)
+
+
+def test_premise_absent_reads_could_not_tell():
+    scores = scores_of({("para", "a"): [80, 81, 82, 83, 84], ("para", "b"): [70, 71, 72, 73, 74]})
+    r = engine.evaluate("c", Shape("gain"), scores, [Unit("para", "a", "b")], premise="pool imbalance 1.2x < 10x")
+    d = engine.decide([r])[0]
+    assert d.verdict == COULD_NOT_TELL and "premise absent" in d.reason and "1.2x" in d.reason
+
+
+def test_shape_rejects_a_bad_declaration():
+    with pytest.raises(ValueError, match="kind 'gains' is not one of gain, no_gain"):
+        Shape("gains")
+    with pytest.raises(ValueError, match="needs a margin"):
+        Shape("no_gain")
+    with pytest.raises(ValueError, match=r"unknown claim shape key\(s\) \['tasks'\]"):
+        Shape.from_yaml({"kind": "gain", "tasks": "all"})
+
+
+def test_no_true_effect_keeps_false_reproduced_within_alpha_after_holm():
+    """2,000 studies, each three gain claims over three tasks (pooled, at least one, all; 4 seeds, accuracy over 96 examples, a shared
+    per-seed effect): with no true effect the share of studies with any claim "reproduced" after Holm stays within
+    alpha + 3 Monte Carlo sd."""
+    rng = np.random.default_rng(7)
+    studies, hits = 2000, 0
+    tasks = ("A", "B", "C")
+    shapes = [Shape("gain", scope, paper_effect=2.0) for scope in ("pooled", "any", "all")]
+    for _ in range(studies):
+        rows = []
+        for task in tasks:
+            level = rng.uniform(0.6, 0.85)
+            seed_effect = rng.normal(0, 0.03, size=4)
+            for arm in ("x", "y", "z", "w"):
+                p = np.clip(level + seed_effect + rng.normal(0, 0.02, size=4), 0, 1)
+                correct = rng.binomial(96, p)
+                rows += [(task, arm, i, 100 * c / 96) for i, c in enumerate(correct)]
+        scores = engine.cells(engine.frame(rows))
+        results = [engine.evaluate(f"c{k}", shapes[k], scores, [Unit(t, better, "w") for t in tasks],
+                                   resolutions={t: 100 / 96 for t in tasks})
+                   for k, better in enumerate(("x", "y", "z"))]
+        hits += any(d.verdict == REPRODUCED for d in engine.decide(results))
+    rate = hits / studies
+    assert rate <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / studies)
+
+
+def test_holm_equals_statsmodels():
+    from statsmodels.stats.multitest import multipletests
+    p = [0.01, 0.04, 0.03, 0.2, 0.005, 0.04]
+    assert engine.holm(p) == pytest.approx(list(multipletests(p, method="holm")[1]))
+
+
+def test_plan_lists_what_the_last_reports_undecided_claims_need(tmp_path):
+    """`suite plan` reads the last report's summary.json: each undecided claim with its seeds and hours."""
+    import json
+
+    from reports.index import SUMMARY, claim_needs
+    folder = tmp_path / "labelreg-cpu"
+    folder.mkdir()
+    assert claim_needs(tmp_path, "labelreg", "cpu") == ""  # no report yet: nothing to say
+    (folder / SUMMARY).write_text(json.dumps({"claims": 9, "report": "labelreg-cpu/report.md", "undecided": [
+        {"id": "ri_gain_tfreg", "pairs_needed": 14, "hours_needed": 2.25},
+        {"id": "table8", "pairs_needed": None, "hours_needed": None}]}))
+    assert claim_needs(tmp_path, "labelreg", "cpu").splitlines() == [
+        "claims undecided at the last report (labelreg-cpu/report.md), by the power rule at the paper's effect:",
+        "  ri_gain_tfreg: needs about 14 seeds a cell (~2.2 trial-hours)",
+        "  table8: no seed count: the paper gives no effect to have power against, or no signal here"]
