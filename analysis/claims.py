@@ -1,12 +1,12 @@
-"""Statistical checks behind the claim verdicts: one-sided per-task p-values from scipy, combined across tasks
-with Fisher's method, and the verdict layer over them: which comparisons carry a signal (`signal`), the smallest
-p-value an exact test can reach at a number of runs (`exact_floor`), and what the data can tell about a claim
-(`verdict`). Pure functions over arrays; every random draw takes an explicit seed."""
+"""The verdict names, the signal check a table's significance marks and no-change claims use (`signal`), and the
+papers' own tests where a table prints them: Student's t (Zhang et al. Table 1's rule), the exact Wilcoxon
+signed-rank test with mid-ranks (Kobyzev et al. Table 8), paired t and TOST (the minBERT no-change claims).
+Claim verdicts come from analysis.engine. Pure functions over arrays."""
 from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
@@ -23,24 +23,6 @@ AT_BASELINE = "all runs at the majority baseline"
 NO_VARIANCE = "no variance in either arm"
 NO_EVENTS = "no run at the majority baseline in either arm"
 BASELINE_TOL = 1e-9  # a score within this of the baseline is at it (scores x100)
-
-
-def variance_lower(better, worse) -> float:
-    """One-sided Brown-Forsythe (Levene, median-centred) test that ``better`` has the smaller spread.
-    NaN below three runs a side: with two, both deviations from the median are equal and the test degenerates."""
-    better, worse = np.asarray(better, float), np.asarray(worse, float)
-    if len(better) < 3 or len(worse) < 3:
-        return float("nan")
-    if np.var(better) == np.var(worse) == 0:
-        return 1.0
-    p = stats.levene(better, worse, center="median").pvalue
-    return float(p / 2 if np.var(better, ddof=1) < np.var(worse, ddof=1) else 1 - p / 2)
-
-
-def fewer_events(events_better: int, n_better: int, events_worse: int, n_worse: int) -> float:
-    """One-sided Fisher exact test that the event (a degenerate run) is rarer in ``better``."""
-    table = [[events_better, n_better - events_better], [events_worse, n_worse - events_worse]]
-    return float(stats.fisher_exact(table, alternative="less").pvalue)
 
 
 def mean_higher(better, worse) -> float:
@@ -63,39 +45,6 @@ def two_tailed(a, b) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return float(stats.ttest_ind(a, b).pvalue)
-
-
-def min_higher(better, worse, seed: int, resamples: int = 9999) -> float:
-    """Permutation test that the worst (minimum) run of ``better`` is higher than that of ``worse``."""
-    better, worse = np.asarray(better, float), np.asarray(worse, float)
-    if len(better) < 2 or len(worse) < 2:
-        return float("nan")
-    result = stats.permutation_test((better, worse), lambda a, b, axis: np.min(a, axis=axis) - np.min(b, axis=axis),
-                                    n_resamples=resamples, alternative="greater", vectorized=True,
-                                    rng=np.random.default_rng(seed))
-    return float(result.pvalue)
-
-
-def gap_narrows(reinit_short, standard_short, reinit_long, standard_long, seed: int, reps: int = 10000) -> float:
-    """Bootstrap p-value that (mean Re-init - mean standard) is smaller after training longer: the share of
-    resamples in which the longer gap is at least the 3-epoch gap."""
-    groups = [np.asarray(g, float) for g in (reinit_short, standard_short, reinit_long, standard_long)]
-    if any(len(g) < 2 for g in groups):
-        return float("nan")
-    rng = np.random.default_rng(seed)
-    means = [g[rng.integers(0, len(g), size=(reps, len(g)))].mean(axis=1) for g in groups]
-    short_gap, long_gap = means[0] - means[1], means[2] - means[3]
-    return float((np.sum(long_gap >= short_gap) + 1) / (reps + 1))
-
-
-def combine(pvalues) -> float:
-    """Fisher's method over the tasks that gave a p-value."""
-    finite = [p for p in pvalues if np.isfinite(p)]
-    if not finite:
-        return float("nan")
-    if len(finite) == 1:
-        return float(finite[0])
-    return float(stats.combine_pvalues(np.clip(finite, 1e-300, 1.0), method="fisher").pvalue)
 
 
 def too_few(min_runs: int) -> str:
@@ -124,107 +73,6 @@ def signal(arms, baseline: float | None = None, *, min_runs: int = 2, spread: bo
     if events and at is not None and not any(x.any() for x in at):
         return NO_EVENTS
     return None
-
-
-def reason_kind(reason: str) -> str:
-    """The verdict a left-out comparison points to: NOT_RUN, "too few seeds" or "no signal"."""
-    if reason == NO_RUNS:
-        return NOT_RUN
-    return "too few seeds" if reason.startswith("fewer than") else "no signal"
-
-
-def exact_floor(n_better: int, n_worse: int, resamples: int | None = None) -> float:
-    """The smallest p-value an exact test of two groups (Fisher's exact test, a permutation test) can reach:
-    one arrangement out of C(n_better + n_worse, n_better); a Monte Carlo test with ``resamples`` draws (scipy
-    draws when the arrangements outnumber them) cannot go below 1 / (resamples + 1)."""
-    arrangements = math.comb(n_better + n_worse, n_better)
-    if resamples is not None and arrangements > resamples:
-        return 1.0 / (resamples + 1)
-    return 1.0 / arrangements
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What the data can tell about one claim. ``per_task``: the p-value of each task in the combined test;
-    ``left_out``: task -> why it stayed out; ``seeds``: fewest runs a side among the tested tasks;
-    ``control_p``: the positive control's combined p over the same tasks (no-gain claims)."""
-    verdict: str
-    reason: str
-    combined_p: float = float("nan")
-    per_task: dict = field(default_factory=dict)
-    left_out: dict = field(default_factory=dict)
-    seeds: int | None = None
-    control_p: float = float("nan")
-
-
-def _grouped(reasons: dict) -> str:
-    by_reason: dict[str, list[str]] = {}
-    for task, reason in reasons.items():
-        by_reason.setdefault(reason, []).append(task)
-    return "; ".join(f"{', '.join(tasks)} {reason}" for reason, tasks in by_reason.items())
-
-
-def verdict(pvalues_by_task: dict, reasons_by_task: dict, expects_effect: bool = True,
-            control: Verdict | None = None, *, floors: dict | None = None, seeds: int | None = None,
-            control_name: str = "the positive control", alpha: float = ALPHA) -> Verdict:
-    """The verdict on a claim from its per-task one-sided p-values (in the claimed direction; for a no-gain claim,
-    in the direction of a gain) and each task's `signal` reason (None: the task has signal).
-
-    Tasks with a reason stay out of Fisher's combination. No task left: "not run" when no task has runs, else
-    "could not tell" (no signal on any task, or too few seeds). "could not tell" too when even the strongest
-    outcome could not reach ``alpha``: Fisher's combination of the ``floors`` (task -> smallest attainable p at
-    these runs, see `exact_floor`) is at least ``alpha``. A claim of an effect is reproduced when the combined
-    p < ``alpha``. A claim of no effect needs a positive control (``control``: a verdict on a comparison expected
-    to show an effect, usually from the same runs): restricted to the tasks tested here, its combined p must be
-    below ``alpha``, else "could not tell"; then a combined p >= ``alpha`` reproduces the claim."""
-    tasks = list(dict.fromkeys([*reasons_by_task, *pvalues_by_task]))
-    left, tested = {}, {}
-    for task in tasks:
-        reason, p = reasons_by_task.get(task), pvalues_by_task.get(task, float("nan"))
-        if reason is None and not np.isfinite(p):
-            reason = "no p-value"
-        if reason is None:
-            tested[task] = float(p)
-        else:
-            left[task] = reason
-    if not tested:
-        kinds = {reason_kind(r) for r in left.values()} - {NOT_RUN}
-        if not kinds:
-            return Verdict(NOT_RUN, "no finished runs on any task" if left else "no task", left_out=left)
-        prefix = ("too few seeds" if kinds == {"too few seeds"} else
-                  "no signal on any task" if kinds == {"no signal"} else "no task could be tested")
-        return Verdict(COULD_NOT_TELL, f"{prefix}: {_grouped(left)}", left_out=left, seeds=seeds)
-    combined = combine(tested.values())
-    over = f"over {', '.join(tested)}" + (f" (left out: {_grouped(left)})" if left else "")
-    at = f" at {seeds} runs a side" if seeds is not None else ""
-    common = dict(combined_p=combined, per_task=tested, left_out=left, seeds=seeds)
-    floor = combine([floors.get(t, 0.0) for t in tested]) if floors else 0.0
-    if floor >= alpha:
-        return Verdict(COULD_NOT_TELL, f"too few seeds: with {seeds if seeds is not None else 'these'} runs a "
-                       f"side the smallest attainable p is {floor:.3g} {over}", **common)
-    significant = f"combined p {combined:.3g} {'<' if combined < alpha else '≥'} {alpha}{at} {over}"
-    if expects_effect:
-        return Verdict(REPRODUCED if combined < alpha else NOT_REPRODUCED, significant, **common)
-    if control is None:
-        return Verdict(COULD_NOT_TELL, f"a no-gain claim needs a positive control; none given ({significant})",
-                       **common)
-    shared = {t: control.per_task[t] for t in tested if t in control.per_task}
-    if not shared:
-        why = control.reason if control.verdict != REPRODUCED else f"it was tested on {', '.join(control.per_task)}"
-        return Verdict(COULD_NOT_TELL, f"the positive control ({control_name}) could not be tested on "
-                       f"{', '.join(tested)}: {why}", **common)
-    control_p = combine(shared.values())
-    control_seeds = control.seeds if control.seeds is not None else seeds
-    control_text = (f"the positive control ({control_name}) "
-                    f"{'was significant' if control_p < alpha else 'was not significant'}"
-                    f"{f' at {control_seeds} seeds' if control_seeds is not None else ''}: "
-                    f"p {control_p:.3g} over {', '.join(shared)}")
-    common["control_p"] = control_p
-    if control_p >= alpha:
-        return Verdict(COULD_NOT_TELL, f"{control_text}; the claim's own {significant}", **common)
-    if combined < alpha:
-        return Verdict(NOT_REPRODUCED, f"a significant gain: {significant}, and {control_text}", **common)
-    return Verdict(REPRODUCED, f"no significant gain: {significant}, while {control_text}", **common)
 
 
 @dataclass(frozen=True)
@@ -291,30 +139,6 @@ def equivalent(differences, margin: float, alpha: float = ALPHA) -> tuple[bool, 
     half = stats.t.ppf(1 - alpha, d.size - 1) * d.std(ddof=1) / math.sqrt(d.size)
     low, high = d.mean() - half, d.mean() + half
     return bool(-margin < low and high < margin), (float(low), float(high))
-
-
-def detectable_gain(differences, alpha: float = ALPHA, power: float = 0.8) -> float:
-    """The smallest mean gain a one-sided paired t-test at ``alpha`` finds with probability ``power``, given these
-    paired differences' spread: (t_{1-alpha} + t_{power}) x sd / sqrt(n), n - 1 degrees of freedom. Infinite
-    below two pairs."""
-    d = np.asarray(differences, float)
-    d = d[~np.isnan(d)]
-    if d.size < 2:
-        return float("inf")
-    df = d.size - 1
-    return float((stats.t.ppf(1 - alpha, df) + stats.t.ppf(power, df)) * d.std(ddof=1) / math.sqrt(d.size))
-
-
-def spread_lower_paired(better, worse) -> float:
-    """Pitman-Morgan test that ``better`` has the smaller variance than ``worse``, the two measured in pairs (the
-    same data order): var(w) - var(b) = cov(w + b, w - b), so a one-sided Pearson test of that correlation > 0.
-    NaN below three pairs."""
-    b, w = np.asarray(better, float), np.asarray(worse, float)
-    keep = ~(np.isnan(b) | np.isnan(w))
-    b, w = b[keep], w[keep]
-    if b.size < 3 or np.ptp(w + b) == 0 or np.ptp(w - b) == 0:
-        return float("nan")
-    return float(stats.pearsonr(w + b, w - b, alternative="greater").pvalue)
 
 
 def smallest_p(n: int, alternative: str = "two-sided") -> float:

@@ -103,9 +103,8 @@ def write_index(reports_dir: Path) -> Path:
         "# Reproduction reports",
         "One row per paper and profile whose report exists under this folder. Trials are counted once even when "
         "several experiments share them; planned includes the stand-in trials of stages that wait for earlier ones. "
-        "Claim verdicts: reproduced / not reproduced / could not tell (no signal at this scale, too few seeds, or a "
-        "\"no gain\" claim whose positive control was not significant) / not run (no data); each report says why "
-        "per claim.",
+        "Claim verdicts: reproduced / not reproduced / could not tell (no signal at this scale, too little power for "
+        "the paper's effect, or a premise the profile lacks) / not run (no data); each report says why per claim.",
         body,
     ]) + "\n"
     reports_dir.mkdir(parents=True, exist_ok=True)

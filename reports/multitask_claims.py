@@ -49,13 +49,13 @@ def imbalance(ctx: ReportContext, path: str) -> float | None:
 
 
 def gain(ctx: ReportContext, check: dict, normalised: bool = False) -> dict:
-    """``better`` beats ``worse`` on each of ``tasks`` (one-sided paired t per task, Fisher-combined). With
+    """``better`` beats ``worse`` on each of ``tasks`` (the claims engine: exact sign-flip tests, every task). With
     ``min_imbalance``, only where ``worse``'s pools are at least that unbalanced (the condition the claim is about):
     otherwise "could not tell", said why."""
     ratio = imbalance(ctx, check["worse"]) if "min_imbalance" in check else None
     if ratio is not None and ratio < check["min_imbalance"]:
         return {"verdict": tests.COULD_NOT_TELL,
-                "reason": f"not the paper's condition at this profile: the pools are {ratio:.1f}x unbalanced, the "
+                "reason": f"premise absent at this profile: the pools are {ratio:.1f}x unbalanced, the "
                           f"claim is about {check['min_imbalance']}x or more ({check.get('why', '')})"}
     found = Comparisons(ctx)
     for part in check["tasks"]:

@@ -211,3 +211,16 @@ def test_plan_lists_what_the_last_reports_undecided_claims_need(tmp_path):
         "claims undecided at the last report (labelreg-cpu/report.md), by the power rule at the paper's effect:",
         "  ri_gain_tfreg: needs about 14 seeds a cell (~2.2 trial-hours)",
         "  table8: no seed count: the paper gives no effect to have power against, or no signal here"]
+
+
+def test_a_claim_significant_alone_but_not_after_holm_says_so():
+    """Three claims, each 5 pairs all one way (p = 1/32) with power at the paper's effect: Holm makes each 3/32. The
+    verdict is "could not tell" because of the correction, not for want of power or of a paper effect."""
+    scores = scores_of({("T", "a"): [73.0, 74, 75, 76, 77], ("T", "b"): [70.0, 71, 72, 73, 74]})
+    shape = Shape("gain", "all", paper_effect=3.0)
+    results = [engine.evaluate(f"c{k}", shape, scores, [Unit("T", "a", "b")]) for k in range(3)]
+    assert [r.p for r in results] == [1 / 32] * 3 and results[0].tests[0].power >= 0.8
+    for d in engine.decide(results):
+        assert d.verdict == COULD_NOT_TELL and d.p_adjusted == pytest.approx(3 / 32)
+        assert d.reason == "significant alone, not after Holm's correction: p 0.0312 (Holm-adjusted over 3 claims: " \
+                           "0.0938) over every task (intersection-union)"

@@ -1,6 +1,8 @@
 """Tables 1, 2, 4, 5, 6 and 7: ours beside the published numbers, significance by the paper's rule."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from analysis.claims import mean_higher, two_tailed
@@ -32,8 +34,21 @@ def _cell(values: np.ndarray, bold: bool, reason: str, notes: Notes) -> str:
     return f"**{text}**" if bold else text
 
 
+class Cell(NamedTuple):
+    """One table cell's runs: test scores x100, the chosen setting, why it has none, and each score's seeds
+    ((init seed, data seed), in the same order: what pairs two arms' runs in the claims)."""
+    scores: np.ndarray
+    choice: dict
+    reason: str
+    seeds: list
+
+
+def _seeds(rows) -> list[tuple[int, int]]:
+    return [(int(i), int(d)) for i, d in zip(rows["init_seed"], rows["data_seed"])]
+
+
 def table1_groups(ctx: ReportContext, task: str) -> dict:
-    """{(method, column): (test scores x100, choice, reason)} for one Table 1 column, e.g. "RTE (1k)"."""
+    """{(method, column): Cell(test scores x100, choice, reason, seeds)} for one Table 1 column, e.g. "RTE (1k)"."""
     onek = task.endswith("(1k)")
     short, longer = ("reinit_1k", "longer_1k") if onek else ("reinit", "longer")
     out = {}
@@ -45,7 +60,8 @@ def table1_groups(ctx: ReportContext, task: str) -> dict:
             elif column == "longer" and len(rows):
                 choice = dict(rows["settings"].iloc[0])
                 choice = {k: v for k, v in choice.items() if k in ("reinit", "max_steps")}
-            out[(method, column)] = (pct(rows["test_at_best_val"]), choice, not_run(ctx, exp, task, method))
+            out[(method, column)] = Cell(pct(rows["test_at_best_val"]), choice, not_run(ctx, exp, task, method),
+                                         _seeds(rows))
     return out
 
 
@@ -83,7 +99,7 @@ TABLE2 = [("standard", "Standard"), ("intermediate", "Int. Task"), ("llrd", "LLR
 
 
 def table2_values(ctx: ReportContext, task: str) -> dict:
-    """{column: (scores x100, choice, reason)}: methods' arms at their chosen grid point; Re-init and Longer
+    """{column: Cell(scores x100, choice, reason, seeds)}: methods' arms at their chosen grid point; Re-init and Longer
     copied from Table 1 (as in the paper)."""
     out = {}
     for arm, _ in TABLE2:
@@ -93,7 +109,7 @@ def table2_values(ctx: ReportContext, task: str) -> dict:
             out[arm] = table1_groups(ctx, task)[("standard", "longer")]
         else:
             rows, choice = chosen(ctx, "methods", task, arm)
-            out[arm] = (pct(rows["test_at_best_val"]), choice, not_run(ctx, "methods", task, arm))
+            out[arm] = Cell(pct(rows["test_at_best_val"]), choice, not_run(ctx, "methods", task, arm), _seeds(rows))
     return out
 
 
@@ -106,7 +122,7 @@ def section_table2(ctx: ReportContext) -> str:
         base = values["standard"][0]
         ours = []
         for arm, _ in TABLE2:
-            scores, choice, reason = values[arm]
+            scores, choice, reason, _ = values[arm]
             better = arm != "standard" and mean_higher(scores, base) < 0.05  # NaN (too few runs) is not better
             ours.append(_cell(scores, bool(better), reason, notes))
         rows.append([task, "ours", *ours])
