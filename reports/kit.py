@@ -118,25 +118,11 @@ def _p_cell(v: dict) -> str:
     return f"{p:.3g}" if v.get("exploratory") or not np.isfinite(adjusted) else f"{p:.3g} ({adjusted:.3g})"
 
 
-def decision_rows(claims: list[dict], decisions: list) -> list[dict]:
-    """Claims (their YAML) and the engine's decisions (analysis.engine.Decision) as the rows of
-    `engine_claims_section`."""
-    return [{"id": d.claim, "statement": f"{c['statement']} ({c['section']})", "verdict": d.verdict,
-             "reason": d.reason, "p": d.p, "p_adjusted": d.p_adjusted, "effect": d.effect, "pairs": d.pairs,
-             "power": d.power, "exploratory": d.exploratory, "pairs_needed": d.needed}
-            for c, d in zip(claims, decisions)]
-
-
-def engine_claims_section(ctx: ReportContext, verdicts: list, method_or_decisions, method: str | None = None) -> str:
+def engine_claims_section(ctx: ReportContext, verdicts: list[dict], method: str) -> str:
     """The claims table of a report whose claims the engine decided (analysis.engine.decide, or
     reports.comparisons.holm): per claim its verdict, effect with a 95% interval, pairs (and stand-ins), raw and
     Holm-adjusted p, power at the paper's effect and a one-line reason; exploratory claims (the suite's own) are
-    marked and left out of Holm's family. Rows the engine did not decide show "–" in its columns. Called as
-    (ctx, rows, method), or (ctx, claims, decisions, method) with `decision_rows`' arguments."""
-    if method is None:
-        method = method_or_decisions
-    else:
-        verdicts = decision_rows(verdicts, method_or_decisions)
+    marked and left out of Holm's family. Rows the engine did not decide show "–" in its columns."""
     rows = [[v["id"], v["statement"] + (" [exploratory]" if v.get("exploratory") else ""), v["verdict"],
              v.get("effect", "–"), v.get("pairs", "–"), _p_cell(v), v.get("power", "–"), v["reason"]]
             for v in verdicts]
@@ -175,13 +161,6 @@ def scale_line(ctx: ReportContext, experiment: str) -> str:
     return (f"`{experiment}` ran at profile **{ctx.plan.profile}**: model {', '.join(f'`{m}`' for m in models)}"
             f"{f' (first {layers} blocks)' if layers else ''}, {seeds} finished runs per task and arm "
             f"(all grid points together).")
-
-
-def claims_section(ctx: ReportContext, verdicts: list[dict], method: str) -> str:
-    """The claims table every report ends with: claim id, the paper's statement, verdict and why; ``method`` says
-    how the claims were tested."""
-    rows = [[v["id"], v["statement"], v["verdict"], v["reason"]] for v in verdicts]
-    return claims_table(ctx, ["Claim", "What the paper says", "Verdict", "Why"], rows, method, before=True)
 
 
 def claims_table(ctx: ReportContext, header: list[str], rows: list[list[str]], method: str,
