@@ -466,6 +466,10 @@ def evaluate(claim: str, shape: Shape, scores: pd.DataFrame | dict, units: list[
     return Result(claim, shape, tuple(tests), p, left, premise, gain_p, extra)
 
 
+def _points(x: float) -> str:
+    return f"{x:g} point" + ("" if x == 1 else "s")
+
+
 def _fmt(x: float, digits: int = 2) -> str:
     return "–" if x is None or not math.isfinite(x) else f"{x:+.{digits}f}"
 
@@ -534,14 +538,14 @@ def _decide(r: Result, p_adj: float, alpha: float, family: int) -> Decision:
     sig = f"p {r.p:.3g} ({holm}: {p_adj:.3g}) over {how}"
     if r.shape.kind == "no_gain":
         if p_adj < alpha:
-            return out(REPRODUCED, f"every difference below the ±{r.shape.margin:g}-point margin: {sig}" + left
-                       if r.shape.equivalence else f"the gain stays below {r.shape.margin:g} points: {sig}" + left)
+            return out(REPRODUCED, f"every difference within ±{_points(r.shape.margin)}: {sig}" + left
+                       if r.shape.equivalence else f"the gain stays below {_points(r.shape.margin)}: {sig}" + left)
         if r.gain_p < alpha:
             return out(NOT_REPRODUCED, f"a significant gain (Holm over tasks p {r.gain_p:.3g}); the margin test "
                                        f"{sig}" + left)
         lacking = [t for t in live if not (math.isfinite(t.power) and t.power >= POWER)]
-        shown = (f"a difference within ±{r.shape.margin:g} points" if r.shape.equivalence
-                 else f"a gain below {r.shape.margin:g} points")
+        shown = (f"a difference within ±{_points(r.shape.margin)}" if r.shape.equivalence
+                 else f"a gain below {_points(r.shape.margin)}")
         return out(COULD_NOT_TELL, f"neither a significant gain nor {shown} shown: {sig}"
                    + (f"; needs about {need} pairs a task" if need and lacking else "") + left)
     if p_adj < alpha:

@@ -118,7 +118,7 @@ def test_no_gain_needs_the_margin_and_says_so_when_it_cannot_tell():
     tight = scores_of({("T", "kd"): [v + 0.1 * (i % 2) for i, v in enumerate(ft)], ("T", "ft"): ft})
     shape = Shape("no_gain", "all", margin=1.0)
     held = engine.decide([engine.evaluate("c", shape, tight, [Unit("T", "kd", "ft")])])[0]
-    assert held.verdict == REPRODUCED and "below 1 points" in held.reason
+    assert held.verdict == REPRODUCED and "the gain stays below 1 point:" in held.reason
     gain = scores_of({("T", "kd"): [v + 3 for v in ft], ("T", "ft"): ft})
     assert engine.decide([engine.evaluate("c", shape, gain, [Unit("T", "kd", "ft")])])[0].verdict == NOT_REPRODUCED
     noisy = scores_of({("T", "kd"): [80.0, 70, 90], ("T", "ft"): [80.0, 80, 80]})
