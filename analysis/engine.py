@@ -113,7 +113,8 @@ class Result:
     p: float  # the claim's p for its hypothesis (scope-combined)
     left_out: dict = field(default_factory=dict)  # unit label -> why it carries no signal
     premise: str | None = None  # why the claim's premise is absent at this profile
-    gain_p: float = float("nan")  # no_gain: the Holm-over-tasks p of a gain (refutes the claim when significant)
+    gain_p: float = float("nan")  # no_gain: the Holm-over-tasks p of a gain (equivalence: of a difference either
+    # way), which refutes the claim when significant
     extra: str = ""  # a note the claim's module adds to the reason
 
 
@@ -354,7 +355,9 @@ def mean_test(unit: Unit, better, worse, shape: Shape, resolution: float | None 
         one = power(m, sd, n)  # at no true difference: a margin's worth of room
         pw = max(0.0, 2 * one - 1) if shape.equivalence and math.isfinite(one) else one
         need = pairs_needed(m, sd, target=(1 + POWER) / 2 if shape.equivalence else POWER)
-        return Test(unit, p, effect, low, high, n, pw, need, other_way=sign_flip(d, "greater", seed))
+        # what refutes it: a significant gain (equivalence: a significant difference either way)
+        refute = sign_flip(d, "two-sided" if shape.equivalence else "greater", seed)
+        return Test(unit, p, effect, low, high, n, pw, need, other_way=refute)
     paper = shape.effect(unit.task)
     return Test(unit, sign_flip(d, "greater", seed), effect, low, high, n, power(paper, sd, n),
                 pairs_needed(paper, sd), other_way=sign_flip(d, "less", seed))
@@ -541,7 +544,8 @@ def _decide(r: Result, p_adj: float, alpha: float, family: int) -> Decision:
             return out(REPRODUCED, f"every difference within ±{_points(r.shape.margin)}: {sig}" + left
                        if r.shape.equivalence else f"the gain stays below {_points(r.shape.margin)}: {sig}" + left)
         if r.gain_p < alpha:
-            return out(NOT_REPRODUCED, f"a significant gain (Holm over tasks p {r.gain_p:.3g}); the margin test "
+            what = "difference" if r.shape.equivalence else "gain"
+            return out(NOT_REPRODUCED, f"a significant {what} (Holm over tasks p {r.gain_p:.3g}); the margin test "
                                        f"{sig}" + left)
         lacking = [t for t in live if not (math.isfinite(t.power) and t.power >= POWER)]
         shown = (f"a difference within ±{_points(r.shape.margin)}" if r.shape.equivalence

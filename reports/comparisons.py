@@ -17,8 +17,10 @@ from reports.kit import degenerate_threshold
 class Comparisons:
     """The paired comparisons of one claim, by task (or arm), and the paper's gain on each (for the power rule)."""
 
-    def __init__(self, ctx):
-        self.ctx = ctx
+    def __init__(self, ctx, shape: dict | None = None):
+        """``shape``: the claim's `shape:` from its YAML (analysis.engine.Shape; default: a gain on every
+        comparison); the paper's effect per comparison comes from `add`'s ``expected`` unless the shape gives one."""
+        self.ctx, self.shape = ctx, engine.Shape.from_yaml(shape) if shape else engine.Shape("gain", "all")
         self.rows, self.units, self.expected, self.baselines, self.resolutions = [], [], {}, {}, {}
 
     def add(self, label: str, better, worse, task: str, expected: float | None = None,
@@ -37,7 +39,8 @@ class Comparisons:
 
     def result(self, claim: str = "") -> engine.Result:
         effects = tuple((k, v) for k, v in self.expected.items() if v is not None)
-        shape = engine.Shape("gain", "all", paper_effect=effects or None)
+        shape = self.shape if self.shape.paper_effect is not None else dataclasses.replace(
+            self.shape, paper_effect=effects or None)
         return engine.evaluate(claim, shape, engine.frame(self.rows), self.units, resolutions=self.resolutions,
                                baselines={k: v for k, v in self.baselines.items() if v is not None})
 
@@ -84,9 +87,9 @@ def all_of(parts: list[tuple[str, dict]]) -> dict:
 
 def holm(verdicts: list[dict], claims: list[dict]) -> list[dict]:
     """Holm's correction across a report's claims decided by the engine (dicts with a ``result``): each verdict
-    and reason from its adjusted p; a claim whose YAML says ``exploratory: true`` stays out of the family. Every
+    and reason from its adjusted p; a claim whose shape says ``exploratory: true`` stays out of the family. Every
     row gains the engine's columns (p, p_adjusted, effect, pairs, power, exploratory); the rest keep theirs."""
-    flags = {c["id"]: bool(c.get("exploratory")) for c in claims}
+    flags = {c["id"]: bool((c.get("shape") or {}).get("exploratory")) for c in claims}
     engined = [i for i, v in enumerate(verdicts) if "result" in v]
     results = []
     for i in engined:

@@ -57,47 +57,11 @@ def gain(ctx: ReportContext, check: dict, normalised: bool = False) -> dict:
         return {"verdict": tests.COULD_NOT_TELL,
                 "reason": f"premise absent at this profile: the pools are {ratio:.1f}x unbalanced, the "
                           f"claim is about {check['min_imbalance']}x or more ({check.get('why', '')})"}
-    found = Comparisons(ctx)
+    found = Comparisons(ctx, check.get("shape"))
     for part in check["tasks"]:
         b, w = pairs(_scores(ctx, check["better"], part, normalised), _scores(ctx, check["worse"], part, normalised))
         found.add(PART_NAMES[part], b, w, part, paper_gain(ctx, check, part), baseline=majority(ctx, part))
     return found.verdict()
-
-
-def same(ctx: ReportContext, b: np.ndarray, w: np.ndarray, part: str, margin: float, label: str,
-         upper_only: bool = False) -> dict:
-    """``b`` ≈ ``w`` (paired): "not reproduced" when a paired t finds a difference (two-sided; ``upper_only``: a
-    gain of ``b``), "reproduced" when two one-sided tests put the mean difference within ±``margin`` points (its
-    90% interval inside; ``upper_only``: below +``margin``, "b is no better"), else "could not tell" (the seeds
-    cannot bound the difference that tightly)."""
-    reason = tests.signal([b, w], majority(ctx, part) if len(b) else None)
-    if reason is not None:
-        return {"verdict": tests.NOT_RUN if reason == tests.NO_RUNS else tests.COULD_NOT_TELL, "reason": reason}
-    d = b - w
-    if np.all(d == 0):
-        return {"verdict": tests.COULD_NOT_TELL, "reason": f"{label}: the same scores on every seed (nothing differs "
-                                                            f"between the two: one snapshot averaged?)"}
-    p = tests.paired_t(b, w, "greater" if upper_only else "two-sided")
-    inside, (low, high) = tests.equivalent(d, margin)
-    inside = high < margin if upper_only else inside
-    text = (f"{label}: mean difference {d.mean():+.2f} points at {len(d)} seeds, 90% interval [{low:+.2f}, "
-            f"{high:+.2f}], {'one-sided (gain)' if upper_only else 'two-sided'} paired-t p {p:.3g}; "
-            f"margin {'+' if upper_only else '±'}{margin:g} points")
-    if p < tests.ALPHA:
-        return {"verdict": tests.NOT_REPRODUCED, "reason": ("a significant gain: " if upper_only else
-                                                            "a significant difference: ") + text}
-    return {"verdict": tests.REPRODUCED if inside else tests.COULD_NOT_TELL, "reason": text}
-
-
-def no_change(ctx: ReportContext, check: dict, normalised: bool = False) -> dict:
-    """``better`` ≈ ``worse`` on each of ``tasks`` (``same``; margin ``margin``, default 1 point; ``no_gain``:
-    ``better`` is no better than ``worse``)."""
-    parts = []
-    for part in check["tasks"]:
-        b, w = pairs(_scores(ctx, check["better"], part, normalised), _scores(ctx, check["worse"], part, normalised))
-        parts.append((PART_NAMES[part], same(ctx, b, w, part, check.get("margin", 1.0), PART_NAMES[part],
-                                             check.get("no_gain", False))))
-    return parts[0][1] if len(parts) == 1 else all_of(parts)
 
 
 def ordered(ctx: ReportContext, check: dict, normalised: bool = False) -> dict:
@@ -108,7 +72,7 @@ def ordered(ctx: ReportContext, check: dict, normalised: bool = False) -> dict:
     return all_of(steps)
 
 
-KINDS = {"gain": gain, "no_change": no_change, "ordered": ordered}
+KINDS = {"gain": gain, "no_change": gain, "ordered": ordered}  # no_change: the shape's no_gain decides
 
 
 def verdicts(ctx: ReportContext, normalised: bool, kinds: dict | None = None) -> list[dict]:
@@ -116,7 +80,7 @@ def verdicts(ctx: ReportContext, normalised: bool, kinds: dict | None = None) ->
     checks = {**KINDS, **(kinds or {})}
     out = []
     for claim in ctx.published["claims"]:
-        check = dict(claim["check"])
+        check = {**claim["check"], "shape": claim.get("shape")}
         result = checks[check["kind"]](ctx, check, normalised)
         out.append({"id": claim["id"], "statement": claim["statement"], "section": claim["section"], **result})
     return holm(out, ctx.published["claims"])
@@ -124,9 +88,9 @@ def verdicts(ctx: ReportContext, normalised: bool, kinds: dict | None = None) ->
 
 METHOD = ("Gains: an exact one-sided sign-flip test of the paired differences by seed on held-out test scores (x 100) "
           "per task; a claim over several tasks or steps holds when every one does (intersection-union: its p is "
-          "the largest); p in brackets: Holm-adjusted over the report's gain claims. A gain that is not significant "
+          "the largest); p in brackets: Holm-adjusted over the report's claims decided this way. A gain that is not significant "
           "reads \"not reproduced\" only when it goes the other way significantly or the seeds had 80% power for "
-          "the paper's gain; otherwise \"could not tell\". A no-change claim is \"reproduced\" only when two "
-          "one-sided tests bound the paired mean difference within its margin (1 point unless the claim says), "
-          "\"not reproduced\" when a two-sided paired t-test finds a difference. The papers' own numbers are "
-          "single runs.")
+          "the paper's gain; otherwise \"could not tell\". A no-change claim (its shape: no_gain within a margin) "
+          "is \"reproduced\" only when exact sign-flip tests put the paired mean difference within its margin on "
+          "every task (two one-sided tests; \"no better\": one), \"not reproduced\" when a significant gain (or "
+          "difference) shows. The papers' own numbers are single runs.")

@@ -224,3 +224,16 @@ def test_a_claim_significant_alone_but_not_after_holm_says_so():
         assert d.verdict == COULD_NOT_TELL and d.p_adjusted == pytest.approx(3 / 32)
         assert d.reason == "significant alone, not after Holm's correction: p 0.0312 (Holm-adjusted over 3 claims: " \
                            "0.0938) over every task (intersection-union)"
+
+
+def test_equivalence_is_refuted_by_a_difference_either_way():
+    """TOST within ±1 point: a loss of 3 points on every one of 6 seeds refutes "about the same" as a gain would;
+    non-inferiority ("no better") is not refuted by a loss, it holds."""
+    base = [70.0, 71, 69, 70, 72, 71]
+    worse = scores_of({("para", "mt"): [v - 3 for v in base], ("para", "plain"): base})
+    unit = [Unit("para", "mt", "plain")]
+    same = engine.decide([engine.evaluate("c", Shape("no_gain", margin=1.0, equivalence=True), worse, unit)])[0]
+    assert same.verdict == NOT_REPRODUCED and same.reason.startswith("a significant difference (Holm over tasks p")
+    assert engine.evaluate("c", Shape("no_gain", margin=1.0, equivalence=True), worse, unit).gain_p == 2 / 64
+    no_better = engine.decide([engine.evaluate("c", Shape("no_gain", margin=1.0), worse, unit)])[0]
+    assert no_better.verdict == REPRODUCED and no_better.p == 1 / 64

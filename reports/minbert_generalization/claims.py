@@ -7,18 +7,20 @@ from reports.build import ReportContext
 from reports.comparisons import Comparisons, all_of
 from reports.kit import engine_claims_section
 from reports.minbert_generalization import ensembles
-from reports.multitask import arm_scores
-from reports.multitask_claims import METHOD, pairs, same
+from reports.multitask import arm_scores, majority
+from reports.multitask_claims import METHOD, pairs
 from reports.multitask_claims import verdicts as check_all
 
 
 def swa(ctx: ReportContext, check: dict, normalised: bool = True) -> dict:
-    """SWA ≈ its control (the same run's last weights) on the overall score, within ±``margin`` points (the
-    study notes: an equivalence interval of ±0.5)."""
+    """SWA ≈ its control (the same run's last weights) on the overall score, as the claim's shape says (the study
+    notes: an equivalence interval of ±0.5 points)."""
     path = f"{check['experiment']}.{check['arm']}"
     b, w = pairs(arm_scores(ctx, path, "avg", "test", normalised, metric_prefix="swa_"),
                  arm_scores(ctx, path, "avg", "test_last", normalised))
-    return same(ctx, b, w, "avg", check.get("margin", 0.5), "SWA − control")
+    found = Comparisons(ctx, check["shape"])
+    found.add("SWA − control", b, w, "avg", baseline=majority(ctx, "avg"))
+    return found.verdict()
 
 
 def _group_gain(ctx: ReportContext, check: dict, better: str, worse: str) -> dict:

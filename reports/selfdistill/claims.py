@@ -59,7 +59,7 @@ def _each_arm(ctx, check: dict, worse: str, worse_metric: str = METRIC, worse_ro
     row ``worse_row``), per task; the claim needs every arm."""
     parts = []
     for arm in check["arms"]:
-        found = Comparisons(ctx)
+        found = Comparisons(ctx, check.get("shape"))
         for column in _columns(ctx, check["experiment"]):
             b, w = _pairs(_accuracy(ctx, check["experiment"], column, arm),
                           _accuracy(ctx, check["experiment"], column, worse, worse_metric))
@@ -86,7 +86,7 @@ def ensemble_gain(ctx, check: dict) -> dict:
     """VOTE or AVG against the mean of its own 4 members (or VOTE against AVG), one pair per group of 4 seeds."""
     if "ensembles" not in ctx.plan.experiments or ctx.read_outputs is None:
         return {"verdict": tests.NOT_RUN, "reason": "no BASE runs of `ensembles` at this profile"}
-    found = Comparisons(ctx)
+    found = Comparisons(ctx, check.get("shape"))
     for column in _columns(ctx, "ensembles"):
         groups = ensembles.group_scores(ctx, "ensembles", our_task(ctx, column))
         members = [g["member_mean"] for g in groups]
@@ -103,7 +103,7 @@ def ensemble_gain(ctx, check: dict) -> dict:
 
 def se_gain(ctx, check: dict) -> dict:
     """SE (each BASE run's averaged weights) against the same run's final weights, on the text tasks."""
-    found = Comparisons(ctx)
+    found = Comparisons(ctx, check.get("shape"))
     for column in _columns(ctx, check["experiment"], check.get("tasks", "all")):
         b, w = _pairs(_accuracy(ctx, check["experiment"], column, "base", "se_test"),
                       _accuracy(ctx, check["experiment"], column, "base"))
@@ -133,7 +133,7 @@ def stability_mean(ctx, check: dict) -> dict:
     if figure is None:
         return {"verdict": tests.NOT_RUN, "reason": f"`{check['experiment']}` not run at this profile"}
     column, pairs = figure
-    found = Comparisons(ctx)
+    found = Comparisons(ctx, check.get("shape"))
     task = our_task(ctx, column, check["experiment"])
     for name, b, w in pairs:  # identical score vectors (SDA(5) and SDV(5) here) count once (analysis.engine.dedupe)
         found.add(name, b, w, task, resolution=resolution(ctx, task) if len(b) else None)
@@ -154,7 +154,7 @@ def stability_spread(ctx, check: dict) -> dict:
     rows = [(name, arm, i, v) for name, b, w in pairs for arm, values in (("sd", b), ("base", w))
             for i, v in enumerate(values)]
     units = [engine.Unit(name, "sd", "base", name) for name, _, _ in pairs]
-    result = engine.evaluate("", engine.Shape("lower_spread", "all"), engine.frame(rows), units)
+    result = engine.evaluate("", engine.Shape.from_yaml(check["shape"]), engine.frame(rows), units)
     out = decided(result)
     out["reason"] += f"; {column_label(ctx, column, check['experiment'])}"
     return out
@@ -202,7 +202,7 @@ def verdicts(ctx: ReportContext) -> list[dict]:
     if "selfdistill_verdicts" not in ctx.memo:
         out = []
         for claim in ctx.published["claims"]:
-            result = CHECKS[claim["check"]["kind"]](ctx, claim["check"])
+            result = CHECKS[claim["check"]["kind"]](ctx, {**claim["check"], "shape": claim.get("shape")})
             out.append({"id": claim["id"], "statement": f"{claim['statement']} ({claim['section']})", **result})
         ctx.memo["selfdistill_verdicts"] = holm(out, ctx.published["claims"])
     return [dict(v) for v in ctx.memo["selfdistill_verdicts"]]
