@@ -2,9 +2,10 @@
 fixed smoke trials of each trainer kind give exactly these numbers. A change that moves them must bump the version
 (so no store reuses a run today's code would not give) and re-pin them here; the failure says so.
 
-Scores are pinned to 1e-9 (they are counts over a few examples, or their correlations); losses to a relative 1e-5,
-so a CPU whose kernels round differently passes while any change of what a trial computes fails. Pinned on an Intel
-Xeon (AMX) and the AMD EPYC machines of this project's history agree at this tolerance for fp32."""
+Scores are pinned to 1e-9 (counts over a few examples, or their correlations) and losses to a relative 1e-5: a
+change of what a trial computes moves them by far more. Pinned on the 2-core Intel Xeon development machine
+(2026-12-05, fp32); a CPU whose kernels round differently could move a loss in its 6th digit, which is not a
+change of numerics: check there before bumping the version."""
 import dataclasses
 
 import numpy as np
