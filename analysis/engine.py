@@ -86,6 +86,7 @@ class Unit:
     worse: str
     label: str = ""
     stand_in: str | None = None  # "AG-proxy for AG": the dataset that replaces the paper's here
+    dataset: str = ""  # the data the two arms were scored on, where ``task`` is only a label (default: ``task``)
 
 
 @dataclass(frozen=True)
@@ -414,7 +415,7 @@ def dedupe(units_scores: list[tuple[Unit, np.ndarray, np.ndarray]]) -> list[tupl
     seen: dict[tuple, int] = {}
     out: list = []
     for unit, better, worse in units_scores:
-        key = (unit.task, tuple(np.round(better, 9)), tuple(np.round(worse, 9)))
+        key = (unit.dataset or unit.task, tuple(np.round(better, 9)), tuple(np.round(worse, 9)))
         if key in seen and len(better):
             i = seen[key]
             first = out[i][0]

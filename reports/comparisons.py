@@ -34,7 +34,7 @@ class Comparisons:
             baseline = degenerate_threshold(self.ctx, task)
         self.rows += [(label, "better", i, v) for i, v in enumerate(better)]
         self.rows += [(label, "worse", i, v) for i, v in enumerate(worse)]
-        self.units.append(engine.Unit(label, "better", "worse", label, stand_in))
+        self.units.append(engine.Unit(label, "better", "worse", label, stand_in, dataset=task))
         self.expected[label], self.baselines[label], self.resolutions[label] = expected, baseline, resolution
 
     def result(self, claim: str = "") -> engine.Result:

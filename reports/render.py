@@ -147,7 +147,8 @@ def _header_cell(text: str, limit: float, align: str) -> str:
     lines = _wrap(str(text).split(), limit) if str(text).strip() else [""]
     if len(lines) == 1:
         return _tex(lines[0])
-    return rf"\begin{{tabular}}[b]{{@{{}}{align}@{{}}}}" + r" \\ ".join(_tex(line) for line in lines) + r"\end{tabular}"
+    # "\\{}": a line that starts with "[" (e.g. "[95% CI]") must not read as \\'s optional spacing argument
+    return rf"\begin{{tabular}}[b]{{@{{}}{align}@{{}}}}" + r" \\{} ".join(_tex(line) for line in lines) + r"\end{tabular}"
 
 
 @dataclass

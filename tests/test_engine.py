@@ -237,3 +237,14 @@ def test_equivalence_is_refuted_by_a_difference_either_way():
     assert engine.evaluate("c", Shape("no_gain", margin=1.0, equivalence=True), worse, unit).gain_p == 2 / 64
     no_better = engine.decide([engine.evaluate("c", Shape("no_gain", margin=1.0), worse, unit)])[0]
     assert no_better.verdict == REPRODUCED and no_better.p == 1 / 64
+
+
+def test_identical_comparisons_under_different_labels_count_once_on_the_same_data():
+    """Figure 4's SDA(5) and SDV(5): two labels, one data set, the same scores: one comparison."""
+    table = {("SDA5", "sd"): [80.0, 81, 82, 83], ("SDA5", "base"): [79.0, 80, 80, 81],
+             ("SDV5", "sd"): [80.0, 81, 82, 83], ("SDV5", "base"): [79.0, 80, 80, 81]}
+    on = [Unit("SDA5", "sd", "base", "SDA(5)", dataset="AG"), Unit("SDV5", "sd", "base", "SDV(5)", dataset="AG")]
+    r = engine.evaluate("c", Shape("gain"), scores_of(table), on)
+    assert [t.unit.label for t in r.tests] == ["SDA(5) = SDV(5)"]
+    apart = [Unit("SDA5", "sd", "base", "SDA(5)", dataset="AG"), Unit("SDV5", "sd", "base", "SDV(5)", dataset="SST")]
+    assert len(engine.evaluate("c", Shape("gain"), scores_of(table), apart).tests) == 2

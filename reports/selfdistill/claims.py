@@ -153,7 +153,7 @@ def stability_spread(ctx, check: dict) -> dict:
     column, pairs = figure
     rows = [(name, arm, i, v) for name, b, w in pairs for arm, values in (("sd", b), ("base", w))
             for i, v in enumerate(values)]
-    units = [engine.Unit(name, "sd", "base", name) for name, _, _ in pairs]
+    units = [engine.Unit(name, "sd", "base", name, dataset=column) for name, _, _ in pairs]
     result = engine.evaluate("", engine.Shape.from_yaml(check["shape"]), engine.frame(rows), units)
     out = decided(result)
     out["reason"] += f"; {column_label(ctx, column, check['experiment'])}"
