@@ -544,14 +544,14 @@ def _decide(r: Result, p_adj: float, alpha: float, family: int) -> Decision:
         if p_adj < alpha:
             return out(REPRODUCED, f"every difference within ±{_points(r.shape.margin)}: {sig}" + left
                        if r.shape.equivalence else f"the gain stays below {_points(r.shape.margin)}: {sig}" + left)
+        what = "difference" if r.shape.equivalence else "gain"
         if r.gain_p < alpha:
-            what = "difference" if r.shape.equivalence else "gain"
             return out(NOT_REPRODUCED, f"a significant {what} (Holm over tasks p {r.gain_p:.3g}); the margin test "
                                        f"{sig}" + left)
         lacking = [t for t in live if not (math.isfinite(t.power) and t.power >= POWER)]
         shown = (f"a difference within ±{_points(r.shape.margin)}" if r.shape.equivalence
                  else f"a gain below {_points(r.shape.margin)}")
-        return out(COULD_NOT_TELL, f"neither a significant gain nor {shown} shown: {sig}"
+        return out(COULD_NOT_TELL, f"neither a significant {what} nor {shown} shown: {sig}"
                    + (f"; needs about {need} pairs a task" if need and lacking else "") + left)
     if p_adj < alpha:
         return out(REPRODUCED, sig + left)
