@@ -215,6 +215,7 @@ def section_claims(ctx: ReportContext) -> str:
         "or arms holds when every one does (intersection-union: its p is the largest). A non-significant result "
         "reads \"not reproduced\" only when a comparison goes the other way or had 80% power for the paper's gain "
         "(its Table 3 relative error reduction on our error); else \"could not tell\". p in brackets: Holm-adjusted "
-        "over the report's claims decided this way; the spread and λ claims keep their own tests (named in their "
-        f"reasons). Draws: seed {SEED}. The paper's own numbers are single runs."))
+        "over the report's claims decided this way. Figure 4's spread: the same sign-flip test on paired absolute "
+        "deviations from each arm's median. λ's range keeps its own bootstrap over seeds (named in its reason), "
+        f"outside Holm's family. Draws: seed {SEED}. The paper's own numbers are single runs."))
 
