@@ -1,10 +1,9 @@
 """The verdict names, the signal check a table's significance marks and no-change claims use (`signal`), and the
 papers' own tests where a table prints them: Student's t (Zhang et al. Table 1's rule), the exact Wilcoxon
-signed-rank test with mid-ranks (Kobyzev et al. Table 8), paired t and TOST (the minBERT no-change claims).
+signed-rank test with mid-ranks (Kobyzev et al. Table 8).
 Claim verdicts come from analysis.engine. Pure functions over arrays."""
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 
@@ -113,32 +112,6 @@ def wilcoxon_paired(a, b, alternative: str = "two-sided") -> PairedTest:
     w_plus = float(ranks[nonzero > 0].sum())
     statistic = min(w_plus, ranks.sum() - w_plus) if alternative == "two-sided" else w_plus
     return PairedTest(statistic, pvalue, int(nonzero.size), zeros, mean_diff)
-
-
-def paired_t(a, b, alternative: str = "two-sided") -> float:
-    """Paired t-test of a - b (scipy's ttest_rel); NaN below two complete pairs. Differences without spread make t
-    infinite or undefined: p 0 when they all point the tested way, else 1."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    keep = ~(np.isnan(a) | np.isnan(b))
-    d = a[keep] - b[keep]
-    if d.size < 2:
-        return float("nan")
-    if np.ptp(d) == 0:  # no spread in the differences: t is infinite (all equal and non-zero) or undefined (all 0)
-        way = {"greater": d[0] > 0, "less": d[0] < 0}.get(alternative, d[0] != 0)
-        return 0.0 if way else 1.0
-    return float(stats.ttest_rel(a[keep], b[keep], alternative=alternative).pvalue)
-
-
-def equivalent(differences, margin: float, alpha: float = ALPHA) -> tuple[bool, tuple[float, float]]:
-    """Two one-sided tests (TOST) on paired differences: equivalent within ±``margin`` when the (1 - 2 alpha)
-    t confidence interval of the mean difference lies inside it. Returns (equivalent?, that interval)."""
-    d = np.asarray(differences, float)
-    d = d[~np.isnan(d)]
-    if d.size < 2:
-        return False, (float("nan"), float("nan"))
-    half = stats.t.ppf(1 - alpha, d.size - 1) * d.std(ddof=1) / math.sqrt(d.size)
-    low, high = d.mean() - half, d.mean() + half
-    return bool(-margin < low and high < margin), (float(low), float(high))
 
 
 def smallest_p(n: int, alternative: str = "two-sided") -> float:

@@ -116,7 +116,6 @@ class Result:
     premise: str | None = None  # why the claim's premise is absent at this profile
     gain_p: float = float("nan")  # no_gain: the Holm-over-tasks p of a gain (equivalence: of a difference either
     # way), which refutes the claim when significant
-    extra: str = ""  # a note the claim's module adds to the reason
 
 
 @dataclass(frozen=True)
@@ -432,7 +431,7 @@ def dedupe(units_scores: list[tuple[Unit, np.ndarray, np.ndarray]]) -> list[tupl
 
 def evaluate(claim: str, shape: Shape, scores: pd.DataFrame | dict, units: list[Unit], *,
              resolutions: dict | None = None, baselines: dict | None = None, premise: str | None = None,
-             seed: int = SEED, extra: str = "") -> Result:
+             seed: int = SEED) -> Result:
     """A claim's tests over its ``units`` (ordering: the units are the adjacent pairs, in order) and its
     scope-combined p. ``scores``: a score frame, or its `cells` when several claims read one frame."""
     resolutions, baselines = resolutions or {}, baselines or {}
@@ -467,7 +466,7 @@ def evaluate(claim: str, shape: Shape, scores: pd.DataFrame | dict, units: list[
             p = float(max(ps))
         if shape.kind == "no_gain":
             gain_p = float(min(1.0, min(t.other_way for t in live) * len(live)))  # Bonferroni = Holm's first step
-    return Result(claim, shape, tuple(tests), p, left, premise, gain_p, extra)
+    return Result(claim, shape, tuple(tests), p, left, premise, gain_p)
 
 
 def _points(x: float) -> str:
@@ -525,8 +524,6 @@ def _decide(r: Result, p_adj: float, alpha: float, family: int) -> Decision:
     need = max(needed) if needed else None
 
     def out(verdict: str, reason: str) -> Decision:
-        if r.extra:
-            reason = f"{reason}; {r.extra}"
         return Decision(r.claim, verdict, reason, r.p, p_adj, effect, pairs, power_text, r.shape.exploratory, need)
 
     left = f" (left out: {'; '.join(f'{k}: {v}' for k, v in r.left_out.items())})" if r.left_out else ""

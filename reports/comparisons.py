@@ -37,22 +37,22 @@ class Comparisons:
         self.units.append(engine.Unit(label, "better", "worse", label, stand_in, dataset=task))
         self.expected[label], self.baselines[label], self.resolutions[label] = expected, baseline, resolution
 
-    def result(self, claim: str = "") -> engine.Result:
+    def result(self, claim: str = "", premise: str | None = None) -> engine.Result:
         effects = tuple((k, v) for k, v in self.expected.items() if v is not None)
         shape = self.shape if self.shape.paper_effect is not None else dataclasses.replace(
             self.shape, paper_effect=effects or None)
         return engine.evaluate(claim, shape, engine.frame(self.rows), self.units, resolutions=self.resolutions,
-                               baselines={k: v for k, v in self.baselines.items() if v is not None})
+                               baselines={k: v for k, v in self.baselines.items() if v is not None}, premise=premise)
 
-    def verdict(self) -> dict:
+    def verdict(self, premise: str | None = None) -> dict:
         """The claim's verdict on its own (before Holm's correction across the report: `holm`), its reason, and
-        the engine's result (``result``) for that correction."""
-        return decided(self.result())
+        the engine's result (``result``) for that correction; ``premise``: why the claim's premise is absent at this
+        profile (then "could not tell", whatever the scores say)."""
+        return decided(self.result(premise=premise))
 
 
-def decided(result: engine.Result, exploratory: bool = False) -> dict:
-    if exploratory:
-        result = dataclasses.replace(result, shape=dataclasses.replace(result.shape, exploratory=True))
+def decided(result: engine.Result) -> dict:
+    """One result decided alone (Holm across the report comes later, `holm`), keeping the result for it."""
     d = engine.decide([result])[0]
     return {"verdict": d.verdict, "reason": d.reason, "result": result}
 

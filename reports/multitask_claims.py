@@ -1,13 +1,12 @@
 """Claim checks shared by the two CS224N minBERT reports (claims as data in reports/published/<paper>.yaml). Every
 comparison is paired by seed (both arms share init and data order) on held-out test scores at each run's kept
-epoch, one task at a time; gains by the claims engine (reports.comparisons: exact sign-flip tests, every task by
-intersection-union, Holm across the claims), no-change claims by TOST within a margin. Both reports rest
-on single runs."""
+epoch, one task at a time, decided by the claims engine as each claim's shape says (reports.comparisons: exact
+sign-flip tests, every task by intersection-union, no change within a margin, a premise the profile lacks, Holm
+across the claims). Both reports rest on single runs."""
 from __future__ import annotations
 
 import numpy as np
 
-from analysis import claims as tests
 from reports.build import ReportContext
 from reports.comparisons import Comparisons, all_of, holm
 from reports.multitask import PART_NAMES, arm_scores, majority
@@ -53,15 +52,13 @@ def gain(ctx: ReportContext, check: dict, normalised: bool = False) -> dict:
     ``min_imbalance``, only where ``worse``'s pools are at least that unbalanced (the condition the claim is about):
     otherwise "could not tell", said why."""
     ratio = imbalance(ctx, check["worse"]) if "min_imbalance" in check else None
-    if ratio is not None and ratio < check["min_imbalance"]:
-        return {"verdict": tests.COULD_NOT_TELL,
-                "reason": f"premise absent at this profile: the pools are {ratio:.1f}x unbalanced, the "
-                          f"claim is about {check['min_imbalance']}x or more ({check.get('why', '')})"}
+    premise = (f"the pools are {ratio:.1f}x unbalanced, the claim is about {check['min_imbalance']}x or more "
+               f"({check.get('why', '')})" if ratio is not None and ratio < check["min_imbalance"] else None)
     found = Comparisons(ctx, check.get("shape"))
     for part in check["tasks"]:
         b, w = pairs(_scores(ctx, check["better"], part, normalised), _scores(ctx, check["worse"], part, normalised))
         found.add(PART_NAMES[part], b, w, part, paper_gain(ctx, check, part), baseline=majority(ctx, part))
-    return found.verdict()
+    return found.verdict(premise)
 
 
 def ordered(ctx: ReportContext, check: dict, normalised: bool = False) -> dict:

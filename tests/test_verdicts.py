@@ -191,13 +191,3 @@ def test_wilcoxon_paired_drops_ties_and_missing_pairs_and_says_so():
     assert wilcoxon_paired([1.0, 2.0], [1.0, 2.0]).pvalue == 1.0  # nothing to rank: no evidence
     with pytest.raises(ValueError, match="equal lengths"):
         wilcoxon_paired([1.0], [1.0, 2.0])
-
-
-
-def test_equivalence_bounds_the_paired_difference_by_hand():
-    from analysis.claims import equivalent
-    d = [0.1, -0.2, 0.3, 0.0]  # mean 0.05, sd 0.2082; t(0.95, 3) = 2.3534: half-width 0.2450
-    inside, (low, high) = equivalent(d, 0.5)
-    assert inside and low == pytest.approx(0.05 - 0.2450, abs=1e-4) and high == pytest.approx(0.2950, abs=1e-4)
-    assert not equivalent(d, 0.25)[0]  # the interval reaches 0.295: not inside ±0.25
-    assert equivalent([0.3], 1.0)[0] is False  # one pair bounds nothing
