@@ -509,7 +509,8 @@ def decide(results: list[Result], alpha: float = ALPHA) -> list[Decision]:
     """Holm's correction over the confirmatory claims that have a p (exploratory ones keep their raw p), then each
     claim's verdict from its adjusted p, its tests and the power rule."""
     family = [i for i, r in enumerate(results) if not r.shape.exploratory and math.isfinite(r.p) and not r.premise]
-    adjusted = {i: r.p for i, r in enumerate(results)}
+    # outside the family: an exploratory claim keeps its raw p; one without a p or premise has no adjusted p
+    adjusted = {i: r.p if r.shape.exploratory else float("nan") for i, r in enumerate(results)}
     adjusted.update(zip(family, holm([results[i].p for i in family])))
     return [_decide(r, adjusted[i], alpha, len(family)) for i, r in enumerate(results)]
 

@@ -161,13 +161,23 @@ class Layout:
 
 
 def _layout(header: list[str], rows: list[list[str]], notes) -> Layout:
+    """The layout at the smallest font that fits; when even that is too wide, shorter cells move to the notes too
+    (a claims table of eight columns whose cells sit just under LONG_CELL)."""
+    for long_cell in (LONG_CELL, 28, 20, 12):
+        lay = _layout_at(header, rows, notes, long_cell)
+        if lay.width_pt <= TEXT_WIDTH_PT:
+            break
+    return lay
+
+
+def _layout_at(header: list[str], rows: list[list[str]], notes, long_cell: int) -> Layout:
     long_texts: dict[str, int] = {}
     plain_rows = []
     for row in rows:
         cells = []
         for cell in row:
             text = str(cell)
-            if len(re.sub(r"\*\*|`", "", text)) > LONG_CELL:
+            if len(re.sub(r"\*\*|`", "", text)) > long_cell:
                 number = long_texts.setdefault(text, len(long_texts) + 1)
                 cells.append(f"[{number}]")
             else:
