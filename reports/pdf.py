@@ -3,8 +3,8 @@
     python -m reports.pdf PAPER [--profile P] [--config suite.yaml] [--dir FOLDER]
 
 Runs pdflatex twice in the report folder (auxiliary files go to a temporary folder), quietly. Fails (exit 1),
-printing the LaTeX error lines, on any LaTeX error and on any overfull line inside a table (a table wider than
-the page); exit 2, with one line saying what to do, when pdflatex is missing or the report does not exist.
+printing the LaTeX error lines, on any LaTeX error and on any overfull box (a table, a figure or a line of text
+wider than the page, or a box taller than it); exit 2, with one line saying what to do, when pdflatex is missing or the report does not exist.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ APT_PACKAGES = "texlive-latex-base texlive-latex-recommended texlive-fonts-recom
 INSTALL_HINT = (f"install TeX Live: `sudo apt-get install {APT_PACKAGES}` (Debian/Ubuntu) or MacTeX/BasicTeX "
                 f"(macOS: `brew install --cask basictex`)")
 _ERROR = re.compile(r"^(!|\S+?:\d+: )")
-_OVERFULL = re.compile(r"^Overfull \\hbox \((?P<pt>[\d.]+)pt too wide\)")
+_OVERFULL = re.compile(r"^Overfull \\[hv]box \((?P<pt>[\d.]+)pt too (wide|high)\)")
 _BEGIN = re.compile(re.escape(TABLE_BEGIN).replace(r"\{path\}", r"(?P<path>.+?)"))
 
 
@@ -36,7 +36,8 @@ class PdfError(Exception):
 
 
 def problems(log: str) -> tuple[list[str], list[str]]:
-    """(error lines with their context, overfull table lines) found in a pdflatex log."""
+    """(error lines with their context, overfull boxes) found in a pdflatex log. An overfull box is named by the
+    table file it is in, else by the log's own location and the text LaTeX shows for it (the line after)."""
     lines = log.splitlines()
     errors, overfull, table = [], [], None
     for i, line in enumerate(lines):
@@ -49,8 +50,10 @@ def problems(log: str) -> tuple[list[str], list[str]]:
             errors.append("\n".join(lines[i:i + 4]).rstrip())
         else:
             m = _OVERFULL.match(line)
-            if m and table is not None and float(m.group("pt")) > 0.0:
-                overfull.append(f"{table}: {line.strip()}")
+            if m and float(m.group("pt")) > 0.0:
+                where = table or "report.tex"
+                shown = lines[i + 1].strip() if table is None and i + 1 < len(lines) else ""
+                overfull.append(f"{where}: {line.strip()}" + (f" {shown[:120]}" if shown else ""))
     return errors, overfull
 
 
@@ -84,7 +87,7 @@ def compile_report(folder: Path, timeout: float = 300) -> Path:
                 if errors or proc.returncode != 0:
                     detail = "\n".join(errors) or proc.stdout[-2000:]
                     raise PdfError(f"LaTeX error in {folder / 'report.tex'} (log: {folder / 'report.log'})", detail)
-                raise PdfError(f"table wider than the page in {folder / 'report.tex'} "
+                raise PdfError(f"overfull box (a table, figure or line wider than the page) in {folder / 'report.tex'} "
                                f"(log: {folder / 'report.log'})", "\n".join(overfull))
         shutil.copyfile(Path(build) / "report.pdf", folder / "report.pdf")
     return folder / "report.pdf"

@@ -70,12 +70,14 @@ def _char(ch: str) -> str:
 
 def _plain(text: str, breakable: bool = False) -> str:
     out = "".join(_char(c) for c in text).replace("--", "-{}-")  # no en dash ligature from text like `--flag`
-    return out.replace("/", r"/\allowbreak{}") if breakable else out
+    if not breakable:
+        return out
+    return out.replace("/", r"/\allowbreak{}").replace(r"\_", r"\_\allowbreak{}")
 
 
 def _tex(cell, breakable: bool = False) -> str:
     """Text or a table cell (Markdown ``**bold**`` and ```code``` inline) as LaTeX. A cell that is bold as a
-    whole stays bold: the tables' notes say what bold marks. ``breakable``: paths may wrap after a slash."""
+    whole stays bold: the tables' notes say what bold marks. ``breakable``: names may wrap after / - or _."""
     text = str(cell)
     out, pos = [], 0
     for m in _INLINE.finditer(text):
@@ -83,7 +85,10 @@ def _tex(cell, breakable: bool = False) -> str:
         if m.group(1) is not None:
             out.append(r"\textbf{" + _plain(m.group(1), breakable) + "}")
         else:
-            out.append(r"\texttt{" + _plain(m.group(2), breakable) + "}")
+            code = _plain(m.group(2), breakable)
+            if breakable:  # typewriter text never hyphenates: `paraphrase-MiniLM-L3-v2` may wrap after a -
+                code = re.sub(r"(?<=[A-Za-z0-9])-(?=[A-Za-z0-9])", r"-\\allowbreak{}", code)
+            out.append(r"\texttt{" + code + "}")
         pos = m.end()
     out.append(_plain(text[pos:], breakable))
     return "".join(out)

@@ -110,7 +110,7 @@ def test_a_table_wider_than_the_page_or_a_latex_error_fails(tmp_path, capsys):
     (tmp_path / "report.tex").write_text(document("Wide", [], [Item("table", "tables/wide.tex")]))
     assert pdf.main(["revisiting", "--dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err
-    assert "table wider than the page" in err and "tables/wide.tex: Overfull \\hbox" in err
+    assert "overfull box (a table, figure or line wider than the page)" in err and "tables/wide.tex: Overfull \\hbox" in err
     assert (tmp_path / "report.log").exists() and not (tmp_path / "report.pdf").exists()
     (tmp_path / "tables" / "wide.tex").write_text(r"\begin{table}\undefinedmacro\end{table}")
     assert pdf.main(["revisiting", "--dir", str(tmp_path)]) == 1
@@ -144,3 +144,18 @@ def test_the_smoke_report_compiles_to_a_pdf_with_every_table_and_figure(study, t
     assert pdf.main(["revisiting", "--dir", str(folder)]) == 0
     assert (folder / "report.pdf").read_bytes()[:5] == b"%PDF-"
     assert not (folder / "report.log").exists()
+
+
+def test_an_overfull_line_of_text_fails_and_long_code_names_wrap(tmp_path, capsys):
+    """Every overfull box fails, not only tables'; a `name` in typewriter text may wrap after its hyphens (the
+    minBERT reports' opening paragraph ran 33pt into the margin on `paraphrase-MiniLM-L3-v2`)."""
+    need_pdflatex()
+    filler = "The student is trained on the teacher's soft labels at the profile's scale, with"
+    names = " ".join(["`paraphrase-MiniLM-L3-v2-with-a-longer-name`"] * 6)
+    (tmp_path / "report.tex").write_text(document("Code", [f"{filler} {names}."], []))
+    assert pdf.main(["revisiting", "--dir", str(tmp_path)]) == 0, capsys.readouterr().err
+    assert r"paraphrase-\allowbreak{}MiniLM" in (tmp_path / "report.tex").read_text()
+    (tmp_path / "report.tex").write_text(document("Word", [filler + " " + "x" * 120 + "."], []))
+    assert pdf.main(["revisiting", "--dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "overfull box" in err and "report.tex: Overfull \\hbox" in err and "xxxx" in err
