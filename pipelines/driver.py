@@ -277,7 +277,12 @@ class StudySession:
         self.plan, self.ray_address, self.ray_started = plan, ray_address, False
         self.teacher_experiment_id = None  # where students read teacher logits (default: this experiment)
         self.name = name or tracking.experiment_name(plan.paper, plan.profile)
-        self.quiet = QuietTerminal(log_path(self.runs_dir, self.name)).__enter__()
+        self.lock = _study_lock(self.runs_dir, self.name)  # first: a refused driver writes no log, store or Ray
+        try:
+            self.quiet = QuietTerminal(log_path(self.runs_dir, self.name)).__enter__()
+        except BaseException:
+            self.lock.close()
+            raise
         self.log_path = self.quiet.log_path
         self.out = out or self.quiet.line
         try:
@@ -286,11 +291,11 @@ class StudySession:
             check_tracking_server(self.uri)
             tracking.seed_store(self.uri)
             self.client = MlflowClient(self.uri)
-            self.lock = _study_lock(self.runs_dir, self.name)
             self.experiment_id = tracking.ensure_experiment(self.client, self.name, self.runs_dir / "mlartifacts")
             killed = tracking.mark_killed(self.client, self.experiment_id)
         except BaseException:
             self.quiet.__exit__(None, None, None)
+            self.lock.close()
             raise
         if killed:
             self.out(f"{killed} run(s) left RUNNING by an interrupted driver are marked killed; their trials rerun")
@@ -408,14 +413,18 @@ def failed_ids(grid) -> list[str]:
 
 
 def _study_lock(runs_dir, name: str):
-    """One driver per MLflow experiment and runs folder, so RUNNING runs found at start are known to be dead."""
+    """One driver per MLflow experiment and runs folder, so RUNNING runs found at start are known to be dead.
+    The file holds the holder's PID: it is opened without truncating and rewritten only once the lock is ours."""
     import fcntl
-    handle = open(runs_dir / f".{name}.lock", "w")
+    path = runs_dir / f".{name}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        handle.close()
-        raise StudyLocked(f"another driver is running {name} on {runs_dir}; wait for it or stop it first") from None
-    handle.write(str(os.getpid()))
-    handle.flush()
-    return handle
+        holder = os.read(fd, 64).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise StudyLocked(f"another driver (pid {holder}, lock {path}) is running {name}; wait for it or stop it "
+                          f"first") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    return os.fdopen(fd, "w")  # closing it releases the lock

@@ -74,19 +74,27 @@ def test_failing_trial_is_retried_then_recorded_and_the_study_goes_on(tmp_path):
 
 
 def test_second_driver_on_the_same_study_is_refused(tmp_path, capsys):
+    """The refused driver names the holder and writes nothing: the holder's PID stays in the lock file, and no log,
+    MLflow store or Ray folder appears."""
     import fcntl
 
     from pipelines.cli import main
     config = _config(tmp_path)
-    (tmp_path / "runs").mkdir()
-    with open(tmp_path / "runs" / ".revisiting-smoke.lock", "w") as held:  # flock: another open file conflicts,
-        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # in this process too
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    lock = runs / ".revisiting-smoke.lock"
+    with open(lock, "w") as held:  # flock: another open file conflicts, in this process too
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.write("4242")
+        held.flush()
         code = main(["run", "revisiting", "--profile", "smoke", "--experiments", "bias_correction",
                      "--config", str(config)])
+        assert lock.read_text() == "4242"
     assert code == 2
-    assert capsys.readouterr().err.strip().splitlines()[-1] == (
-        f"suite: error: another driver is running revisiting-smoke on {tmp_path / 'runs'}; wait for it or stop it "
-        f"first")
+    assert capsys.readouterr().err.splitlines() == [
+        f"suite: error: another driver (pid 4242, lock {lock}) is running revisiting-smoke; wait for it or stop it "
+        f"first"]
+    assert [p.name for p in runs.iterdir()] == [lock.name]
 
 
 def test_ctrl_c_stops_the_study_at_once_and_says_how_to_resume(tmp_path):
