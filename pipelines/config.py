@@ -1,6 +1,7 @@
 """Load and validate suite.yaml. Every mistake is a ConfigError with a one-line message naming the key."""
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -331,6 +332,7 @@ def _check_profile(name: str, profile, papers: dict) -> None:
             raise ConfigError(f"{where}: missing key {missing[0]!r} (set it here, under papers.{paper_name}, or in "
                               f"papers.{paper_name}.defaults)")
         _check_profile_targets(f"{where}.papers.{paper_name}", resolved, paper)
+        _check_trained_full_train(f"{where}.papers.{paper_name}", resolved, paper)
         _check_models(f"{where}.papers.{paper_name}.models", resolved.get("models") or {}, paper, resolved["skip"])
 
 
@@ -401,6 +403,7 @@ def _check_experiment(where: str, exp, experiments: dict, recipes: dict, seed_se
         merged = {**(exp.get("settings") or {}), **settings}
         _check_objective(f"{where}.arms.{arm}", merged)
         _check_multitask(f"{where}.arms.{arm}", merged, exp["tasks"])
+        _check_full_train(f"{where}.arms.{arm}", merged, exp["tasks"])
         if "teacher" in merged:
             _check_teacher(f"{where}.arms.{arm}.teacher", merged["teacher"], where.rsplit(".", 1)[-1], experiments)
     for key in exp.get("select") or []:
@@ -441,6 +444,39 @@ def _check_objective(where: str, settings: dict) -> None:
         raise ConfigError(f"{where}: objective {name!r} " + ("needs a teacher: {experiment: NAME, arm: ARM} or "
                                                             "self_teacher: sda | sdv" if teacher
                                                             else "reads no teacher; remove `teacher`"))
+
+
+def full_train_tasks() -> list[str]:
+    """The tasks whose split recipe takes ``full_train`` (their split function has the parameter: GLUE's); any
+    other task's split would fail with a TypeError when a trial loads its data."""
+    return [name for name, task in TASKS.items()
+            if task.split is not None and "full_train" in inspect.signature(task.split).parameters]
+
+
+def _check_full_train(where: str, settings: dict, tasks: list) -> None:
+    """``full_train: true`` (or a grid holding true) only for tasks whose split takes it."""
+    value = settings.get("full_train", False)
+    if True not in (value if isinstance(value, list) else [value]):
+        return
+    accepting = full_train_tasks()
+    refused = [t for t in tasks if t not in accepting]
+    if refused:
+        raise ConfigError(f"{where}.full_train: task(s) {', '.join(refused)} have no full-training split "
+                          f"(full_train applies to {_choices(accepting)})")
+
+
+def _check_trained_full_train(where: str, profile: dict, paper: dict) -> None:
+    """_check_full_train on what a resolved profile trains: its stand-in tasks, its grids' full_train values."""
+    for exp_name, exp in paper["experiments"].items():
+        if exp_name in profile["skip"]:
+            continue
+        for arm, settings in exp["arms"].items():
+            merged = {**(exp.get("settings") or {}), **settings}
+            for path, values in profile["grids"].items():  # as pipelines.plan applies them
+                if path in (f"{exp_name}.{arm}.full_train", f"{exp_name}.*.full_train") and "full_train" in merged:
+                    merged["full_train"] = values
+            _check_full_train(f"{where}: experiments.{exp_name}.arms.{arm}", merged,
+                              profile_tasks(profile, exp_name, exp))
 
 
 # arm settings behind trainers.multitask.train.SINGLE_TASK_ONLY

@@ -1,4 +1,5 @@
 """suite.yaml validation and CLI errors: one line naming what is wrong and what is valid, exit 2, nothing run."""
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from helpers import paper_section
 from pipelines.config import DEFAULT_CONFIG, ConfigError, load
 from pipelines.cli import main
 from trainers import assets
+from trainers.tasks import TASKS
 
 PROFILES = ", ".join(load().data["profiles"])  # as declared in suite.yaml
 
@@ -106,12 +108,30 @@ def _write(tmp_path: Path, mutate) -> Path:
      "experiments.stability.init_seed: expected a seed (an integer >= 0)"),
     (lambda d: paper_section(d, "cpu", "selfdistill").update(stand_ins={"AG": "AG-prox"}),
      "profiles.cpu.papers.selfdistill.stand_ins: unknown task 'AG-prox' (valid: "),
+    (lambda d: d["papers"]["selfdistill"]["experiments"]["self_distill"]["arms"]["base"].update(full_train=True),
+     "papers.selfdistill.experiments.self_distill.arms.base.full_train: task(s) IMDb, AG, DBPedia, Yelp-P, Yelp-F, "
+     "SNLI have no full-training split (full_train applies to RTE, MRPC, STS-B, CoLA, SST-2, QNLI, QQP, MNLI)"),
+    (lambda d: paper_section(d, "cpu").update(stand_ins={"MNLI": "QNLI-proxy"}),
+     "profiles.cpu.papers.revisiting: experiments.mnli_full.arms.adamw.full_train: task(s) QNLI-proxy have no "
+     "full-training split (full_train applies to RTE, "),
 ])
 def test_bad_config_is_one_clear_error(tmp_path, mutate, message):
     with pytest.raises(ConfigError) as err:
         load(_write(tmp_path, mutate))
     assert message in str(err.value) and "\n" not in str(err.value)
     assert str(err.value).startswith("suite.yaml: ")
+
+
+def test_full_train_tasks_are_those_whose_split_takes_it(tmp_path, monkeypatch):
+    """Which tasks accept full_train comes from the task registry's split functions, not from a list."""
+    path = _write(tmp_path, lambda d: d["papers"]["revisiting"]["experiments"]["mnli_full"].update(
+        tasks=["MNLI", "SST-5"]))
+    with pytest.raises(ConfigError, match=r"mnli_full\.arms\.adamw\.full_train: task\(s\) SST-5 have no"):
+        load(path)
+    sst5 = TASKS["SST-5"]
+    monkeypatch.setitem(TASKS, "SST-5", dataclasses.replace(
+        sst5, split=lambda task, files, seed=None, full_train=False: sst5.split(task, files, seed)))
+    load(path)
 
 
 @pytest.mark.parametrize("argv,message", [
