@@ -1,5 +1,5 @@
 """Which planned trials can run here. A task whose files are not shipped offline (QNLI train, QQP, MNLI) or a
-model without a local checkpoint (BERT-large, XLNet, ...) needs the hub; when it is unreachable the trial is
+model without a local checkpoint (BERT-large, XLNet, ...) needs the hub; when it is off or unreachable the trial is
 planned but not run, and the report says why. A shipped file that is missing or corrupted is an error instead
 (preflight), because then the assets themselves are broken."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ from trainers.config import TrainConfig
 def missing_data(task: str) -> str | None:
     absent = [f for f in files_for(task) if not assets.shipped(f)]
     if absent and not assets.hub_reachable():
-        return f"{', '.join(absent)} not in the offline assets and the hub is unreachable"
+        return f"{', '.join(absent)} not in the offline assets and {assets.no_hub()}"
     return None
 
 
@@ -22,7 +22,7 @@ def missing_model(model: str) -> str | None:
         return None
     if assets.hub_reachable():
         return None
-    return f"checkpoint {model} not in the offline assets and the hub is unreachable"
+    return f"checkpoint {model} not in {assets.models_folder()} and {assets.no_hub()}"
 
 
 def reason(cfg: TrainConfig) -> str | None:

@@ -141,6 +141,21 @@ def test_suite_assets_not_a_directory(tmp_path, capsys, monkeypatch, command):
         "(default ../shared)")
 
 
+@pytest.mark.parametrize("models", ["absent", "empty"])
+def test_empty_assets_folder_is_named_and_the_hub_is_off(tmp_path, capsys, monkeypatch, models):
+    """HF_HUB_OFFLINE=1 (the Makefile, the CLI, conftest): the hub is off, not "unreachable"."""
+    from trainers.assets import AssetError, model_source
+    root = tmp_path / "assets"
+    (root / "models" if models == "empty" else root).mkdir(parents=True)
+    monkeypatch.setenv("SUITE_ASSETS", str(root))
+    hub = f"not in {root / 'models'} ({models}) and the hub is off (HF_HUB_OFFLINE=1)"
+    message = _error(capsys, tmp_path, ["run", "revisiting", "--profile", "smoke"])
+    assert message.startswith("none of the ") and message.endswith(f"can run here: checkpoint all-MiniLM-L6-v2 {hub}")
+    with pytest.raises(AssetError) as err:
+        model_source("all-MiniLM-L6-v2")
+    assert str(err.value) == f"model 'all-MiniLM-L6-v2' is {hub}"
+
+
 # --- 5. search: unknown experiment vs one without a search ----------------------------------------------------
 
 def test_search_of_an_unknown_experiment(tmp_path, capsys):

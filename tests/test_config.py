@@ -144,15 +144,14 @@ def test_full_train_tasks_are_those_whose_split_takes_it(tmp_path, monkeypatch):
      "controlled_seeds, precision, "
      "mnli_full, other_models)"),
     (["run", "revisiting", "--profile", "paper"],
-     "none of the 6426 planned trials can run here: checkpoint bert-large-uncased not in the offline assets and "
-     "the hub is unreachable"),
+     "none of the 6426 planned trials can run here: checkpoint bert-large-uncased not in {models} and the hub is "
+     "off (HF_HUB_OFFLINE=1)"),
 ])
 def test_cli_errors_exit_2_without_launching(tmp_path, capsys, argv, message):
     config = _write(tmp_path, lambda d: None)
     assert main([*argv, "--config", str(config)]) == 2
     err = capsys.readouterr().err
-    models = assets.assets_root() / "models"
-    assert err == f"suite: error: {message.format(models=models)}\n"
+    assert err == f"suite: error: {message.format(models=assets.models_folder())}\n"
     assert not (tmp_path / "runs").exists()  # nothing launched, nothing written
 
 

@@ -294,7 +294,7 @@ def test_hub_only_tasks_sizes_and_missing_data_offline(name):
     task = get_task(name)
     assert task.sizes == sizes and task.recipe == ("given" if name == "SNLI" else "fixed")
     assert not assets.hub_reachable()  # conftest: HF_HUB_OFFLINE=1
-    assert missing_data(name) == f"{', '.join(absent)} not in the offline assets and the hub is unreachable"
+    assert missing_data(name) == f"{', '.join(absent)} not in the offline assets and the hub is off (HF_HUB_OFFLINE=1)"
     assert train_size(TrainConfig(task=name, model="m")) == sizes[0] and task_label(name, {}) == name
 
 

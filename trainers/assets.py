@@ -71,9 +71,32 @@ def verify(relative: str) -> Path:
     return path
 
 
+def hub_off() -> bool:
+    """HF_HUB_OFFLINE set (the Makefile and the CLI set it to 1): the hub is not asked at all."""
+    return os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
+
+
+def no_hub() -> str:
+    """Why a name not found locally cannot come from the hub: switched off, or not answering."""
+    return f"the hub is off (HF_HUB_OFFLINE={os.environ['HF_HUB_OFFLINE']})" if hub_off() else "the hub is unreachable"
+
+
+def models_folder() -> str:
+    """Where local checkpoints are looked for, as users name it (the default root as ../shared, the same on every
+    machine, so reports that quote it do not carry one machine's paths), and whether it is absent or empty."""
+    root = assets_root()
+    if root is None:
+        return "../shared/models (no assets folder: set SUITE_ASSETS or place ../shared beside the checkout)"
+    models = root / "models"
+    shown = "../shared/models" if root == REPO_ROOT.parent / "shared" else str(models)
+    if not models.is_dir():
+        return f"{shown} (absent)"
+    return shown if any(models.iterdir()) else f"{shown} (empty)"
+
+
 @functools.lru_cache(maxsize=1)
 def hub_reachable(timeout: float = 2.0) -> bool:
-    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
+    if hub_off():
         return False
     try:
         socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
@@ -100,9 +123,7 @@ def model_source(name: str) -> str:
         return str(local)
     if hub_reachable():
         return name
-    raise AssetError(
-        f"model {name!r} is not under {root / 'models' if root else '(no assets root)'} and the hub is unreachable"
-    )
+    raise AssetError(f"model {name!r} is not in {models_folder()} and {no_hub()}")
 
 
 def model_files(name: str) -> list[str]:
