@@ -50,16 +50,46 @@ def _names(text: str | None, option: str = "--experiments") -> list[str] | None:
     return names
 
 
+class NothingToReport(StudyError):
+    """`suite report` of a study with no finished run yet: nothing to analyse, nothing written."""
+
+
+def _runs_missing(config, plan) -> bool:
+    """True when the plan has trials that can run here but none has a finished run yet. A plan of only skipped
+    experiments, or of trials none of which can run here, still gets its report: its coverage says why."""
+    from pipelines.availability import blocked
+    from pipelines.tracking import load_runs
+    if not plan.specs or set(load_runs(config, plan)["trial_id"]) & set(plan.specs):
+        return False
+    return not all(blocked(plan.unique()).values())
+
+
+def _store_where(config) -> str:
+    """Where the finished runs are looked for: the tracking server MLFLOW_TRACKING_URI names, else the runs folder
+    (a runs_dir under a file raises NotADirectoryError here: that is the error to show, not a missing run)."""
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    try:
+        config.runs_dir.stat()
+    except FileNotFoundError:
+        pass
+    return str(config.runs_dir)
+
+
+def _make_reproduce(paper: str, profile: str, chosen) -> str:
+    return f"make reproduce PAPER={paper} PROFILE={profile}" + (f" EXPERIMENTS={','.join(chosen)}" if chosen else "")
+
+
 def _no_runs_note(config, plan) -> None:
-    """A report built from zero finished runs is still written (each table says why), and the terminal says so."""
-    from pipelines.tracking import load_runs, tracking_uri
+    """A report built from zero finished runs (only skipped experiments, or none that can run here, or a study
+    whose trials all failed) is still written (each table says why), and the terminal says so."""
+    from pipelines.tracking import load_runs
     if set(load_runs(config, plan)["trial_id"]) & set(plan.specs):
         return
-    why = (f"run `make reproduce PAPER={plan.paper} PROFILE={plan.profile}` first" if plan.specs
-           else f"no chosen experiment runs at profile {plan.profile}; its coverage table says why")
-    print(f"suite: no finished runs for {plan.paper}-{plan.profile} in "
-          f"{tracking_uri(config.runs_dir).removeprefix('sqlite:///')}; the report shows every table as not run "
-          f"({why})", file=sys.stderr)
+    why = (f"no chosen experiment runs at profile {plan.profile}; its coverage table says why" if not plan.specs
+           else "no trial has finished; the report says why")
+    print(f"suite: no finished runs for {plan.paper}-{plan.profile}: the report shows every table as not run ({why})",
+          file=sys.stderr)
 
 
 def _search(config, args) -> int:
@@ -142,14 +172,27 @@ def _rebuild(config, paper: str, profile: str | None, chosen, path: str) -> None
     print(f"index of every report: {write_index(config.runs_dir / 'reports')}")
 
 
-def _report(config, papers: list[str], profile: str | None, chosen) -> None:
+def _report(config, papers: list[str], profile: str | None, chosen, after_run: bool = False) -> int:
+    """The papers' reports and the index. `suite report` (not after a run): a paper with no finished run yet gets
+    no report (its tables would all be empty); when no paper has one, that is an error and nothing is written."""
     from reports.build import build_report
     from reports.index import write_index
-    for paper in papers:
-        plan = resolved_plan(config, paper, profile, chosen)
-        print(f"report written: {build_report(config, plan)}")
-        _no_runs_note(config, plan)
+    plans = [resolved_plan(config, paper, profile, chosen) for paper in papers]
+    missing = [] if after_run else [plan.paper for plan in plans if _runs_missing(config, plan)]
+    if missing and len(missing) == len(plans):
+        name = papers[0] if len(papers) == 1 else "all"
+        raise NothingToReport(f"no finished runs for {name} at profile {plans[0].profile} yet (looked in "
+                              f"{_store_where(config)}); run `{_make_reproduce(name, plans[0].profile, chosen)}` first")
+    for plan in plans:
+        if plan.paper not in missing:
+            print(f"report written: {build_report(config, plan)}")
+            _no_runs_note(config, plan)
     print(f"index of every report: {write_index(config.runs_dir / 'reports')}")
+    if missing:
+        print(f"suite: no report for {', '.join(missing)}: no finished runs at profile {plans[0].profile} yet "
+              f"(looked in {_store_where(config)}); run `{_make_reproduce('PAPER', plans[0].profile, chosen)}` for "
+              f"each", file=sys.stderr)
+    return 1 if missing else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "runs", None) is not None:
             _rebuild(config, args.paper, args.profile, chosen, args.runs)
         elif args.command in ("report", "reproduce"):
-            _report(config, papers, args.profile, chosen)
+            status = _report(config, papers, args.profile, chosen, after_run=args.command == "reproduce") or status
         return status
     except (ConfigError, AssetError, StudyError) as exc:
         print(f"suite: error: {exc}", file=sys.stderr)

@@ -64,9 +64,8 @@ def test_report_of_only_skipped_experiments_renders(tmp_path, capsys, profile, e
     assert main(["report", "revisiting", "--profile", profile, "--experiments", experiments,
                  "--config", str(config)]) == 0
     err = capsys.readouterr().err
-    assert err == (f"suite: no finished runs for revisiting-{profile} in {tmp_path / 'runs' / 'mlflow.db'}; the "
-                   f"report shows every table as not run (no chosen experiment runs at profile {profile}; its "
-                   f"coverage table says why)\n")
+    assert err == (f"suite: no finished runs for revisiting-{profile}: the report shows every table as not run (no "
+                   f"chosen experiment runs at profile {profile}; its coverage table says why)\n")
     report = (tmp_path / "runs" / "reports" / f"revisiting-{profile}" / "report.md").read_text(encoding="utf-8")
     assert f"not run at profile {profile}: " in report
     assert not (tmp_path / "runs" / "mlflow.db").exists()
@@ -84,19 +83,32 @@ def test_every_single_experiment_reports_from_an_empty_store(tmp_path):
     assert not (tmp_path / "runs" / "mlflow.db").exists()
 
 
-# --- 7. a report from zero finished runs says so ------------------------------------------------------------
+# --- 7. a report of a study with no finished run yet: an error, nothing written ---------------------------------
 
-def test_report_with_no_finished_runs_says_so(tmp_path, capsys):
+@pytest.mark.parametrize("paper,experiments,hint", [
+    ("revisiting", ["--experiments", "bias_correction"], "PAPER=revisiting PROFILE=smoke EXPERIMENTS=bias_correction"),
+    ("all", [], "PAPER=all PROFILE=smoke"),
+])
+def test_report_with_no_finished_runs_is_an_error(tmp_path, capsys, paper, experiments, hint):
+    assert _error(capsys, tmp_path, ["report", paper, "--profile", "smoke", *experiments]) == (
+        f"no finished runs for {paper} at profile smoke yet (looked in {tmp_path / 'runs'}); run `make reproduce "
+        f"{hint}` first")
+
+
+def test_report_from_a_store_without_the_papers_runs_changes_nothing(tmp_path, capsys):
+    """Another study's store: the same error, and the store is left as it was (no experiment created)."""
+    import hashlib
+
+    from pipelines.tracking import seed_store, tracking_uri
     config = study_config(tmp_path)
-    assert main(["report", "revisiting", "--profile", "smoke", "--experiments", "bias_correction",
-                 "--config", str(config)]) == 0
-    captured = capsys.readouterr()
-    assert captured.err == (f"suite: no finished runs for revisiting-smoke in {tmp_path / 'runs' / 'mlflow.db'}; "
-                            "the report shows every table as not run (run `make reproduce PAPER=revisiting "
-                            "PROFILE=smoke` first)\n")
-    report = (tmp_path / "runs" / "reports" / "revisiting-smoke" / "report.md").read_text(encoding="utf-8")
-    assert "Built from 0 finished runs of the " in report and "nothing has run" in report
-    assert not (tmp_path / "runs" / "mlflow.db").exists()  # the report stage never creates a store
+    runs = tmp_path / "runs"
+    seed_store(tracking_uri(runs))
+    before = hashlib.sha256((runs / "mlflow.db").read_bytes()).hexdigest()
+    assert main(["report", "revisiting", "--profile", "smoke", "--config", str(config)]) == 2
+    assert capsys.readouterr().err == (f"suite: error: no finished runs for revisiting at profile smoke yet (looked "
+                                       f"in {runs}); run `make reproduce PAPER=revisiting PROFILE=smoke` first\n")
+    assert [p.name for p in runs.iterdir()] == ["mlflow.db"]
+    assert hashlib.sha256((runs / "mlflow.db").read_bytes()).hexdigest() == before
 
 
 # --- 2, 3. duplicate keys and invalid YAML ------------------------------------------------------------------
