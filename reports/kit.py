@@ -12,7 +12,7 @@ import pandas as pd
 from pipelines.availability import blocked
 from pipelines.selection import choose
 from reports.build import ReportContext
-from reports.render import markdown_table, write_table
+from reports.render import counted, markdown_table, write_table
 from trainers.metrics import majority_baseline
 from trainers.tasks import get_task, load_splits, split_seed
 
@@ -127,7 +127,8 @@ def engine_claims_section(ctx: ReportContext, verdicts: list[dict], method: str)
              v.get("effect", "–"), v.get("pairs", "–"), _p_cell(v), v.get("power", "–"), v["reason"]]
             for v in verdicts]
     header = ["Claim", "What the paper says", "Verdict", "Effect [95% CI]", "Pairs", "p (Holm)", "Power", "Why"]
-    return claims_table(ctx, header, rows, method, before=True)
+    return claims_table(ctx, header, rows, method, before=True,
+                        prose=("What the paper says", "Effect [95% CI]", "Why"))
 
 
 def hours_per_trial(ctx: ReportContext, experiment: str) -> float:
@@ -158,17 +159,20 @@ def scale_line(ctx: ReportContext, experiment: str) -> str:
     layers = ctx.profile["num_layers"]
     per_cell = done.groupby(["task", "arm"]).size()
     seeds = f"{per_cell.min()}" if per_cell.min() == per_cell.max() else f"{per_cell.min()}-{per_cell.max()}"
+    blocks = f" (first {counted(layers, 'block')})" if layers else ""
     return (f"`{experiment}` ran at profile **{ctx.plan.profile}**: model {', '.join(f'`{m}`' for m in models)}"
-            f"{f' (first {layers} blocks)' if layers else ''}, {seeds} finished runs per task and arm "
+            f"{blocks}, {seeds} finished runs per task and arm "
             f"(all grid points together).")
 
 
 def claims_table(ctx: ReportContext, header: list[str], rows: list[list[str]], method: str,
-                 before: bool = False) -> str:
+                 before: bool = False, prose=()) -> str:
     """The claim verdicts as a Markdown section (``method`` before or after the table) and as tables/claims.tex,
-    so report.tex and its PDF end with the verdicts too (the method as the table's note)."""
+    so report.tex and its PDF end with the verdicts too (the method as the table's note; ``prose`` columns set
+    under each row there)."""
     title = f"Claim verdicts at profile {ctx.plan.profile}"
-    write_table(ctx.out_dir / "tables" / "claims.tex", header, rows, title, "tab:claims", notes=[method])
+    write_table(ctx.out_dir / "tables" / "claims.tex", header, rows, title, "tab:claims", notes=[method],
+                prose=prose)
     table = markdown_table(header, rows)
     return "\n\n".join([f"## {title}", *([method, table] if before else [table, method]),
                         "LaTeX: `tables/claims.tex`"])

@@ -9,6 +9,7 @@ import numpy as np
 
 from reports.build import ReportContext
 from reports.kit import chosen, not_run
+from reports.render import counted
 from trainers.metrics import majority_baseline
 from trainers.multitask.data import PART_TASKS
 from trainers.tasks import get_task, load_splits
@@ -70,12 +71,12 @@ def header(ctx: ReportContext, kept: str, planned: int, done: int) -> str:
     """The report's opening: the profile's scale, the data and its caveats, how many runs it is built from;
     ``kept``: the report's checkpoint rule (which validation score picks the epoch)."""
     p = ctx.profile
-    blocks = f" (first {p['num_layers']} blocks)" if p.get("num_layers") else ""
+    blocks = f" (first {counted(p['num_layers'], 'block')})" if p.get("num_layers") else ""
     caps = ", ".join(f"{k} {v}" for k, v in (p.get("task_train_examples") or {}).items()) or "the full files"
     return "\n".join([
         f"# {ctx.paper['title']}: reproduction report", "",
         f"Profile **{ctx.plan.profile}**: {p['description']}. Model `{p['model']}`{blocks}, lr {p['lr']} (flat), "
-        f"batch {p['batch_size']}, {p['epochs']} epochs (one evaluation each; the kept epoch is {kept}), max length "
+        f"batch {p['batch_size']}, {counted(p['epochs'], 'epoch')} (one evaluation each; the kept epoch is {kept}), max length "
         f"{p['max_seq_len']}; training pools: {caps}; validation and test capped at {p['eval_examples'] or 'all'} "
         f"examples per task; seeds: {', '.join(f'{k} {v}' for k, v in p['seeds'].items())}.", "",
         "Data: SST-5 from the CS224N files with the real SST-5 test labels (PTB trees); STS from the CS224N files, "

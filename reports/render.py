@@ -24,6 +24,17 @@ def fmt_ms(mean: float, std: float) -> str:
     return "—" if mean is None or math.isnan(mean) else f"{mean:.1f} ± {std:.1f}"
 
 
+def counted(n, noun: str) -> str:
+    """``1 block``, ``3 blocks``, ``1.5 epochs``: a count with its noun in the right number."""
+    return f"{n:g} {noun}" + ("" if n == 1 else "s")
+
+
+def model_text(model: str, layers: int | None = None, random_init: bool = False) -> str:
+    """A model as the reports name it: `all-MiniLM-L6-v2` (first 1 block) from random init."""
+    return (f"`{model}`" + (f" (first {counted(layers, 'block')})" if layers else "")
+            + (" from random init" if random_init else ""))
+
+
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
@@ -215,18 +226,30 @@ def _layout_at(header: list[str], rows: list[list[str]], notes, long_cell: int) 
     return Layout(size, tex_header, tex_rows, tex_notes, width)
 
 
-def latex_table(header: list[str], rows: list[list[str]], caption: str, label: str, notes=()) -> str:
+def latex_table(header: list[str], rows: list[list[str]], caption: str, label: str, notes=(), prose=()) -> str:
     """A booktabs table with its caption (the paper's number moved to the end: LaTeX numbers the table) and its
     notes under the tabular: pass every note a reader needs (what markers and bold mean); cells longer than
-    ``LONG_CELL`` characters are added to them as [1], [2], ..."""
-    lay = _layout(header, rows, notes)
-    spec = "l" + "c" * (len(header) - 1)
+    ``LONG_CELL`` characters are added to them as [1], [2], ...
+
+    ``prose``: headers of columns that hold sentences (a claims table's statement and reason). They leave the grid
+    and each row's are set under it, full width, as "Header: text", so the text stays with its row."""
+    keep = [i for i, h in enumerate(header) if h not in prose]
+    lay = _layout([header[i] for i in keep], [[row[i] for i in keep] for row in rows], notes)
+    spec = "l" + "c" * (len(keep) - 1)
     body = [" & ".join(row) + r" \\" for row in lay.rows]
+    if len(keep) < len(header):
+        width = rf"p{{\dimexpr\linewidth-{2 * _TABCOLSEP_PT:g}pt\relax}}"
+        body = [line + "\n" + rf"\multicolumn{{{len(keep)}}}{{{width}}}{{\raggedright\footnotesize "
+                + "; ".join(rf"\emph{{{_tex(header[i])}:}} {_tex(row[i], breakable=True)}"
+                            for i, h in enumerate(header) if h in prose) + r"} \\[2pt]"
+                for line, row in zip(body, rows)]
+    tabular = r"\begin{tabular*}{\linewidth}" + f"{{@{{\\extracolsep{{\\fill}}}}{spec}}}" if prose else \
+        rf"\begin{{tabular}}{{{spec}}}"
     lines = [r"\begin{table}[htbp]", r"\centering", rf"\{lay.size}",
              rf"\setlength{{\tabcolsep}}{{{_TABCOLSEP_PT:g}pt}}",
              rf"\caption{{{_tex(caption_text(caption))}}}", rf"\label{{{label}}}",
-             rf"\begin{{tabular}}{{{spec}}}", r"\toprule", " & ".join(lay.header) + r" \\", r"\midrule",
-             *body, r"\bottomrule", r"\end{tabular}"]
+             tabular, r"\toprule", " & ".join(lay.header) + r" \\", r"\midrule",
+             *body, r"\bottomrule", r"\end{tabular*}" if prose else r"\end{tabular}"]
     if lay.notes:
         lines += [r"\par\smallskip", r"\begin{minipage}{\linewidth}\footnotesize\raggedright",
                   *[note + r"\par" for note in lay.notes], r"\end{minipage}"]
@@ -263,11 +286,12 @@ def _record(kind: str, path: Path, caption: str) -> None:
         written.append(Written(kind, Path(path), caption))
 
 
-def write_table(path: Path, header: list[str], rows: list[list[str]], caption: str, label: str, notes=()) -> Path:
+def write_table(path: Path, header: list[str], rows: list[list[str]], caption: str, label: str, notes=(),
+                prose=()) -> Path:
     """Write ``latex_table(...)`` to ``path`` (folders made as needed) and record it for the report document."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(latex_table(header, rows, caption, label, notes), encoding="utf-8")
+    path.write_text(latex_table(header, rows, caption, label, notes, prose), encoding="utf-8")
     _record("table", path, caption)
     return path
 
@@ -301,12 +325,26 @@ def _figure_title(fig) -> str:
     return ""
 
 
+def _unnumbered(fig) -> None:
+    """The image's own titles lose the paper's "Figure 5:": LaTeX numbers the figure and its caption (and the
+    Markdown section) name the paper's number, so an image never shows a number its caption contradicts."""
+    titles = [fig._suptitle] if fig._suptitle is not None else []
+    titles += [ax.title for ax in fig.axes]
+    for title in titles:
+        text = title.get_text()
+        m = _NUMBERED.match(text)
+        if m and m.group(2).strip():
+            rest = m.group(2).strip()
+            title.set_text(rest[:1].upper() + rest[1:])
+
+
 def save_figure(fig, out_dir: Path, name: str, caption: str | None = None) -> list[Path]:
     """PNG and PDF without timestamps, so the same runs give byte-identical files. ``caption`` (default: the
     figure's title) goes under the figure in report.tex."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / f"{name}.png", out_dir / f"{name}.pdf"]
     caption = caption if caption is not None else _figure_title(fig)
+    _unnumbered(fig)
     fig.savefig(paths[0], dpi=120, bbox_inches="tight", metadata={"Software": None})
     fig.savefig(paths[1], bbox_inches="tight", metadata={"CreationDate": None, "Producer": None, "Creator": None})
     plt.close(fig)

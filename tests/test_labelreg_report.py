@@ -64,6 +64,27 @@ def test_the_report_holds_every_table_with_the_papers_numbers_and_the_claims(lab
     assert (folder / "figures" / "figure1.png").is_file() and (folder / "tables" / "table8.tex").is_file()
 
 
+def test_the_report_says_what_ran_not_what_the_paper_ran(labelreg):
+    """Captions give our seed count beside the paper's, counts agree in number, a ? digit is explained where it is
+    shown, the protocol table lists only what this profile runs (and the search), Figure 1 draws every arm."""
+    config, runs, _ = labelreg
+    folder = runs / "reports" / "labelreg-smoke"
+    text = (folder / "report.md").read_text()
+    plan = make_plan(load(config), "labelreg", "smoke")
+    seeds = len({plan.specs[i].config.init_seed for i in plan.ids("glue")})
+    assert f"## Table 1: DistilRoBERTa students of a RoBERTa-large teacher on GLUE (dev and test, the paper's 5 " \
+           f"seeds, {seeds} here)" in text
+    dev = (folder / "tables" / "table1_dev.tex").read_text()
+    assert f"(dev, the paper's 5 seeds, {seeds} here)" in dev and ") (dev)" not in dev
+    assert not re.search(r"\b1 (blocks|epochs)\b", text)  # smoke: the first block, one epoch
+    sizes = sorted({s.config.train_examples for s in plan.specs.values() if s.config.task == "SST-2"})
+    assert f"training examples SST-2 {'/'.join(f'{n:,}' for n in sizes)}" in text.splitlines()[2]
+    assert text.count("A ? in the paper's numbers") >= 2 and "A ? in the paper's numbers" in dev
+    hyper = text.split("## Tables 10-13")[1].split("## Figure 1")[0]
+    assert "| glue_bert |" not in hyper and "| search_kd |" in hyper and "so not listed: teachers_bert, glue_bert" in hyper
+    assert "- Self-KD: 0.025, 0.075, 0.800, 0.075, 0.025" in text  # KD's target from the illustrative teacher
+
+
 def test_the_labelreg_report_compiles_to_a_pdf(labelreg, tmp_path):
     need_pdflatex()
     _, runs, _ = labelreg

@@ -8,20 +8,20 @@ from reports.build import ReportContext
 from reports.index import not_run_reasons
 from reports.kit import coverage
 from reports.labelreg import claims, figures, tables
+from reports.render import counted, model_text
 
 
 def render(ctx: ReportContext) -> str:
     planned, done, _ = not_run_reasons(ctx.plan, ctx.runs, ctx.failed)
     p = ctx.profile
     seeds = ", ".join(f"{k} {v}" for k, v in p["seeds"].items())
-    models = ", ".join(f"{role} = `{m['model']}`" + (f" (first {m['num_layers']} blocks)"
-                                                      if m.get("num_layers") else "")
+    models = ", ".join(f"{role} = {model_text(m['model'], m.get('num_layers'))}"
                        for role, m in (p.get("models") or {}).items())
     header = "\n".join([
         f"# {ctx.paper['title']}: reproduction report", "",
         f"Profile **{ctx.plan.profile}**: {p['description']}. Model roles: {models or 'none'}; lr {p['lr']}, batch "
-        f"{p['batch_size']}, {p['epochs']} epochs, {p['evaluations']} evaluations (best dev checkpoint), max length "
-        f"{p['max_seq_len']}, {p['train_examples'] or 'all'} training examples; seeds per cell: {seeds} (the paper: "
+        f"{p['batch_size']}, {counted(p['epochs'], 'epoch')}, {p['evaluations']} evaluations (best dev checkpoint), max length "
+        f"{p['max_seq_len']}, training examples {train_examples(ctx)}; seeds per cell: {seeds} (the paper: "
         f"five 5, eight 8).", "",
         "The paper's students are DistilRoBERTa, BERT-small and DistilGPT-2 on full GLUE; at a reduced profile compare "
         "the gaps between arms and their significance, not the levels.", "",
@@ -44,6 +44,15 @@ def render(ctx: ReportContext) -> str:
         claims.section_claims(ctx),
     ]
     return header + "\n\n" + "\n\n".join(sections) + "\n"
+
+
+def train_examples(ctx: ReportContext) -> str:
+    """The training examples each task's planned trials use (a profile's per-task sizes override its default)."""
+    sizes: dict[str, set] = {}
+    for spec in ctx.plan.specs.values():
+        sizes.setdefault(spec.config.task, set()).add(spec.config.train_examples)
+    return ", ".join(f"{task} " + "/".join(f"{n:,}" if n else "all" for n in sorted(ns, key=lambda n: n or 0))
+                     for task, ns in sizes.items())
 
 
 def claim_verdicts(ctx: ReportContext) -> list[dict]:

@@ -2,12 +2,14 @@
 Wilcoxon table (8), random-init SST-5 (9) and the hyperparameters (10-13) rendered from suite.yaml."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from analysis.claims import smallest_p, wilcoxon_paired
 from reports.build import ReportContext
 from reports.kit import Notes, chosen, degenerate_threshold, not_run, pct
-from reports.render import fmt_ms, markdown_table, write_table
+from reports.render import counted, fmt_ms, markdown_table, model_text, write_table
 
 TASK_NOTES = {"FewRel": "Ours: the 16 relations of FewRel's val_wiki.json (the paper's 64 of train_wiki are not "
                         "offline), split 500/100/100 per relation anew for every seed (Appendix B.1).",
@@ -15,6 +17,8 @@ TASK_NOTES = {"FewRel": "Ours: the 16 relations of FewRel's val_wiki.json (the p
                        "eval_examples caps validation and test)."}
 ROW_NAMES = {"finetune": "Finetune", "base": "Base", "ls": "LS", "tfreg": "TF-reg", "selfkd": "Self-KD", "kd": "KD"}
 METRIC = {"dev": "best_val", "test": "test_at_best_val"}
+UNREADABLE = ("A ? in the paper's numbers: a digit unreadable in its PDF (0.?5) or read but garbled or implausible "
+              "(0.08?); reports/published/labelreg.yaml lists each such cell with the characters read.")
 CIFAR = ("ResNet18 on CIFAR-100 images (Appendix C): the suite trains text classifiers, and neither CIFAR-100 nor "
          "torchvision's ImageNet weights are in the offline assets")
 
@@ -34,6 +38,23 @@ def published_cell(cell) -> str:
     return f"{cell:.2f}"
 
 
+def run_caption(ctx: ReportContext, caption: str, experiment: str, split: str | None = None) -> str:
+    """The paper's caption with our seed count beside the paper's ("5 seeds" -> "the paper's 5 seeds, 3 here") and,
+    for one split of a dev-and-test table, that split in place of "dev and test" (no "(...) (dev)")."""
+    ours = len({ctx.plan.specs[i].config.init_seed for i in ctx.plan.ids(experiment)})
+    if ours:
+        caption = re.sub(r"\b(\d+) seeds\b", lambda m: f"the paper's {m.group(1)} seeds, {ours} here"
+                         if int(m.group(1)) != ours else m.group(0), caption)
+    if split is None:
+        return caption
+    return caption.replace("dev and test", split) if "dev and test" in caption else f"{caption} ({split})"
+
+
+def paper_notes(rows: list[list[str]]) -> list[str]:
+    """The note a table needs for the paper's cells it shows: what a ? digit means."""
+    return [UNREADABLE] if any("?" in str(cell) for row in rows for cell in row) else []
+
+
 def _tasks(ctx: ReportContext, experiment: str, columns: list[str]) -> list[str]:
     planned = {m.task for m in ctx.plan.experiments.get(experiment, [])}
     return [c for c in columns if c in planned]
@@ -51,8 +72,9 @@ def student_table(ctx: ReportContext, key: str, experiment: str, teachers: str |
                   file_key: str | None = None) -> str:
     """Rows Teacher, then each arm; columns the paper's tasks, Score = the mean over the tasks that ran for every
     row (per seed, then mean ± sd over seeds); dev and test. Ours, then the paper's row below it."""
+    title_given = title
     published = ctx.published[key]
-    title = title or published["caption"]
+    title = run_caption(ctx, title or published["caption"], experiment)
     file_key = file_key or key
     if experiment in ctx.plan.skipped or experiment not in ctx.plan.experiments:
         return f"## {title}\n\n{not_run(ctx, experiment)}."
@@ -88,7 +110,9 @@ def student_table(ctx: ReportContext, key: str, experiment: str, teachers: str |
         if split == "test" and ran:
             note += " The majority class on our test split: " + ", ".join(
                 f"{t} {degenerate_threshold(ctx, t):.1f}" for t in ran) + "."
-        write_table(ctx.out_dir / "tables" / f"{file_key}_{split}.tex", header, rows, f"{title} ({split})",
+        note = " ".join([note, *paper_notes(rows)])
+        caption = run_caption(ctx, title_given or published["caption"], experiment, split)
+        write_table(ctx.out_dir / "tables" / f"{file_key}_{split}.tex", header, rows, caption,
                     f"tab:{file_key}-{split}", [note] + ([notes.render()] if notes.keys else []))
         parts += [f"**{split}**", markdown_table(header, rows), note]
     if notes.keys:
@@ -101,7 +125,7 @@ def split_table(ctx: ReportContext, key: str, experiment: str, teachers: str, ta
     """One task's table (SST-5: Table 4; FewRel: Table 5): rows Teacher and each arm, dev and test, ours beside
     the paper's."""
     published = ctx.published[key]
-    title = published["caption"]
+    title = run_caption(ctx, published["caption"], experiment)
     if experiment in ctx.plan.skipped or experiment not in ctx.plan.experiments:
         return f"## {title}\n\n{not_run(ctx, experiment)}."
     notes, rows = Notes(), []
@@ -118,6 +142,7 @@ def split_table(ctx: ReportContext, key: str, experiment: str, teachers: str, ta
     note = ("Accuracy x100, mean ± sd over seeds, at the best dev checkpoint" +
             (f"; the majority class scores {baseline:.1f} on our test split. " if baseline is not None else ". ")
             + TASK_NOTES.get(task, "")).strip()
+    note = " ".join([note, *paper_notes(rows)])
     write_table(ctx.out_dir / "tables" / f"{key}.tex", header, rows, title, f"tab:{key}",
                 [note] + ([notes.render()] if notes.keys else []))
     return "\n\n".join([f"## {title}", _scale(ctx, experiment, teachers), markdown_table(header, rows), note]
@@ -146,13 +171,12 @@ def _scale(ctx: ReportContext, experiment: str, teachers: str | None) -> str:
     specs = [ctx.plan.specs[i] for i in ctx.plan.ids(experiment)]
     student = {(s.config.model, s.config.num_layers, s.config.random_init) for s in specs}
     seeds = sorted({s.config.init_seed for s in specs})
-    text = ", ".join(f"`{m}`{f' (first {k} blocks)' if k else ''}{' from random init' if r else ''}"
-                     for m, k, r in sorted(student, key=str))
+    text = ", ".join(model_text(m, k, r) for m, k, r in sorted(student, key=str))
     line = f"Profile **{ctx.plan.profile}**: students {text}; seeds {', '.join(map(str, seeds))}"
     if teachers:
         t_specs = [ctx.plan.specs[i] for i in ctx.plan.ids(teachers)]
         t_models = {(s.config.model, s.config.num_layers) for s in t_specs}
-        line += "; teacher " + ", ".join(f"`{m}`{f' (first {k} blocks)' if k else ''}" for m, k in t_models) + \
+        line += "; teacher " + ", ".join(model_text(m, k) for m, k in t_models) + \
             f" (`{teachers}`: one per task" + (", per seed" if len({s.config.init_seed for s in t_specs}) > 1
                                                else "") + ")"
     return line + "."
@@ -226,13 +250,15 @@ def section_table8(ctx: ReportContext) -> str:
     floor = f" With n = {min(ns)} pairs no two-sided p can fall below {smallest_p(min(ns)):.3g}." if ns else ""
     note = ("Exact two-sided Wilcoxon signed-rank test (scipy, method='exact'), SST-5 test accuracy paired by seed; "
             "ties (zero differences) are dropped before ranking and counted." + floor)
-    write_table(ctx.out_dir / "tables" / "table8.tex", header, rows, published["caption"], "tab:table8", [note])
-    return "\n\n".join([f"## {published['caption']}", markdown_table(header, rows), note,
+    title = run_caption(ctx, published["caption"], "sst5")
+    write_table(ctx.out_dir / "tables" / "table8.tex", header, rows, title, "tab:table8", [note])
+    return "\n\n".join([f"## {title}", markdown_table(header, rows), note,
                         "LaTeX: `tables/table8.tex`"])
 
 
 def section_table9(ctx: ReportContext) -> str:
     published = ctx.published["table9"]
+    title = run_caption(ctx, published["caption"], "sst5_random")
     notes, rows = Notes(), []
     for arm in ("base", "tfreg", "kd"):
         name = ROW_NAMES[arm]
@@ -240,10 +266,9 @@ def section_table9(ctx: ReportContext) -> str:
         paper = published["cells"][name]
         rows.append([name, text, published_cell(paper)])
     header = ["", "test acc. (ours)", "test acc. (paper)"]
-    parts = [f"## {published['caption']}", markdown_table(header, rows)]
-    write_table(ctx.out_dir / "tables" / "table9.tex", header, rows, published["caption"], "tab:table9",
-                [notes.render()] if notes.keys else [])
-    return "\n\n".join(parts + ([notes.render()] if notes.keys else []) + ["LaTeX: `tables/table9.tex`"])
+    below = paper_notes(rows) + ([notes.render()] if notes.keys else [])
+    write_table(ctx.out_dir / "tables" / "table9.tex", header, rows, title, "tab:table9", below)
+    return "\n\n".join([f"## {title}", markdown_table(header, rows), *below, "LaTeX: `tables/table9.tex`"])
 
 
 def section_hyperparameters(ctx: ReportContext) -> str:
@@ -251,7 +276,10 @@ def section_hyperparameters(ctx: ReportContext) -> str:
     at this profile (the paper's defaults unless the profile scales them)."""
     header = ["Experiment", "Arm", "Objective", "α", "T", "a", "lr", "batch", "epochs", "model"]
     rows = []
+    skipped = {name: why for name, why in ctx.plan.skipped.items() if "search" not in ctx.paper["experiments"][name]}
     for name, exp in ctx.paper["experiments"].items():
+        if name in skipped:  # said once in the note, not as rows of a protocol that did not run (a search runs
+            continue         # apart from reproduce: its space stays listed)
         for arm, settings in exp["arms"].items():
             merged = {**(exp.get("settings") or {}), **settings}
             planned = [ctx.plan.specs[m.trial_id] for m in ctx.plan.experiments.get(name, []) if m.arm == arm]
@@ -260,13 +288,19 @@ def section_hyperparameters(ctx: ReportContext) -> str:
             rows.append([name, arm, merged.get("objective", "ce"), _opt(merged.get("alpha")),
                          _opt(merged.get("temperature")), _opt(merged.get("correct_prob")),
                          *(_protocol(merged, planned, specs, key) for key in ("lr", "batch_size", "epochs")),
-                         ", ".join(sorted({f"{s.config.model}" + (f" ({s.config.num_layers} blocks)"
+                         ", ".join(sorted({f"{s.config.model}" + (f" ({counted(s.config.num_layers, 'block')})"
                                                                   if s.config.num_layers else "")
                                            for s in specs})) or "—"])
     note = (f"At profile {ctx.plan.profile}. A search space is shown as its range (number of values); 'searched': "
             f"the search's choice, once made. The paper's Tables 10-12: lr 2e-5 (FewRel 1.5e-5; DistilGPT-2 1e-5 or "
             f"2e-5 by task, batch 16), batch 32, 30 epochs, T 1, α: LS 0.1, TF-reg/Self-KD/KD 0.5 (0.9 from scratch "
             f"on SST-5), a 0.95. Table 13 (CIFAR-100) is not run here.")
+    by_reason: dict[str, list[str]] = {}
+    for name, why in skipped.items():
+        by_reason.setdefault(why, []).append(name)
+    if by_reason:
+        note += " Not run at this profile, so not listed: " + "; ".join(
+            f"{', '.join(names)} ({why})" for why, names in by_reason.items()) + "."
     write_table(ctx.out_dir / "tables" / "hyperparameters.tex", header, rows,
                 "Tables 10-13: hyperparameters as run", "tab:hyperparameters", [note])
     return "\n\n".join(["## Tables 10-13: hyperparameters (rendered from suite.yaml)", markdown_table(header, rows),

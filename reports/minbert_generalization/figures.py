@@ -2,6 +2,8 @@
 is an image, so this is ours alone, with its text's direction for each row."""
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 
 from reports.build import ReportContext
@@ -35,7 +37,8 @@ def section_changes(ctx: ReportContext) -> str:
         ax.bar(np.arange(len(rows)) + (j - 1.5) * width, means, width, yerr=sds, capsize=2,
                label=PART_NAMES[c] if c != "avg" else "Overall")
     ax.axhline(0, color="grey", linewidth=0.8)
-    ax.set_xticks(range(len(rows)), [r.get("short", r["label"]) for r in rows], rotation=20, ha="right", fontsize=7)
+    # wrapped, not rotated: slanted labels ran past the figure's left edge
+    ax.set_xticks(range(len(rows)), [textwrap.fill(r.get("short", r["label"]), 12) for r in rows], fontsize=7)
     ax.set_ylabel("change vs B3 (points, test)")
     ax.set_title("Ablations against B3, paired by seed")
     ax.legend(fontsize=7, ncol=4)

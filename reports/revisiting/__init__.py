@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from reports.build import ReportContext
 from reports.index import not_run_reasons
-from reports.revisiting import bias, claims, reinit_figures, tables
 from reports.kit import coverage
+from reports.render import counted
+from reports.revisiting import bias, claims, reinit_figures, tables
 from reports.revisiting.common import ONEK_TASKS, SMALL_TASKS
 
 
 def render(ctx: ReportContext) -> str:
     profile = ctx.profile
-    layers = f" (first {profile['num_layers']} blocks)" if profile["num_layers"] else ""
+    layers = f" (first {counted(profile['num_layers'], 'block')})" if profile["num_layers"] else ""
     seeds = ", ".join(f"{k} {v}" for k, v in profile["seeds"].items())
     batches = profile.get("batching", "random").replace("_", "-") + " batches"
     planned, done, _ = not_run_reasons(ctx.plan, ctx.runs, ctx.failed)  # counted as the index counts them
@@ -22,7 +23,7 @@ def render(ctx: ReportContext) -> str:
         f"# {ctx.paper['title']}: reproduction report",
         "",
         f"Profile **{ctx.plan.profile}**: {profile['description']}. Model `{profile['model']}`{layers}, batch "
-        f"{profile['batch_size']} ({batches}), lr {profile['lr']}, {profile['epochs']} epochs, "
+        f"{profile['batch_size']} ({batches}), lr {profile['lr']}, {counted(profile['epochs'], 'epoch')}, "
         f"{profile['evaluations']} evaluations, max length {profile['max_seq_len']}; seeds per cell: {seeds} "
         f"(the paper: table 20, many 50, search 8, controlled 10x10).",
         "",

@@ -9,7 +9,7 @@ from analysis.claims import mean_higher, two_tailed
 from analysis.stats import best_and_equivalent, mean_std
 from pipelines.config import resolve_profile
 from reports.build import ReportContext
-from reports.render import fmt_ms, markdown_table, write_table
+from reports.render import counted, fmt_ms, markdown_table, write_table
 from reports.kit import Notes, chosen, not_run, pct, scale_line
 from reports.revisiting.common import ONEK_TASKS, PAPER_NAMES, SMALL_TASKS, setting_text
 
@@ -211,11 +211,11 @@ def section_table6(ctx: ReportContext) -> str:
     header = ["Model", "Dataset", "Learning rate", "Epochs / steps", "Batch size", "Warm-up", "LLRD"]
     rows = []
     if paper_profile:
-        rows.append([paper_profile["model"], "all", f"{paper_profile['lr']:g}", f"{paper_profile['epochs']:g} epochs",
+        rows.append([paper_profile["model"], "all", f"{paper_profile['lr']:g}", counted(paper_profile['epochs'], 'epoch'),
                      str(paper_profile["batch_size"]), f"{paper_profile['warmup_ratio']:.0%}", "—"])
     for recipe in (ctx.paper.get("recipes") or {}).values():
         for task, hp in recipe["tasks"].items():
-            length = f"{hp['max_steps']} steps" if "max_steps" in hp else f"{hp['epochs']:g} epochs"
+            length = f"{hp['max_steps']} steps" if "max_steps" in hp else counted(hp['epochs'], 'epoch')
             warmup = f"{hp['warmup_steps']} steps" if "warmup_steps" in hp else f"{hp['warmup_ratio']:.0%}"
             rows.append([recipe["model"], task, f"{hp['lr']:g}", length, str(hp["batch_size"]), warmup,
                          str(hp.get("llrd", "—"))])

@@ -7,19 +7,20 @@ from __future__ import annotations
 from reports.build import ReportContext
 from reports.index import not_run_reasons
 from reports.kit import coverage
+from reports.render import counted, model_text
 from reports.selfdistill import claims, figures, tables
 
 
 def render(ctx: ReportContext) -> str:
     planned, done, _ = not_run_reasons(ctx.plan, ctx.runs, ctx.failed)
     p = ctx.profile
-    models = ", ".join(f"{role} = `{m['model']}`" + (f" (first {m['num_layers']} blocks)" if m.get("num_layers")
-                                                      else "") for role, m in (p.get("models") or {}).items())
+    models = ", ".join(f"{role} = {model_text(m['model'], m.get('num_layers'))}"
+                       for role, m in (p.get("models") or {}).items())
     stand = ", ".join(f"{paper} → {ours}" for paper, ours in (p.get("stand_ins") or {}).items())
     header = "\n".join([
         f"# {ctx.paper['title']}: reproduction report", "",
         f"Profile **{ctx.plan.profile}**: {p['description']}. Model roles: {models or 'none'}; lr {p['lr']} (the new "
-        f"classifier layer 1e-3), batch {p['batch_size']}, {p['epochs']} epochs, warm-up {p['warmup_ratio']}, "
+        f"classifier layer 1e-3), batch {p['batch_size']}, {counted(p['epochs'], 'epoch')}, warm-up {p['warmup_ratio']}, "
         f"{p['evaluations']} evaluations, max length {p['max_seq_len']}; seeds: "
         f"{', '.join(f'{k} {v}' for k, v in p['seeds'].items())}.", "",
         f"Offline stand-ins for the paper's datasets: {stand or 'none (the real datasets)'}. The paper reports one "

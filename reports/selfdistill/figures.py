@@ -3,6 +3,7 @@ validation error per epoch (5) and SDA(1)'s CE and MSE losses over steps (6)."""
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from reports.build import ReportContext
 from reports.kit import not_run, pct
@@ -109,6 +110,7 @@ def section_figure5(ctx: ReportContext, experiment: str = "self_distill", column
         err = shown(column, 100.0 * mean)
         name = ARM_NAMES[arm] + (f"(K={k_label(kept['teacher_k'])})" if kept else "")
         ax.plot(epochs, err, marker="o", label=name)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs, not 1.25
         lines.append(f"- {name}: " + ", ".join(f"{e:g}: {v:.2f}" for e, v in zip(np.round(epochs, 2), err)))
     if not lines:
         plt.close(fig)

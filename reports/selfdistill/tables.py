@@ -6,7 +6,7 @@ import numpy as np
 
 from reports.build import ReportContext
 from reports.kit import degenerate_threshold, not_run
-from reports.render import markdown_table, write_table
+from reports.render import counted, markdown_table, model_text, write_table
 from reports.selfdistill import ensembles
 from reports.selfdistill.common import (ARM_NAMES, NLI, PAPER_TASKS, TEXT, arm_scores, column_label, k_label,
                                         our_task, planned_columns, relative_reduction, shown)
@@ -34,13 +34,13 @@ def _scale(ctx: ReportContext, experiment: str) -> str:
     if not specs:
         return ""
     models = sorted({(s.config.model, s.config.num_layers) for s in specs}, key=str)
-    text = ", ".join(f"`{m}`{f' (first {k} blocks)' if k else ''}" for m, k in models)
+    text = ", ".join(model_text(m, k) for m, k in models)
     cfg = specs[0].config
     seeds = len({s.config.data_seed for s in specs})
     sizes = ", ".join(f"{task} {n or 'all'}" for task, n in dict.fromkeys(
         (s.config.task, s.config.train_examples) for s in specs))
     return (f"Profile **{ctx.plan.profile}**: {text}, lr {cfg.lr:g} (head {cfg.head_lr:g}), batch {cfg.batch_size}, "
-            f"{cfg.epochs:g} epochs, length {cfg.max_seq_len}, training examples {sizes}; {seeds} seeds. Text tasks: "
+            f"{counted(cfg.epochs, 'epoch')}, length {cfg.max_seq_len}, training examples {sizes}; {seeds} seeds. Text tasks: "
             f"test error %; NLI: accuracy %. {SINGLE_RUNS}")
 
 
