@@ -58,9 +58,8 @@ test: setup
 bench: setup  ## trainer vs transformers.Trainer, levers, study efficiency, report rebuild -> docs/benchmarks.md
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-ui: setup  ## MLflow UI over the local store, bound to 127.0.0.1
-	@echo "Open http://127.0.0.1:$(UI_PORT)/#/experiments?workflowType=machine_learning (the runs view: MLflow 3.17 opens experiments on GenAI traces otherwise)"
-	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/runs/mlflow.db --host 127.0.0.1 --port $(UI_PORT)
+ui: setup  ## MLflow UI over the local store, bound to 127.0.0.1; prints a link to each study's runs
+	$(BIN)/suite ui --port $(UI_PORT)
 
 # A shared tracking store for clusters: PostgreSQL (password from $$POSTGRES_PASSWORD), then the MLflow server on it.
 postgres: setup

@@ -51,11 +51,13 @@ def measure(experiment: str = "bias_correction", tasks=("RTE", "MRPC", "STS-B", 
 def worker_memory(runs) -> dict:
     """Each Ray worker's resident memory after each of its trials, in the order they ended (pipelines.trial logs
     it): the target is a flat line, every trial within 20% of the worker's RSS after its first."""
+    from pipelines import tracking
     by_worker: dict[str, list] = {}
     for run in sorted(runs, key=lambda r: r.info.end_time):
-        if "worker_rss_mb" in run.data.metrics:
-            by_worker.setdefault(run.data.tags["worker_pid"], []).append(
-                (run.data.metrics["worker_rss_untrimmed_mb"], run.data.metrics["worker_rss_mb"]))
+        metrics = tracking.frame_metrics(run.data.metrics, tracking.task_metric_of(run.data.tags))
+        if "worker_rss_mb" in metrics:  # the worker tag (host/node/pid), or an earlier version's worker_pid
+            by_worker.setdefault(run.data.tags.get("worker") or run.data.tags["worker_pid"], []).append(
+                (metrics["worker_rss_untrimmed_mb"], metrics["worker_rss_mb"]))
     growth = {pid: max(after for _, after in rows) / rows[0][1] for pid, rows in by_worker.items()}
     return {"workers": len(by_worker), "trials_per_worker": [len(r) for r in by_worker.values()],
             "first_mb": [rows[0][1] for rows in by_worker.values()],

@@ -39,7 +39,36 @@ def _parser() -> argparse.ArgumentParser:
     cmd.add_argument("--tasks", help="comma-separated subset of the experiment's tasks")
     cmd.add_argument("--config", help="path to suite.yaml (default: the repository's)")
     cmd.add_argument("--ray-address", help="HOST:PORT of an existing Ray cluster (or set RAY_ADDRESS)")
+    about = "the MLflow UI over the local store, bound to 127.0.0.1, after a link to each study's runs"
+    cmd = sub.add_parser("ui", help=about, description=about)
+    cmd.add_argument("--port", type=int, default=5000)
+    cmd.add_argument("--config", help="path to suite.yaml (default: the repository's)")
     return parser
+
+
+def _ui(config, port: int) -> int:
+    """`suite ui` (`make ui`): each study's runs as a link that opens them in the model-training view
+    (tracking.ML_VIEW), then `mlflow ui` in this process's place. A store not made yet is made here (seed_store),
+    so MLflow does not make one with its Default experiment's artifacts in the current folder."""
+    from pipelines import tracking
+    uri = tracking.tracking_uri(config.runs_dir)
+    if tracking.is_server(uri):
+        raise StudyError(f"MLFLOW_TRACKING_URI is a tracking server ({uri}): open it, it serves its own UI")
+    tracking.seed_store(uri)
+    base = f"http://127.0.0.1:{port}"
+    links = tracking.ui_links(uri, base)
+    for name, link, runs in links:
+        print(f"{name} ({runs} runs): {link}")
+    if links:  # MLflow 3.17 drops the query on the links it makes (a run's page): the browser's choice rules there
+        print("MLflow opens the pages it links to (a run, its experiment) in its GenAI view until a browser has chosen "
+              "'Model training' in the sidebar once (kept per browser); Back keeps the runs view")
+    if not links:
+        print(f"no runs yet in {uri}; open {base}/#/experiments?{tracking.ML_VIEW} once a study has run")
+    mlflow = os.path.join(os.path.dirname(sys.executable), "mlflow")
+    command = [mlflow, "ui", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port", str(port),
+               "--workers", "1"]  # one person's browser
+    sys.stdout.flush()
+    os.execve(mlflow, command, {**os.environ, **tracking.UI_ENV})
 
 
 def _names(text: str | None, option: str = "--experiments") -> list[str] | None:
@@ -203,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         config = load(args.config)
         assets_root()  # a SUITE_ASSETS that names no folder: an error before anything is written
         chosen = _names(getattr(args, "experiments", None))
+        if args.command == "ui":
+            return _ui(config, args.port)
         if args.command == "search":
             return _search(config, args)
         papers = _papers(config, args.paper, chosen)

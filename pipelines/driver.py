@@ -350,8 +350,9 @@ class StudySession:
 
         from pipelines.trial import run_trial
         plan = self.plan
-        run_tags = {"paper": plan.paper, "profile": plan.profile, "git_commit": git_commit(),
-                    **{f"version.{k}": v for k, v in package_versions().items()}, **(tags or {})}
+        commit = git_commit()
+        run_tags = {"paper": plan.paper, "profile": plan.profile, "git_commit": commit, **(tags or {})}
+        provenance = {"git_commit": commit, "packages": package_versions()}  # each run's provenance.json
         arms = memberships(plan)
         specs = [{"config": s.config.to_dict(), "run_name": s.name, "teaches": s.trial_id in teaches,
                   "tags": {**s.tags(), **tracking.membership_tags(arms.get(s.trial_id, {})),
@@ -362,7 +363,7 @@ class StudySession:
         tuner = tune.Tuner(
             trainable,
             param_space={"spec": tune.grid_search(specs), "tracking_uri": self.uri,
-                         "experiment_id": self.experiment_id, "run_tags": run_tags,
+                         "experiment_id": self.experiment_id, "run_tags": run_tags, "provenance": provenance,
                          "teacher_experiment_id": self.teacher_experiment_id,
                          "threads": resources["cpus_per_trial"], "report_each_eval": scheduler is not None},
             tune_config=tune.TuneConfig(
@@ -375,7 +376,7 @@ class StudySession:
                 name=f"{self.name}-{time.strftime('%Y%m%d-%H%M%S')}",
                 storage_path=str(self.runs_dir / "ray"), verbose=0,
                 failure_config=tune.FailureConfig(max_failures=self.profile["retries"]),  # each attempt: an MLflow run
-                callbacks=[progress.callback()],
+                callbacks=[progress.callback(), dead_attempts(self.uri, self.experiment_id)],
             ),
         )
         grid = tuner.fit()
@@ -393,6 +394,39 @@ class StudySession:
             self.lock.close()  # releases the study lock (the OS releases it too if the driver dies)
         finally:
             self.quiet.__exit__(None, None, None)
+
+
+def dead_attempts(uri: str, experiment_id: str):
+    """A Tune callback: when Ray reports a trial's attempt failed (retried or not), that attempt's MLflow run, left
+    RUNNING when its worker died (kill -9, out of memory), is marked FAILED with Ray's reason
+    (tracking.fail_attempt). An attempt that raised has already failed its run itself."""
+    from ray import tune
+
+    class DeadAttempts(tune.Callback):
+        def __getstate__(self):  # Tune pickles its callbacks for restores: the client is made again
+            return {}
+
+        def on_trial_recover(self, iteration, trials, trial, **info):
+            self.failed(trial, "Ray retries the trial")
+
+        def on_trial_error(self, iteration, trials, trial, **info):
+            self.failed(trial, "no attempt left")
+
+        def failed(self, trial, then: str) -> None:
+            from mlflow.tracking import MlflowClient
+            reason = f"the attempt's worker failed ({then}): {attempt_error(trial)}"
+            tracking.fail_attempt(MlflowClient(uri), experiment_id, trial.config["spec"]["tags"]["trial_id"], reason)
+
+    return DeadAttempts()
+
+
+def attempt_error(trial) -> str:
+    """Ray's error for a trial's last attempt, e.g. "ActorDiedError: ... worker died unexpectedly"."""
+    try:
+        error = trial.get_error()
+    except Exception:  # an unreadable error file must not stop the study
+        error = None
+    return str(error).strip() if error else "Ray gave no error"
 
 
 def memberships(plan: Plan) -> dict[str, dict[str, str]]:

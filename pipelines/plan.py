@@ -332,6 +332,7 @@ def make_plan(config: SuiteConfig, paper: str, profile_name: str | None = None,
     stand_in = stand_in_choices(config, paper, profile)
     known = choices or {}
     teachers = plan.teachers = Teachers(declared)
+    origins: dict[tuple[str, str], tuple[str, tuple]] = {}  # (trial id, run name) -> (experiment, settings)
     names = sorted(config.experiments(paper, experiments), key=lambda n: stage_depth(declared, n))
     for exp_name in teacher_order(declared, names):
         exp = declared[exp_name]
@@ -344,6 +345,7 @@ def make_plan(config: SuiteConfig, paper: str, profile_name: str | None = None,
             later = tasks if skip else [t for t in tasks if t not in ready]
             members, specs = expand_experiment(profile, recipes, exp_name, exp, later, {**stand_in, **known},
                                                teachers)
+            origins.update({(s.trial_id, s.name): (exp_name, m.values) for m, s in zip(members, specs)})
             if (exp.get("search") or {}).get("samples"):  # the points a search would draw, not the whole grid
                 drawn = {m.trial_id for m in sample_points(members, exp["search"]["samples"],
                                                            exp["search"].get("sample_seed", 0))}
@@ -362,11 +364,56 @@ def make_plan(config: SuiteConfig, paper: str, profile_name: str | None = None,
                 plan.searches[exp_name] = "waits for " + ", ".join(
                     f"`make search PAPER={paper} EXPERIMENT={name}`" for name in searches)
         members, specs = expand_experiment(profile, recipes, exp_name, exp, ready, known, teachers)
+        origins.update({(s.trial_id, s.name): (exp_name, m.values) for m, s in zip(members, specs)})
         if members or exp_name not in plan.pending:
             plan.experiments[exp_name] = members
         for spec in specs:
             plan.specs.setdefault(spec.trial_id, spec)
+    return distinct_names(plan, origins)
+
+
+def distinct_names(plan: Plan, origins: dict) -> Plan:
+    """Run names unique within the paper's MLflow experiment: a name that several trials got (the same task, seeds
+    and arm name in two experiments, e.g. selfdistill's "QNLI-proxy s1 base" of ensembles and stability) is
+    followed by the settings that set each apart, else its experiment, else its trial id. ``origins``: {(trial
+    id, name): (experiment, settings)} of the member each name was made for."""
+    named = {}  # trial id -> its name: a planned trial's, else its first stand-in's
+    for spec in [*plan.unique(), *(s for specs in plan.estimates.values() for s in specs)]:
+        named.setdefault(spec.trial_id, spec.name)
+    groups: dict[str, list[str]] = {}
+    for trial, name in named.items():
+        groups.setdefault(name, []).append(trial)
+    renamed = {}
+    for name, trials in groups.items():
+        if len(trials) > 1:
+            renamed.update(_told_apart(name, {t: origins[(t, name)] for t in trials}))
+    if not renamed:
+        return plan
+
+    def rename(spec: TrialSpec) -> TrialSpec:
+        new = renamed.get(spec.trial_id) if spec.name == named[spec.trial_id] else None
+        return dataclasses.replace(spec, name=new) if new else spec
+    plan.specs = {i: rename(s) for i, s in plan.specs.items()}
+    plan.estimates = {e: [rename(s) for s in specs] for e, specs in plan.estimates.items()}
     return plan
+
+
+def _told_apart(name: str, origins: dict[str, tuple]) -> dict[str, str]:
+    """{trial id: name + what sets it apart} for trials that share ``name``."""
+    settings = {t: dict(values) for t, (_, values) in origins.items()}
+    keys = list(dict.fromkeys(k for values in settings.values() for k in values))
+    differ = [k for k in keys if len({repr(values.get(k)) for values in settings.values()}) > 1]
+    out = {t: " ".join([name, *(_apart_label(k, v) for k, v in values.items() if k in differ)])
+           for t, values in settings.items()}
+    if len(set(out.values())) < len(out):
+        out = {t: f"{out[t]} ({origins[t][0]})" for t in out}
+    if len(set(out.values())) < len(out):
+        out = {t: f"{out[t]} {t[:8]}" for t in out}
+    return out
+
+
+def _apart_label(key: str, value) -> str:
+    return key if value is True else setting_label(key, value)
 
 
 def train_size(cfg: TrainConfig) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import sqlite3
 import time
 from pathlib import Path
 
@@ -16,8 +17,89 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no bar
 LOG_CHUNK = 900  # MLflow accepts at most 1000 metrics per log_batch
 # MLflow 3 UI: a training experiment, not a GenAI one (no "Traces / Detect Issues" overview, no type prompt).
 EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
-# A curve logged under another name: "lr" is already the param (the peak learning rate); its schedule is a curve.
-CURVE_METRICS = {"lr": "lr_schedule"}
+# MLflow 3.17 keeps its GenAI / model-training toggle per browser (localStorage "mlflow.workflowType", GenAI until
+# a person switches) and only this query overrides it; every link the suite prints carries it.
+ML_VIEW = "workflowType=machine_learning"
+
+# Metric names at the MLflow boundary. Inside the suite (the trainers' results, the runs frame that reports read,
+# the report bundles in docs/examples) names stay short and task-agnostic: val_metric, best_val, lr_schedule. In
+# MLflow a person reads them without a tag to decode: the task's metric in the name (val_accuracy,
+# best_val_accuracy), the learning rate as learning_rate, the blocks' weight change grouped in one chart section,
+# and worker memory under system/ (MLflow's section for machine metrics). Only letters, digits, "_" and "/" (the
+# UI's chart-section separator): valid in every store. Only this module sees the MLflow names; reading accepts
+# the earlier ones too (FRAME_CURVES, the raw keys), so stores written by earlier versions still report.
+FRAME_CURVES = {"lr": "lr_schedule"}  # a trainer's curve under the frame's name ("lr" is the peak-rate param)
+MLFLOW_NAMES = {"lr_schedule": "learning_rate", "val_metric": "val_{m}", "best_val": "best_val_{m}",
+                "test_at_best_val": "test_{m}_at_best_val", "test_last": "test_{m}_last",
+                "worker_rss_mb": "system/worker_rss_megabytes",
+                "worker_rss_untrimmed_mb": "system/worker_rss_untrimmed_megabytes"}
+# ||weights - their values when fine-tuning started|| of one Transformer block (trainers.param_distance): the
+# pre-trained values, or a Re-init block's fresh ones
+BLOCK_CHANGE = ("l2_block_", "weight_change_l2/block_")
+AT_BEST = "_at_best_val"  # a final metric named like a curve: that curve's value at the best validation step
+UNKNOWN_METRIC = "score"  # a run without a val_metric_name tag (benchmarks, old tests)
+
+
+def mlflow_name(frame_name: str, task_metric: str) -> str:
+    """MLflow's name of a metric or curve the runs frame calls ``frame_name`` (MLFLOW_NAMES)."""
+    if frame_name.startswith(BLOCK_CHANGE[0]):
+        return BLOCK_CHANGE[1] + frame_name[len(BLOCK_CHANGE[0]):]
+    return MLFLOW_NAMES.get(frame_name, frame_name).format(m=task_metric)
+
+
+def frame_name(name: str, task_metric: str) -> str:
+    """The runs frame's name of an MLflow metric: this version's names mapped back, earlier ones as they are."""
+    if name.startswith(BLOCK_CHANGE[1]):
+        return BLOCK_CHANGE[0] + name[len(BLOCK_CHANGE[1]):]
+    back = {template.format(m=task_metric): frame for frame, template in MLFLOW_NAMES.items()}
+    if name in back:
+        return back[name]
+    return name.removesuffix(AT_BEST) if name.endswith(AT_BEST) else name
+
+
+def last_point_name(curve: str) -> str | None:
+    """The final metric that is, by construction, a curve's last point (trainers.loop: val_last is the last
+    evaluation, val_last_sst the last of curve val_sst): not logged, read back from the curve."""
+    if curve == "val_metric":
+        return "val_last"
+    return "val_last_" + curve[len("val_"):] if curve.startswith("val_") else None
+
+
+def final_metrics(metrics: dict, curves: dict, task_metric: str) -> dict[str, float]:
+    """A trial's final metrics under their MLflow names, less those that repeat a curve's last point."""
+    curves = {FRAME_CURVES.get(k, k): v for k, v in curves.items() if v}
+    repeated = {last_point_name(c) for c in curves}
+    out = {}
+    for key, value in metrics.items():
+        if key in repeated:
+            continue
+        name = mlflow_name(key, task_metric)
+        out[name + AT_BEST if key in curves else name] = float(value)
+    return out
+
+
+def frame_metrics(metrics: dict[str, float], task_metric: str) -> dict[str, float]:
+    """A run's latest metrics under the runs frame's names, from this version's MLflow names or an earlier one's;
+    the final metrics that repeat a curve's last point (last_point_name) are read from the curve."""
+    out = {}
+    for name, value in metrics.items():
+        if name + AT_BEST in metrics:  # its value at the best step is logged apart: its latest is the last one
+            out[last_point_name(name)] = value
+        else:
+            out[frame_name(name, task_metric)] = value
+    val = mlflow_name("val_metric", task_metric)
+    if val in metrics:
+        out.setdefault("val_last", metrics[val])
+    return out
+
+
+def task_metric_of(tags: dict) -> str:
+    return tags.get("val_metric_name") or UNKNOWN_METRIC
+
+
+def ui_link(base_url: str, experiment_id: str) -> str:
+    """An experiment's runs in the MLflow UI, in the model-training view (ML_VIEW)."""
+    return f"{base_url.rstrip('/')}/#/experiments/{experiment_id}?{ML_VIEW}"
 
 
 def tracking_uri(runs_dir: Path) -> str:
@@ -43,6 +125,16 @@ def seed_store(uri: str) -> None:
         os.replace(fresh, template)  # atomic: a concurrent driver copies a complete template or makes its own
     path.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(template, path)
+    _home_default_experiment(path, path.parent / "mlartifacts" / "Default")
+
+
+def _home_default_experiment(store: Path, artifacts: Path) -> None:
+    """MLflow makes an experiment "Default" (id 0) in every store, its artifacts under ./mlruns/0 of whatever folder
+    the store was first made in (the template's: a checkout, outside runs/). The suite never logs there; its
+    artifact location moves beside the store's other artifacts so nothing can land outside them."""
+    with sqlite3.connect(store) as db:
+        db.execute("UPDATE experiments SET artifact_location = ? WHERE experiment_id = 0", (artifacts.as_uri(),))
+    db.close()
 
 
 def experiment_name(paper: str, profile: str) -> str:
@@ -84,10 +176,13 @@ def finished_trial_ids(client: MlflowClient, experiment_id: str) -> set[str]:
 
 def membership_tags(arms: dict[str, str]) -> dict[str, str]:
     """Which experiments of the paper use a trial and in which arm ({experiment: arm}): ``exp.<experiment>`` per
-    experiment (search the UI with tags.`exp.reinit` = 'standard'), plus ``experiments`` and ``arms`` lists."""
+    experiment (search the UI with tags.`exp.reinit` = 'standard'), plus the ``experiments`` list (the arms are
+    the exp.* tags' values: no second list)."""
     arms = dict(sorted(arms.items()))
-    return {"experiments": ",".join(arms), "arms": ",".join(f"{e}:{a}" for e, a in arms.items()),
-            **{f"exp.{e}": a for e, a in arms.items()}}
+    return {"experiments": ",".join(arms), **{f"exp.{e}": a for e, a in arms.items()}}
+
+
+REPEATED_TAGS = ("arms",)  # written by earlier versions: the exp.* tags say the same
 
 
 def add_memberships(client: MlflowClient, experiment_id: str, arms: dict[str, dict[str, str]]) -> int:
@@ -103,65 +198,97 @@ def add_memberships(client: MlflowClient, experiment_id: str, arms: dict[str, di
         merged = {**known, **{e: a for e, a in wanted.items() if e not in known}}
         if merged != known:
             client.log_batch(run.info.run_id, tags=[RunTag(k, v) for k, v in membership_tags(merged).items()])
+            for key in REPEATED_TAGS:  # an earlier version's list would go stale
+                if key in tags:
+                    client.delete_tag(run.info.run_id, key)
             updated += 1
     return updated
 
 
+def config_params(config: dict, pools: dict[str, int] | None = None) -> dict:
+    """A training config (TrainConfig.to_dict()) as run params: each objective and multitask argument its own param
+    (objective.alpha, multitask.train_tasks), empty settings left out. ``pools``: a multitask run's training
+    examples per task pool (train_examples.sst, ...) in place of train_examples and part_examples, the caps it
+    applied per pool (their sum is the run's train_examples metric)."""
+    nested = ("objective_args", "multitask_args", "part_examples")
+    params = {k: v for k, v in config.items() if k not in nested}
+    params.update({f"objective.{k}": v for k, v in config.get("objective_args") or ()})
+    params.update({f"multitask.{k}": v for k, v in config.get("multitask_args") or ()})
+    if pools:
+        del params["train_examples"]
+        params.update({f"train_examples.{part}": n for part, n in pools.items()})
+    return params
+
+
 def start_run(client: MlflowClient, experiment_id: str, run_name: str, tags: dict, params: dict,
-              config: dict | None = None) -> str:
-    """A run with its tags (identity: trial id, task, seeds, experiments and arms, ...) and its params: the
-    training config's set fields, each once (a field that is also a tag, or None, is not a param).
-    ``config``: written as the run's config.json artifact."""
+              config: dict | None = None, provenance: dict | None = None) -> str:
+    """A run with its tags (identity: trial id, task, seeds, experiments and arms, ...) and its params
+    (config_params: the training config's set fields, each once; a field that is also a tag, or None, is not a
+    param). ``config``: written as the run's config.json artifact; ``provenance`` (where and with what it ran:
+    packages, execution switches, node, worker) as provenance.json, out of the tags panel."""
     run = client.create_run(experiment_id, run_name=run_name, tags=tags)
     client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in sorted(params.items())
                                               if v is not None and k not in tags])
     if config is not None:
         client.log_dict(run.info.run_id, config, "config.json")
+    if provenance is not None:
+        client.log_dict(run.info.run_id, provenance, "provenance.json")
     return run.info.run_id
 
 
-def log_curves(client: MlflowClient, run_id: str, curves: dict, logged: dict[str, int]) -> None:
-    """The curve points not logged yet (``logged``: points per curve already sent), in batches."""
+def _task_metric(client: MlflowClient, run_id: str, task_metric: str | None) -> str:
+    return task_metric or task_metric_of(client.get_run(run_id).data.tags)
+
+
+def log_curves(client: MlflowClient, run_id: str, curves: dict, logged: dict[str, int],
+               task_metric: str | None = None) -> None:
+    """The curve points not logged yet (``logged``: points per curve already sent), in batches, under their MLflow
+    names. ``task_metric``: what val_metric measures (default: the run's val_metric_name tag)."""
     now = int(time.time() * 1000)
     metrics = []
     for name, points in curves.items():
-        key = CURVE_METRICS.get(name, name)
-        metrics += [Metric(key, float(value), now, int(step)) for step, value in points[logged.get(name, 0):]]
+        if len(points) > logged.get(name, 0):
+            task_metric = _task_metric(client, run_id, task_metric)
+            key = mlflow_name(FRAME_CURVES.get(name, name), task_metric)
+            metrics += [Metric(key, float(value), now, int(step)) for step, value in points[logged.get(name, 0):]]
         logged[name] = len(points)
     for start in range(0, len(metrics), LOG_CHUNK):
         client.log_batch(run_id, metrics=metrics[start:start + LOG_CHUNK])
 
 
-def curves_csv(curves: dict) -> str:
-    """Every curve point as metric,step,value rows (the report's inputs, readable without MLflow)."""
+def curves_csv(curves: dict, task_metric: str) -> str:
+    """Every curve point as metric,step,value rows (readable without MLflow), under the MLflow names."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["metric", "step", "value"])
     for name, points in curves.items():
-        writer.writerows([CURVE_METRICS.get(name, name), int(step), repr(float(value))] for step, value in points)
+        key = mlflow_name(FRAME_CURVES.get(name, name), task_metric)
+        writer.writerows([key, int(step), repr(float(value))] for step, value in points)
     return out.getvalue()
 
 
-def finish_run(client: MlflowClient, run_id: str, result: dict, logged: dict[str, int] | None = None) -> None:
-    """Remaining curve points and final metrics in batches, the curves and final metrics as artifacts
-    (curves.csv, metrics.json), the outcome tag, then FINISHED (diverged runs are results too)."""
-    log_curves(client, run_id, result["curves"], {} if logged is None else logged)
+def finish_run(client: MlflowClient, run_id: str, result: dict, logged: dict[str, int] | None = None,
+               task_metric: str | None = None) -> None:
+    """Remaining curve points and final metrics (final_metrics: MLflow names, no repeated last points) in batches,
+    the curves and final metrics as artifacts (curves.csv, metrics.json), the outcome tag, then FINISHED (diverged
+    runs are results too)."""
+    task_metric = _task_metric(client, run_id, task_metric)
+    log_curves(client, run_id, result["curves"], {} if logged is None else logged, task_metric)
     now = int(time.time() * 1000)
-    client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in result["metrics"].items()])
-    client.log_text(run_id, curves_csv(result["curves"]), "curves.csv")
-    client.log_dict(run_id, {"outcome": result["outcome"], **{k: float(v) for k, v in result["metrics"].items()}},
-                    "metrics.json")
+    final = final_metrics(result["metrics"], result["curves"], task_metric)
+    client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in final.items()])
+    client.log_text(run_id, curves_csv(result["curves"], task_metric), "curves.csv")
+    client.log_dict(run_id, {"outcome": result["outcome"], **final}, "metrics.json")
     client.log_batch(run_id, tags=[RunTag("outcome", result["outcome"])])
     client.set_terminated(run_id, "FINISHED")
 
 
-def log_worker_memory(client: MlflowClient, run_id: str, pid: int, rss_before_mb: float, rss_mb: float) -> None:
-    """Which worker process ran the trial (Ray reuses workers across trials) and its resident memory after the
-    trial, before and after freed heap went back to the OS."""
+def log_worker_memory(client: MlflowClient, run_id: str, rss_before_mb: float, rss_mb: float) -> None:
+    """The worker's resident memory after the trial (Ray reuses workers across trials: the run's ``worker`` tag
+    says which), before and after freed heap went back to the OS; MLflow's system/ section."""
     now = int(time.time() * 1000)
-    client.log_batch(run_id, metrics=[Metric("worker_rss_mb", float(rss_mb), now, 0),
-                                      Metric("worker_rss_untrimmed_mb", float(rss_before_mb), now, 0)],
-                     tags=[RunTag("worker_pid", str(pid))])
+    client.log_batch(run_id, metrics=[Metric(mlflow_name(k, UNKNOWN_METRIC), float(v), now, 0) for k, v in
+                                      (("worker_rss_mb", rss_mb), ("worker_rss_untrimmed_mb", rss_before_mb))])
 
 
 def stop_run(client: MlflowClient, run_id: str, evaluations: int) -> None:
@@ -174,6 +301,16 @@ def stop_run(client: MlflowClient, run_id: str, evaluations: int) -> None:
 def fail_run(client: MlflowClient, run_id: str, error: str) -> None:
     client.log_batch(run_id, tags=[RunTag("outcome", "failed"), RunTag("error", error[:4000])])
     client.set_terminated(run_id, "FAILED")
+
+
+def fail_attempt(client: MlflowClient, experiment_id: str, trial_id: str, reason: str) -> int:
+    """Runs of a trial left RUNNING by an attempt whose worker died (kill -9, out of memory: no Python left to end
+    them) when Ray reports the failure: FAILED with the reason. Ray retries a trial only after this, and the study
+    lock keeps other drivers out, so a RUNNING run of the trial is the dead attempt's. Returns how many."""
+    stale = list(all_runs(client, experiment_id, f"tags.trial_id = '{trial_id}' and attributes.status = 'RUNNING'"))
+    for run in stale:
+        fail_run(client, run.info.run_id, reason)
+    return len(stale)
 
 
 def mark_killed(client: MlflowClient, experiment_id: str) -> int:
@@ -204,7 +341,7 @@ def runs_frame(client: MlflowClient, experiment_id: str) -> pd.DataFrame:
     for run in all_runs(client, experiment_id, "attributes.status = 'FINISHED'"):
         row = {"run_id": run.info.run_id, "end_time": run.info.end_time, **run.data.tags}
         row.update({f"p.{k}": v for k, v in run.data.params.items()})
-        row.update(run.data.metrics)
+        row.update(frame_metrics(run.data.metrics, task_metric_of(run.data.tags)))
         rows.append(row)
     if not rows:
         return pd.DataFrame(columns=["trial_id", "run_id"])
@@ -213,9 +350,18 @@ def runs_frame(client: MlflowClient, experiment_id: str) -> pd.DataFrame:
 
 
 def metric_histories(client: MlflowClient, run_ids: dict[str, str], key: str) -> dict[str, list[tuple[int, float]]]:
-    """{trial id: [(step, value), ...]} for one metric of the given runs ({trial id: run id})."""
-    return {trial: sorted((m.step, m.value) for m in client.get_metric_history(run_id, key))
+    """{trial id: [(step, value), ...]} for one metric of the given runs ({trial id: run id}); ``key``: the runs
+    frame's name (val_metric, l2_block_1), read under this version's MLflow name or, failing that, as it is."""
+    return {trial: sorted((m.step, m.value) for m in _history(client, run_id, key))
             for trial, run_id in run_ids.items()}
+
+
+def _history(client: MlflowClient, run_id: str, key: str) -> list:
+    task_metric = UNKNOWN_METRIC
+    if "{m}" in MLFLOW_NAMES.get(key, ""):  # its name says the task's metric: the run's tag tells which
+        task_metric = task_metric_of(client.get_run(run_id).data.tags)
+    name = mlflow_name(key, task_metric)
+    return (client.get_metric_history(run_id, name) if name != key else []) or client.get_metric_history(run_id, key)
 
 
 def _study_experiment(config, plan):
@@ -231,6 +377,31 @@ def load_runs(config, plan) -> pd.DataFrame:
     client, experiment = _study_experiment(config, plan)
     return (pd.DataFrame(columns=["trial_id", "run_id"]) if experiment is None
             else runs_frame(client, experiment.experiment_id))
+
+
+UI_URL = "http://127.0.0.1:5000"  # where `make ui` (suite ui) serves a local store
+# MLflow 3's server job runner (GenAI scorers and trace rollups: eight more processes, each importing MLflow, and a
+# start twice as slow on 2 cores) serves nothing the suite's runs use.
+UI_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+
+
+def study_link(config, plan) -> str | None:
+    """The link to a study's runs in the MLflow UI (a tracking server's own, else `make ui`'s); None before any run."""
+    client, experiment = _study_experiment(config, plan)
+    if experiment is None:
+        return None
+    return ui_link(client.tracking_uri if is_server(client.tracking_uri) else UI_URL, experiment.experiment_id)
+
+
+def ui_links(uri: str, base_url: str) -> list[tuple[str, str, int]]:
+    """(experiment, link to its runs, runs) for every experiment of the store with a run, by name."""
+    client = MlflowClient(uri)
+    out = []
+    for exp in sorted(client.search_experiments(), key=lambda e: e.name):
+        runs = sum(1 for _ in all_runs(client, exp.experiment_id))
+        if runs:
+            out.append((exp.name, ui_link(base_url, exp.experiment_id), runs))
+    return out
 
 
 def load_failed(config, plan) -> dict[str, str]:

@@ -23,12 +23,28 @@ def train_within_memory(cfg, train, on_eval=None, **options):
                 raise
 
 
-def node_tags() -> dict[str, str]:
-    """Where the trial ran: host name, and Ray's node id and IP (two nodes on one host differ only by id)."""
+def worker_provenance() -> dict:
+    """Where the trial ran: host name, Ray's node id and IP (two nodes on one host differ only by id), and the
+    worker process (Ray reuses workers across trials)."""
     import ray
-    context = ray.get_runtime_context()
-    return {"node": os.uname().nodename, "ray_node_id": context.get_node_id(),
-            "node_ip": ray.util.get_node_ip_address()}
+    return {"host": os.uname().nodename, "ray_node_id": ray.get_runtime_context().get_node_id(),
+            "node_ip": ray.util.get_node_ip_address(), "worker_pid": os.getpid()}
+
+
+def worker_tag(where: dict) -> str:
+    """One tag for the worker, host/Ray node/pid: which trials shared a process (bench.study's memory per worker),
+    and on which node (a cluster test)."""
+    return f"{where['host']}/{where['ray_node_id'][:12]}/{where['worker_pid']}"
+
+
+def training_pools(cfg) -> dict[str, int] | None:
+    """A multitask run's training examples per task pool (what it trains on), None for a single task."""
+    from trainers.tasks import get_task
+    if not get_task(cfg.task).parts:
+        return None
+    from trainers.multitask.settings import resolve
+    from trainers.multitask.train import sizes_of
+    return sizes_of(cfg, resolve(dict(cfg.multitask_args)))
 
 
 def run_trial(config: dict) -> None:
@@ -46,17 +62,21 @@ def run_trial(config: dict) -> None:
     spec = config["spec"]
     cfg = TrainConfig(**spec["config"])
     client = MlflowClient(config["tracking_uri"])
-    tags = {**spec["tags"], **config["run_tags"], **node_tags(),
-            **{f"exec.{k}": str(v).lower() for k, v in execution_options().items()}}
-    run_id = tracking.start_run(client, config["experiment_id"], spec["run_name"], tags, cfg.to_dict(),
+    where = worker_provenance()
+    tags = {**spec["tags"], **config["run_tags"], "worker": worker_tag(where)}
+    provenance = {**config.get("provenance", {}), "data_sha256": spec["tags"].get("data_sha256"), **where,
+                  "execution": {k: str(v).lower() for k, v in execution_options().items()}}
+    run_id = tracking.start_run(client, config["experiment_id"], spec["run_name"], tags,
+                                tracking.config_params(cfg.to_dict(), training_pools(cfg)),
                                 config={"trial_id": spec["tags"]["trial_id"], "run_name": spec["run_name"],
-                                        "config": cfg.to_dict(), "tags": spec["tags"]})
+                                        "config": cfg.to_dict(), "tags": spec["tags"]}, provenance=provenance)
+    task_metric = tracking.task_metric_of(spec["tags"])
     logged: dict[str, int] = {}
     on_eval = None
     if config.get("report_each_eval"):  # ASHA: a result per evaluation, its points in MLflow before the scheduler acts
         def on_eval(step, steps, value, curves):
             if step < steps:  # the last evaluation is reported with the final metrics below
-                tracking.log_curves(client, run_id, curves, logged)
+                tracking.log_curves(client, run_id, curves, logged, task_metric)
                 tune.report({"val_metric": _rankable(value), "evaluation": len(curves["val_metric"]),
                              "run_id": run_id})
     teaches = bool(spec.get("teaches"))  # trials later in the study read this trial's train-set logits
@@ -80,8 +100,8 @@ def run_trial(config: dict) -> None:
         tracking.log_outputs(client, run_id, result.pop("outputs"))
     if micro_batch:
         client.set_tag(run_id, "micro_batch", str(micro_batch))
-    tracking.finish_run(client, run_id, result, logged)
-    tracking.log_worker_memory(client, run_id, os.getpid(), *release_memory())
+    tracking.finish_run(client, run_id, result, logged, task_metric)
+    tracking.log_worker_memory(client, run_id, *release_memory())
     tune.report({**result["metrics"], "outcome": result["outcome"], "trial_id": spec["tags"]["trial_id"],
                  "run_id": run_id, "val_metric": _rankable(result["metrics"]["val_last"]),
                  "evaluation": len(result["curves"]["val_metric"]), "import_seconds": imports})

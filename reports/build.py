@@ -89,6 +89,14 @@ def _manifest(config: SuiteConfig, plan: Plan) -> dict:
             "rebuild": f"suite report {plan.paper} --profile {plan.profile} --runs <this folder>"}
 
 
+def _linked(markdown: str, link: str | None) -> str:
+    """The report under its title line, a link to its runs in the MLflow UI (Markdown only: a URL is no PDF text)."""
+    if not link:
+        return markdown
+    title, _, rest = markdown.partition("\n")
+    return f"{title}\n\nRuns in MLflow (`make ui`): <{link}>\n{rest}"
+
+
 def build_report(config: SuiteConfig, plan: Plan, bundle: Bundle | None = None) -> Path:
     """Write report.md, tables/*.tex, figures/* and report.tex (every table and figure in one LaTeX document:
     `make report-pdf`) into runs/reports/<paper>-<profile>/, replacing it whole, with the data it read in data/
@@ -101,8 +109,11 @@ def build_report(config: SuiteConfig, plan: Plan, bundle: Bundle | None = None) 
     if bundle is None:
         runs, failed = tracking.load_runs(config, plan), tracking.load_failed(config, plan)
         source, manifest = Recorder(curve_loader(config), outputs_reader(config)), _manifest(config, plan)
+        link = tracking.study_link(config, plan)
+        manifest.update({"mlflow": link} if link else {})
     else:
         runs, failed, source, manifest = bundle.runs, bundle.failed, bundle, bundle.manifest
+        link = manifest.get("mlflow")  # a rebuilt report links where the one it was built from did
     module = importlib.import_module(f"reports.{paper['report']}")
 
     def fill(work: Path) -> None:
@@ -110,8 +121,9 @@ def build_report(config: SuiteConfig, plan: Plan, bundle: Bundle | None = None) 
                             failed=failed, read_outputs=source.read_outputs, derive=source.derive)
         with recording() as written:
             markdown = module.render(ctx)
-        (work / "report.md").write_text(markdown, encoding="utf-8")
+        (work / "report.md").write_text(_linked(markdown, link), encoding="utf-8")
         write_report_tex(work, markdown, written)
-        write_summary(work, summary(plan, paper["title"], runs, failed, module.claim_verdicts(ctx)))
+        write_summary(work, {**summary(plan, paper["title"], runs, failed, module.claim_verdicts(ctx)),
+                             **({"mlflow": link} if link else {})})
         source.write(work / DATA, runs, failed, manifest)
     return replace_folder(config.runs_dir / "reports" / f"{plan.paper}-{plan.profile}", fill) / "report.md"

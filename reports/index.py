@@ -95,7 +95,8 @@ def write_index(reports_dir: Path) -> Path:
     for s in sorted(summaries, key=lambda s: (s["paper"], s["profile"])):
         not_run = "; ".join(f"{n} {why}" for why, n in s["not_run"].items()) or "—"
         rows.append([s["paper"], s["profile"], f"{s['finished']} / {s['planned']}", not_run,
-                     *[str(s["verdicts"][v]) for v in VERDICTS], f"[report]({s['report']})"])
+                     *[str(s["verdicts"][v]) for v in VERDICTS],
+                     f"[report]({s['report']})" + (f", [runs]({s['mlflow']})" if s.get("mlflow") else "")])
     body = (markdown_table(["Paper", "Profile", "Trials finished / planned", "Not run (why)",
                             *[v.capitalize() for v in VERDICTS], "Report"], rows) if rows
             else "No reports yet: run `make reproduce PAPER=all`.")

@@ -1,6 +1,8 @@
 """Many concurrent trials writing to one sqlite MLflow store never lose a metric point."""
 from mlflow.tracking import MlflowClient
 
+from pipelines import tracking
+
 from trainers.config import eval_steps
 from trainers.param_distance import measure_steps
 
@@ -14,7 +16,7 @@ def test_four_concurrent_trials_log_every_point(killed_and_resumed):
     for run in runs:
         total = int(run.data.metrics["total_steps"])
         evaluations = int(run.data.params["evaluations"])
-        counts = {key: len(client.get_metric_history(run.info.run_id, key))
+        counts = {key: len(tracking.metric_histories(client, {0: run.info.run_id}, key)[0])  # frame names
                   for key in ("train_loss", "lr_schedule", "val_metric", "l2_block_1")}
         assert counts == {"train_loss": total, "lr_schedule": total,
                           "val_metric": len(eval_steps(total, evaluations)),

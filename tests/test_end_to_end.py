@@ -10,6 +10,7 @@ from mlflow.tracking import MlflowClient
 from helpers import suite
 
 from analysis.claims import VERDICTS
+from pipelines import tracking
 from pipelines.config import load
 
 
@@ -56,7 +57,7 @@ def test_every_stage_runs_and_every_runnable_trial_is_one_finished_mlflow_run(st
         tags, params = run.data.tags, run.data.params
         assert run.info.status == "FINISHED" and tags["outcome"] == "finished"
         assert run.info.run_name == spec.name
-        assert params["lr"] == str(spec.config.lr) and "lr_schedule" in run.data.metrics
+        assert params["lr"] == str(spec.config.lr) and "learning_rate" in run.data.metrics
         assert tags["init_seed"] == str(spec.config.init_seed) and tags["task"] == spec.config.task
         assert not set(params) & set(tags) and "None" not in params.values()  # each name once, no unset params
         assert {k[len("exp."):]: v for k, v in tags.items() if k.startswith("exp.")} == arms[spec.trial_id]
@@ -64,8 +65,9 @@ def test_every_stage_runs_and_every_runnable_trial_is_one_finished_mlflow_run(st
         assert tags["val_metric_name"] in ("accuracy", "f1", "mcc", "spearman")
         assert tags["paper"] == "revisiting" and tags["data_sha256"]
         assert {a.path for a in client.list_artifacts(run.info.run_id)} == {"config.json", "curves.csv",
-                                                                           "metrics.json"}
-        assert {"best_val", "test_at_best_val", "test_last", "train_seconds", "l2_block_1"} <= set(run.data.metrics)
+                                                                           "metrics.json", "provenance.json"}
+        assert {"best_val", "test_at_best_val", "test_last", "train_seconds", "l2_block_1"} <= set(
+            tracking.frame_metrics(run.data.metrics, tags["val_metric_name"]))  # MLflow's names, read back
     history = client.get_metric_history(found[0].info.run_id, "train_loss")
     assert [m.step for m in history] == list(range(1, int(found[0].data.metrics["total_steps"]) + 1))
     longer = [plan.specs[m.trial_id].config for m in plan.experiments["longer"]]

@@ -73,6 +73,32 @@ def test_failing_trial_is_retried_then_recorded_and_the_study_goes_on(tmp_path):
     assert "1 failed on every attempt: ValueError: cannot re-initialise 2 blocks of a 1-block model" in report
 
 
+def test_an_attempt_whose_worker_died_is_marked_failed_when_ray_reports_it(tmp_path):
+    """A worker killed mid-trial (kill -9) leaves its run RUNNING; when Ray reports the attempt failed (and retries
+    it, or gives up), the driver's callback ends that run FAILED with Ray's reason. Runs of other trials are left."""
+    from types import SimpleNamespace
+
+    from pipelines import tracking
+    from pipelines.driver import dead_attempts
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(uri)
+    experiment_id = tracking.ensure_experiment(client, "revisiting-smoke", tmp_path / "mlartifacts")
+    dead = tracking.start_run(client, experiment_id, "RTE s1 adamw", {"trial_id": "t1"}, {})
+    other = tracking.start_run(client, experiment_id, "RTE s2 adamw", {"trial_id": "t2"}, {})
+
+    def trial(trial_id):
+        return SimpleNamespace(config={"spec": {"tags": {"trial_id": trial_id}}},
+                               get_error=lambda: RuntimeError("ActorDiedError: the worker died unexpectedly"))
+    callback = dead_attempts(uri, experiment_id)
+    callback.on_trial_recover(iteration=1, trials=[], trial=trial("t1"))
+    run = client.get_run(dead)
+    assert run.info.status == "FAILED" and run.data.tags["outcome"] == "failed"
+    assert "Ray retries the trial" in run.data.tags["error"] and "worker died unexpectedly" in run.data.tags["error"]
+    assert client.get_run(other).info.status == "RUNNING"
+    callback.on_trial_error(iteration=2, trials=[], trial=trial("t1"))  # nothing RUNNING left of t1: no change
+    assert client.get_run(dead).data.tags["error"] == run.data.tags["error"]
+
+
 def test_second_driver_on_the_same_study_is_refused(tmp_path, capsys):
     """The refused driver names the holder and writes nothing: the holder's PID stays in the lock file, and no log,
     MLflow store or Ray folder appears."""

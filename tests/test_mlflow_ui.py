@@ -1,7 +1,9 @@
 """The MLflow UI (`make ui`) serves a person looking for runs: a store written by pipelines.tracking, exactly as a
-study writes it (tags, params, curves, artifacts) but with made-up numbers, served by `mlflow ui` and rendered by
-headless Chromium. The runs table lists the runs by name, a run page shows which experiment, arm, task and seeds
-it belongs to, its artifacts are listed, and its curves are drawn.
+study writes it (tags, params, curves, artifacts) but with made-up numbers, served by `suite ui` and rendered by
+headless Chromium. The link `suite ui` prints opens, in a fresh browser profile, the study's runs table (not
+MLflow's GenAI traces); a person clicks a run, sees which experiment, arm, task and seeds it belongs to, goes back
+and is still on the runs table. Its artifacts are listed and its curves drawn under names that say what they
+measure. Every paper's run names are unique within its MLflow experiment.
 
 Chromium is required where CI is set; elsewhere the test is skipped when it is missing.
 Screenshots go to $SUITE_UI_SCREENSHOTS when set (to look at them), else to the test's tmp folder."""
@@ -25,20 +27,18 @@ import aiohttp
 import pytest
 from mlflow.tracking import MlflowClient
 
+from helpers import study_config
 from pipelines import tracking
 from pipelines.config import load
 from pipelines.driver import memberships
 from pipelines.plan import make_plan
 from trainers.config import eval_steps
 
-# MLflow 3.17 opens every experiment in its GenAI view (traces) until the "Model training" toggle is chosen,
-# whatever the experiment's mlflow.experimentKind tag says; `make ui` prints links with this query.
-ML_VIEW = "?workflowType=machine_learning"
-CURVES = ("train_loss", "lr_schedule", "val_metric", "l2_block_1")  # logged per step: drawn as lines
+ML_VIEW = "?" + tracking.ML_VIEW  # the model-training view, whatever this browser chose last
+# the curves under their MLflow names (accuracy: RTE's metric), logged per step: drawn as lines
+CURVES = ("train_loss", "learning_rate", "val_accuracy", "weight_change_l2/block_1")
 LINES = "document.querySelectorAll('.scatterlayer .js-line').length"  # plotly line traces on the page
-# MLflow 3's server job runner (GenAI scorers and trace rollups: eight more processes, each importing MLflow, and
-# a start twice as slow on 2 cores) serves nothing the suite or these pages use.
-NO_SERVER_JOBS = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+GENAI = ("Detect Issues",)  # the GenAI view's overview: a training experiment must not open there
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--disable-dev-shm-usage", "--window-size=1600,1000"]
@@ -73,22 +73,31 @@ def _fake_result(spec, rng: int) -> dict:
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     """Runs of the smoke plan's bias_correction and reinit experiments, written through pipelines.tracking the way
-    pipelines.trial writes them; the Standard arm of reinit shares its trials with bias_correction's adamw arm."""
+    pipelines.trial writes them, in the store of a suite.yaml whose runs go to a tmp folder (made as a study makes
+    it, from cwd: it must not leave MLflow's mlruns/ there); the Standard arm of reinit shares its trials with
+    bias_correction's adamw arm. (suite.yaml, runs folder, client, experiment id, {run name: (run id, arms)})"""
     root = tmp_path_factory.mktemp("ui")
+    config = study_config(root)
+    runs_dir = load(config).runs_dir
+    uri = tracking.tracking_uri(runs_dir)
+    tracking.seed_store(uri)
     plan = make_plan(load(), "revisiting", "smoke", ["bias_correction", "reinit"])
-    client = MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
-    experiment_id = tracking.ensure_experiment(client, "revisiting-smoke", root / "mlartifacts")
+    client = MlflowClient(uri)
+    experiment_id = tracking.ensure_experiment(client, "revisiting-smoke", runs_dir / "mlartifacts")
     arms = memberships(plan)
     runs = {}
     for k, spec in enumerate(s for s in plan.unique() if s.config.task == "RTE"):
         tags = {**spec.tags(), **tracking.membership_tags(arms[spec.trial_id]), "paper": "revisiting",
-                "profile": "smoke", "data_sha256": "0" * 16}
-        run_id = tracking.start_run(client, experiment_id, spec.name, tags, spec.config.to_dict(),
+                "profile": "smoke", "git_commit": "0" * 40, "data_sha256": "0" * 16, "worker": f"host/node/{k}"}
+        run_id = tracking.start_run(client, experiment_id, spec.name, tags,
+                                    tracking.config_params(spec.config.to_dict()),
                                     config={"trial_id": spec.trial_id, "run_name": spec.name,
-                                            "config": spec.config.to_dict(), "tags": tags})
+                                            "config": spec.config.to_dict(), "tags": tags},
+                                    provenance={"packages": {"mlflow": "x"}, "worker_pid": k})
         tracking.finish_run(client, run_id, _fake_result(spec, k))
+        tracking.log_worker_memory(client, run_id, 700.0, 650.0)
         runs[spec.name] = (run_id, arms[spec.trial_id])
-    return root, client, experiment_id, runs
+    return config, runs_dir, client, experiment_id, runs
 
 
 def _free_port() -> int:
@@ -99,15 +108,15 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def ui(store):
-    """`mlflow ui` over the store, as `make ui` starts it; stopped (with its workers) at the end."""
-    root = store[0]
+    """`suite ui` (`make ui`) over the store: (its base URL, the links it printed: {experiment: link}); stopped
+    (with its workers) at the end."""
+    config, runs_dir = store[:2]
     port = _free_port()
-    log = open(root / "ui.log", "w")
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("mlflow")), "ui", "--backend-store-uri",
-                             f"sqlite:///{root / 'mlflow.db'}", "--host", "127.0.0.1", "--port", str(port),
-                             "--workers", "1"],
-                            env={**os.environ, **NO_SERVER_JOBS}, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    log_path = runs_dir / "ui.log"
+    log = open(log_path, "w")
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "ui", "--port", str(port), "--config",
+                             str(config)], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120  # a loaded machine
@@ -117,9 +126,10 @@ def ui(store):
                     break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"mlflow ui did not start: {(root / 'ui.log').read_text()[-2000:]}")
+                    pytest.fail(f"suite ui did not start: {log_path.read_text()[-2000:]}")
                 time.sleep(0.5)
-        yield url
+        printed = [line.split(": ", 1) for line in log_path.read_text().splitlines() if "(" in line and ": http" in line]
+        yield url, {name.split(" (")[0]: link for name, link in printed}
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -180,6 +190,20 @@ class Browser:
         at the timeout), and a screenshot of a 1600 x ``height`` window."""
         self.send("Emulation.setDeviceMetricsOverride", width=1600, height=height, deviceScaleFactor=1, mobile=False)
         self.send("Page.navigate", url=url)
+        return self.shown(expect, screenshot, ready, timeout)
+
+    def click(self, text: str) -> None:
+        """A click on the link showing ``text`` (as a person's: the page's own router handles it)."""
+        found = self.evaluate(f"(() => {{ const a = [...document.querySelectorAll('a')].find("
+                              f"a => a.innerText.trim() === {json.dumps(text)}); if (a) a.click(); return !!a; }})()")
+        assert found, f"no link {text!r} on {self.evaluate('location.href')}"
+
+    def back(self) -> None:
+        """The browser's Back button."""
+        self.evaluate("history.back()")
+
+    def shown(self, expect: list[str], screenshot: Path, ready: str = "true", timeout: float = 40) -> str:
+        """The visible text once every ``expect`` string is in it and ``ready`` holds (or at the timeout)."""
         deadline = time.monotonic() + timeout
         while True:
             time.sleep(0.5)
@@ -201,74 +225,167 @@ class Browser:
 
 @pytest.fixture(scope="module")
 def pages(chromium, store, ui, tmp_path_factory):
-    """The visible text of the experiment page, a run page (reinit's Standard arm, shared with bias_correction),
-    its artifacts and its metric charts; a screenshot of each (NAME.png)."""
-    _, _, experiment_id, runs = store
+    """What a person sees, in a fresh browser profile: the experiment page behind the link `suite ui` printed, a run
+    page reached by clicking a run (reinit's Standard arm, shared with bias_correction), the page Back returns to,
+    then the run's artifacts and metric charts; their visible text, URL and a screenshot each (NAME.png)."""
+    runs, experiment_id = store[4], store[3]
+    base, links = ui
     out = Path(os.environ.get("SUITE_UI_SCREENSHOTS") or tmp_path_factory.mktemp("screens"))
     out.mkdir(parents=True, exist_ok=True)
     standard = next(name for name, (_, arms) in runs.items() if arms.get("reinit") == "standard")
-    run = f"{ui}/#/experiments/{experiment_id}/runs/{runs[standard][0]}"
+    run = f"{base}/#/experiments/{experiment_id}/runs/{runs[standard][0]}"
     profile = Path(tempfile.mkdtemp(prefix="chromium-"))
     browser = Browser(chromium, profile)
+    text, where = {}, {}
     try:
-        text = {"experiment": browser.visit(f"{ui}/#/experiments/{experiment_id}{ML_VIEW}", list(runs),
-                                            out / "experiment.png"),
-                "run": browser.visit(f"{run}{ML_VIEW}", ["exp.reinit", "val_metric_name"], out / "run.png"),
-                "artifacts": browser.visit(f"{run}/artifacts{ML_VIEW}", ["config.json"], out / "artifacts.png"),
-                "metrics": browser.visit(f"{run}/model-metrics{ML_VIEW}", list(CURVES), out / "metrics.png",
-                                         ready=f"{LINES} >= {len(CURVES)}", height=2000)}
+        text["experiment"] = browser.visit(links["revisiting-smoke"], list(runs), out / "experiment.png")
+        where["experiment"] = browser.evaluate("location.href")
+        browser.click(standard)
+        text["run"] = browser.shown(["exp.reinit", "val_metric_name"], out / "run.png")
+        where["run"] = browser.evaluate("location.href")
+        browser.back()
+        text["back"] = browser.shown(list(runs), out / "back.png")
+        where["back"] = browser.evaluate("location.href")
+        text["artifacts"] = browser.visit(f"{run}/artifacts{ML_VIEW}", ["config.json"], out / "artifacts.png")
+        text["metrics"] = browser.visit(f"{run}/model-metrics{ML_VIEW}", list(CURVES), out / "metrics.png",
+                                        ready=f"{LINES} >= {len(CURVES)}", height=2000)
         text["lines"] = browser.evaluate(LINES)
     finally:
         browser.close()
         shutil.rmtree(profile, ignore_errors=True)
-    return standard, text
+    return standard, text, where
 
 
 def test_experiment_is_declared_a_training_experiment(store):
-    _, client, experiment_id, _ = store
+    client, experiment_id = store[2], store[3]
     key, kind = tracking.EXPERIMENT_KIND
     assert client.get_experiment(experiment_id).tags[key] == kind
 
 
-def test_experiment_opens_on_its_runs_table_with_readable_names(store, pages):
-    runs = store[3]
-    _, text = pages
+def test_suite_ui_prints_a_link_to_each_studys_runs_in_the_training_view(store, ui):
+    experiment_id = store[3]
+    base, links = ui
+    assert links == {"revisiting-smoke": f"{base}/#/experiments/{experiment_id}?workflowType=machine_learning"}
+
+
+def test_the_printed_link_opens_the_runs_table_with_readable_names(store, pages):
+    runs = store[4]
+    _, text, where = pages
     page = text["experiment"]
-    assert "Detect Issues" not in page, "the experiment opened on the GenAI traces overview, not on its runs"
+    assert not [g for g in GENAI if g in page], f"the link opened the GenAI view, not the runs:\n{page[:2000]}"
     missing = [name for name in runs if name not in page]
     assert not missing, f"run names not in the runs table: {missing}\n{page[:2000]}"
-    assert f"{len(runs)} matching runs" in page
+    assert f"{len(runs)} matching runs" in page and "workflowType=machine_learning" in where["experiment"]
 
 
-def test_run_page_shows_experiment_arm_task_and_seeds(store, pages):
-    runs = store[3]
-    standard, text = pages
+def test_a_click_on_a_run_shows_its_experiment_arm_task_and_seeds(store, pages):
+    runs = store[4]
+    standard, text, where = pages
     page = text["run"]
     assert runs[standard][1] == {"bias_correction": "adamw", "reinit": "standard"}
-    assert standard in page
+    assert f"/runs/{runs[standard][0]}" in where["run"] and standard in page
     for key, value in [("exp.reinit", "standard"), ("exp.bias_correction", "adamw"), ("task", "RTE"),
-                       ("init_seed", standard.split()[1][1:]), ("arms", "bias_correction:adamw,reinit:standard"),
-                       ("val_metric_name", "accuracy")]:
+                       ("init_seed", standard.split()[1][1:]), ("val_metric_name", "accuracy")]:
         assert key in page and value in page, f"tag {key}={value} not on the run page:\n{page[:3000]}"
+    for clutter in ("arms", "ray_node_id", "node_ip", "worker_pid", "exec.", "version.", "objective_args"):
+        assert clutter not in page.split(), f"{clutter} still on the run page"
+
+
+def test_back_from_a_run_is_the_runs_table_again_not_traces(store, pages):
+    runs = store[4]
+    _, text, where = pages
+    page = text["back"]
+    assert not [g for g in GENAI if g in page], f"Back left the model-training view:\n{page[:2000]}"
+    assert all(name in page for name in runs) and f"{len(runs)} matching runs" in page, page[:2000]
+    assert "workflowType=genai" not in where["back"], where["back"]
 
 
 def test_run_keeps_its_artifacts_and_draws_its_curves(pages):
-    _, text = pages
-    for artifact in ("config.json", "curves.csv", "metrics.json"):
+    _, text, _ = pages
+    for artifact in ("config.json", "provenance.json", "curves.csv", "metrics.json"):
         assert artifact in text["artifacts"], f"{artifact} not listed:\n{text['artifacts'][:2000]}"
     for curve in CURVES:
-        assert curve in text["metrics"], f"no {curve} chart:\n{text['metrics'][:2000]}"
+        assert curve.split("/")[-1] in text["metrics"], f"no {curve} chart:\n{text['metrics'][:2000]}"
     assert text["lines"] >= len(CURVES), f"{text['lines']} line charts: the curves are not drawn as lines"
+
+
+def test_metrics_say_what_they_measure_and_the_frame_keeps_its_names(store):
+    """MLflow holds val_accuracy, learning_rate, weight_change_l2/block_1 and system/ memory, no val_last beside the
+    val curve's last point; the runs frame and curve loader that reports read keep their names."""
+    client, experiment_id, runs = store[2:]
+    run_id = next(iter(runs.values()))[0]
+    logged = set(client.get_run(run_id).data.metrics)
+    assert {"val_accuracy", "best_val_accuracy", "test_accuracy_at_best_val", "test_accuracy_last", "learning_rate",
+            "weight_change_l2/block_1", "system/worker_rss_megabytes"} <= logged
+    assert not logged & {"val_metric", "val_last", "best_val", "lr_schedule", "l2_block_1", "worker_rss_mb"}
+    frame = tracking.runs_frame(client, experiment_id)
+    row = frame[frame["run_id"] == run_id].iloc[0]
+    assert row["val_last"] == row["val_metric"] == client.get_metric_history(run_id, "val_accuracy")[-1].value
+    assert {"best_val", "test_at_best_val", "test_last", "lr_schedule", "l2_block_1", "worker_rss_mb"} <= set(row.index)
+    assert not {"val_accuracy", "learning_rate", "system/worker_rss_megabytes"} & set(frame.columns)
+    history = tracking.metric_histories(client, {"t": run_id}, "val_metric")["t"]
+    assert history == [(m.step, m.value) for m in client.get_metric_history(run_id, "val_accuracy")]
+    assert tracking.metric_histories(client, {"t": run_id}, "l2_block_1")["t"][-1] == (12, 0.12)
+
+
+def test_a_store_of_earlier_names_reads_the_same():
+    """Stores written before the MLflow names changed still report: their names are the frame's."""
+    old = {"val_metric": 0.6, "val_last": 0.6, "best_val": 0.7, "lr_schedule": 0.0, "l2_block_2": 0.3,
+           "val_sst": 0.5, "val_last_sst": 0.5, "worker_rss_mb": 700.0}
+    assert tracking.frame_metrics(old, "accuracy") == old
+
+
+def test_a_multitask_run_logs_its_pools_and_its_per_task_scores_apart(tmp_path):
+    """val_sst at the best step beside curve val_sst (one name in MLflow kept only the curve's last point); params
+    that say the pools it trained on, each objective argument its own param."""
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment_id = tracking.ensure_experiment(client, "m", tmp_path / "mlartifacts")
+    config = {"task": "minBERT", "train_examples": 32, "part_examples": (("sts", 8),),
+              "objective_args": (("alpha", 0.5), ("temperature", 2.0)), "multitask_args": (("train_tasks", "sst+sts"),)}
+    params = tracking.config_params(config, {"sst": 32, "sts": 8})
+    run_id = tracking.start_run(client, experiment_id, "minBERT s1", {"trial_id": "t", "val_metric_name": "dev_score"},
+                                params)
+    assert client.get_run(run_id).data.params == {
+        "task": "minBERT", "train_examples.sst": "32", "train_examples.sts": "8", "objective.alpha": "0.5",
+        "objective.temperature": "2.0", "multitask.train_tasks": "sst+sts"}
+    result = {"outcome": "finished", "curves": {"val_metric": [(2, 0.4), (4, 0.3)], "val_sst": [(2, 0.5), (4, 0.2)]},
+              "metrics": {"best_val": 0.4, "val_last": 0.3, "val_sst": 0.5, "val_last_sst": 0.2, "train_examples": 40}}
+    tracking.finish_run(client, run_id, result)
+    row = tracking.runs_frame(client, experiment_id).iloc[0]
+    assert (row["val_sst"], row["val_last_sst"], row["best_val"], row["val_last"]) == (0.5, 0.2, 0.4, 0.3)
+    assert {"val_sst_at_best_val", "val_dev_score"} <= set(client.get_run(run_id).data.metrics)
+
+
+def test_run_names_are_unique_in_each_papers_experiment():
+    """Every paper of suite.yaml at smoke and cpu: planned trials and the stand-ins of skipped and later stages."""
+    config = load()
+    for paper in config.data["papers"]:
+        for profile in ("smoke", "cpu"):
+            plan = make_plan(config, paper, profile)
+            named = {}
+            for spec in [*plan.unique(), *(s for specs in plan.estimates.values() for s in specs)]:
+                named.setdefault(spec.trial_id, spec.name)
+            shared = {n for n in named.values() if list(named.values()).count(n) > 1}
+            assert not shared, f"{paper}-{profile}: several trials named {sorted(shared)[:3]}"
 
 
 def test_a_later_stage_adds_its_experiments_to_finished_runs(tmp_path):
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     experiment_id = tracking.ensure_experiment(client, "revisiting-smoke", tmp_path / "mlartifacts")
-    tags = {"trial_id": "t1", **tracking.membership_tags({"reinit": "standard"})}
+    tags = {"trial_id": "t1", **tracking.membership_tags({"reinit": "standard"}), "arms": "reinit:standard"}
     run_id = tracking.start_run(client, experiment_id, "RTE s1 standard", tags, {"lr": 2e-5, "llrd": None})
     assert client.get_run(run_id).data.params == {"lr": "2e-05"}  # unset fields are not params
     assert tracking.add_memberships(client, experiment_id, {"t1": {"longer": "standard", "reinit": "standard"}}) == 1
     assert tracking.add_memberships(client, experiment_id, {"t1": {"longer": "standard"}}) == 0  # already there
     tags = client.get_run(run_id).data.tags
-    assert (tags["exp.reinit"], tags["exp.longer"]) == ("standard", "standard")
-    assert (tags["experiments"], tags["arms"]) == ("longer,reinit", "longer:standard,reinit:standard")
+    assert (tags["exp.reinit"], tags["exp.longer"], tags["experiments"]) == ("standard", "standard", "longer,reinit")
+    assert "arms" not in tags  # an earlier version's list of the exp.* tags, gone rather than stale
+
+
+def test_no_mlruns_and_no_default_experiment_outside_the_runs_folder(store, ui):
+    """MLflow's Default experiment (id 0, in every store) keeps its artifacts under the runs folder, and neither a
+    store being made nor `suite ui` leaves an mlruns/ folder in the current one."""
+    runs_dir, client = store[1], store[2]
+    default = client.get_experiment("0")
+    assert default.artifact_location.startswith(runs_dir.as_uri()), default.artifact_location
+    assert not (Path.cwd() / "mlruns").exists() and not (runs_dir.parent / "mlruns").exists()

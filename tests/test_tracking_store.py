@@ -1,8 +1,16 @@
 """A new local MLflow store starts as a copy of an empty, migrated one kept per MLflow version."""
+import sqlite3
+
 import mlflow
 from mlflow.tracking import MlflowClient
 
 from pipelines import tracking
+
+
+def _schema(db) -> list:
+    with sqlite3.connect(db) as con:
+        return con.execute("select sql from sqlite_master order by name").fetchall() + con.execute(
+            "select version_num from alembic_version").fetchall()
 
 
 def test_a_new_store_is_a_copy_of_the_cached_template_and_an_existing_one_is_left_alone(tmp_path, monkeypatch):
@@ -10,7 +18,7 @@ def test_a_new_store_is_a_copy_of_the_cached_template_and_an_existing_one_is_lef
     first, second = tmp_path / "a" / "mlflow.db", tmp_path / "b" / "mlflow.db"
     tracking.seed_store(f"sqlite:///{first}")
     template = tmp_path / "cache" / "bert-suite" / f"mlflow-{mlflow.__version__}.db"
-    assert first.read_bytes() == template.read_bytes()
+    assert _schema(first) == _schema(template)  # a copy (its Default experiment homed: the test below)
     assert [p.name for p in template.parent.iterdir()] == [template.name]  # no half-written template left
     client = MlflowClient(f"sqlite:///{first}")
     run = client.create_run(client.create_experiment("x"))
@@ -19,6 +27,18 @@ def test_a_new_store_is_a_copy_of_the_cached_template_and_an_existing_one_is_lef
     tracking.seed_store(f"sqlite:///{first}")  # exists: untouched
     assert first.read_bytes() == before and client.get_metric_history(run.info.run_id, "m")[0].value == 0.5
     tracking.seed_store(f"sqlite:///{second}")  # the template is reused, not remade
-    assert second.read_bytes() == template.read_bytes()
+    assert _schema(second) == _schema(template)
     tracking.seed_store("http://127.0.0.1:1")  # a tracking server: nothing to seed
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "cache"]
+
+
+def test_a_new_stores_default_experiment_keeps_its_artifacts_beside_the_store(tmp_path, monkeypatch):
+    """MLflow's Default experiment (id 0) would keep its artifacts under ./mlruns/0 of the folder the template store
+    was made in (a checkout); a seeded store homes it under its own folder, and no mlruns/ is made."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    store = tmp_path / "runs" / "mlflow.db"
+    tracking.seed_store(f"sqlite:///{store}")
+    default = MlflowClient(f"sqlite:///{store}").get_experiment("0")
+    assert default.artifact_location == (store.parent / "mlartifacts" / "Default").as_uri()
+    assert not (tmp_path / "mlruns").exists()
