@@ -18,7 +18,7 @@ MLFLOW_PORT ?= 5001
 PG_PORT ?= 5433
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup reproduce run report report-pdf plan search test bench ui postgres postgres-stop mlflow-server clean-runs
+.PHONY: setup reproduce run report report-pdf plan search test test-fast bench ui postgres postgres-stop mlflow-server clean-runs
 
 # The virtual environment is created on first use from the pins in pyproject.toml (CPU torch 2.13.0).
 $(BIN)/.installed: pyproject.toml
@@ -54,6 +54,9 @@ plan: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+test-fast: setup  ## the tests that need no smoke study (Ray Tune, MLflow runs): maths, config, reports' parts
+	$(BIN)/python -m pytest -q -m "not study"
 
 bench: setup  ## trainer vs transformers.Trainer, levers, study efficiency, report rebuild -> docs/benchmarks.md
 	$(BIN)/python -m bench $(BENCH_ARGS)

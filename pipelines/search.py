@@ -247,7 +247,8 @@ def search_runs(client, experiment_id: str, search_id: str) -> pd.DataFrame:
     rows = []
     for run in tracking.all_runs(client, experiment_id, f"tags.search_id = '{search_id}'"):
         rows.append({"run_id": run.info.run_id, "status": run.info.status, "end_time": run.info.end_time,
-                     **run.data.tags, **run.data.metrics})
+                     **run.data.tags, **tracking.frame_metrics(run.data.metrics,
+                                                               tracking.task_metric_of(run.data.tags))})
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame

@@ -93,6 +93,20 @@ def frame_metrics(metrics: dict[str, float], task_metric: str) -> dict[str, floa
     return out
 
 
+def legacy_at_best(client: MlflowClient, run_id: str, metrics: dict[str, float]) -> dict[str, float]:
+    """A multitask run written before the final metrics took AT_BEST logged ``val_sst`` (its value at the best
+    epoch) under its curve's name, at step 0 after the curve's points (steps >= 1): MLflow's latest value is then
+    the curve's last epoch. Such runs show ``val_last_sst`` beside it; their best-epoch value is read back here."""
+    out = {}
+    for name in metrics:
+        part = name[len("val_"):]
+        if name.startswith("val_") and f"val_last_{part}" in metrics and name + AT_BEST not in metrics:
+            final = [m for m in client.get_metric_history(run_id, name) if m.step == 0]
+            if final:
+                out[name] = max(final, key=lambda m: m.timestamp).value
+    return out
+
+
 def task_metric_of(tags: dict) -> str:
     return tags.get("val_metric_name") or UNKNOWN_METRIC
 
@@ -342,6 +356,7 @@ def runs_frame(client: MlflowClient, experiment_id: str) -> pd.DataFrame:
         row = {"run_id": run.info.run_id, "end_time": run.info.end_time, **run.data.tags}
         row.update({f"p.{k}": v for k, v in run.data.params.items()})
         row.update(frame_metrics(run.data.metrics, task_metric_of(run.data.tags)))
+        row.update(legacy_at_best(client, run.info.run_id, run.data.metrics))
         rows.append(row)
     if not rows:
         return pd.DataFrame(columns=["trial_id", "run_id"])

@@ -47,13 +47,29 @@ def chosen(ctx: ReportContext, experiment: str, task: str, arm: str, metric: str
     return rows.sort_values(["init_seed", "data_seed"]), pick["choice"]
 
 
+OUTSIDE = "not in this run's experiments (see EXPERIMENTS=)"
+
+
+def outside_run(ctx: ReportContext, *experiments: str) -> bool:
+    """True when every one of ``experiments`` was left out of this run (EXPERIMENTS= chose others): its sections
+    say so once instead of tables of "not run"."""
+    plan = ctx.plan
+    return all(e not in plan.experiments and e not in plan.pending and e not in plan.skipped for e in experiments)
+
+
+def outside_section(title: str, *experiments: str) -> str:
+    """A section whose experiments this run left out: its title and one line."""
+    names = ", ".join(f"`{e}`" for e in experiments)
+    return f"{title}\n\nNot in this run: {names} {'was' if len(experiments) == 1 else 'were'} not among its experiments."
+
+
 def not_run(ctx: ReportContext, experiment: str, task: str | None = None, arm: str | None = None) -> str:
     """Why an experiment (or one task column / arm of it) has no finished runs here."""
     plan = ctx.plan
     if experiment in plan.skipped:
         return f"not run at profile {plan.profile}: {plan.skipped[experiment]}"
     if experiment not in plan.experiments and experiment not in plan.pending:
-        return "not in this run's experiments (see EXPERIMENTS=)"
+        return OUTSIDE
     finished = set(ctx.runs.get("trial_id", []))
     members = [m for m in plan.experiments.get(experiment, []) if (task is None or m.task == task)
                and (arm is None or m.arm == arm)]
@@ -87,6 +103,13 @@ class Notes:
 
     def render(self) -> str:
         return "\n".join(f"- ({key}) {reason}" for reason, key in self.keys.items())
+
+    def only_in(self, rows: list[list[str]]) -> "Notes":
+        """The keys still used by ``rows`` (after a table dropped columns), with their letters."""
+        cells = {str(c) for row in rows for c in row}
+        kept = Notes()
+        kept.keys = {reason: key for reason, key in self.keys.items() if f"not run ({key})" in cells}
+        return kept
 
 
 def _test_split(ctx: ReportContext, task: str):
@@ -198,5 +221,12 @@ def coverage(ctx: ReportContext) -> str:
         else:
             status = not_run(ctx, name)
         rows.append([name, ", ".join(exp["covers"]), exp["about"], status])
-    return "\n\n".join(["## Coverage: experiments, what they feed, and what ran",
-                        markdown_table(["Experiment", "Feeds", "About", "Status"], rows)])
+    parts = ["## Coverage: experiments, what they feed, and what ran",
+             markdown_table(["Experiment", "Feeds", "About", "Status"], rows)]
+    left_out = [name for name in ctx.paper["experiments"] if outside_run(ctx, name)]
+    if left_out:
+        ran = [name for name in ctx.paper["experiments"] if name not in left_out]
+        parts.append(f"This run covers {', '.join(f'`{e}`' for e in ran)} ({len(left_out)} of the paper's "
+                     f"{len(ctx.paper['experiments'])} experiments left out by EXPERIMENTS=): the tables below keep "
+                     f"the rows and columns it ran, and a section fed only by the others says so in one line.")
+    return "\n\n".join(parts)

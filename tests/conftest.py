@@ -14,6 +14,18 @@ SMOKE_SKIPS = {"minbert-generalization": dict.fromkeys(("ablations", "swa"),
                                                        "tests: the ensembles and their students only")}
 
 
+# Fixtures that run a study or start Ray (Ray Tune, a real MLflow store): a test that needs one, directly or through
+# another fixture, is marked `study`, as is a test marked so by hand because it runs a study itself; `make
+# test-fast` runs the others (-m "not study").
+STUDY_FIXTURES = {"smoke_studies", "killed_and_resumed", "searched", "cluster", "one_ray"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if STUDY_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.study)
+
+
 def _only(papers, skips=None):
     """suite.yaml narrowed to ``papers`` (`suite ... all` runs every paper the config declares), with ``skips``
     ({paper: {experiment: reason}}) added to the smoke profile."""

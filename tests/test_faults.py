@@ -6,6 +6,7 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
 from helpers import finished_runs
 from helpers import study_config as _config
 from helpers import suite as _suite
@@ -54,6 +55,7 @@ def test_killed_driver_resumes_and_reports_as_if_uninterrupted(killed_and_resume
     assert _report(runs_dir) == _report(tmp_path / "runs")
 
 
+@pytest.mark.study
 def test_failing_trial_is_retried_then_recorded_and_the_study_goes_on(tmp_path):
     def mutate(data):
         smoke = data["profiles"]["smoke"]["papers"]["revisiting"]
@@ -123,6 +125,7 @@ def test_second_driver_on_the_same_study_is_refused(tmp_path, capsys):
     assert [p.name for p in runs.iterdir()] == [lock.name]
 
 
+@pytest.mark.study
 def test_ctrl_c_stops_the_study_at_once_and_says_how_to_resume(tmp_path):
     """Ray Tune takes the first SIGINT to end its run gracefully and returns; the driver must stop there too, not
     go on to the next wave or stage, nor write a report as if the study had finished."""

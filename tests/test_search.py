@@ -38,13 +38,13 @@ def test_asha_stops_some_trials_and_keeps_their_curves_out_of_statistics(searche
     assert len(early) == stopped >= 1 and len(full) == 20 - stopped >= 1
     for run in early:  # stopped at the first rung: one validation point kept, ended KILLED, no final metrics
         assert run.info.status == "KILLED" and run.data.tags["evaluations_reached"] == "1"
-        assert len(client.get_metric_history(run.info.run_id, "val_metric")) == 1
-        assert "best_val" not in run.data.metrics
+        assert len(client.get_metric_history(run.info.run_id, "val_spearman")) == 1
+        assert "best_val_spearman" not in run.data.metrics
     for run in full:
         assert run.data.tags["outcome"] == "finished"
-        assert len(client.get_metric_history(run.info.run_id, "val_metric")) == 2
+        assert len(client.get_metric_history(run.info.run_id, "val_spearman")) == 2
     report = (root / "runs" / "reports" / "revisiting-smoke-search-methods" / "report.md").read_text()
-    values = [r.data.metrics["best_val"] for r in full]
+    values = [r.data.metrics["best_val_spearman"] for r in full]
     assert f"| STS-B | 20 | 20 | {len(full)} | {stopped} | 0 |" in report  # trials per rung
     assert f"| STS-B | {len(full)} | {expected_max(values, 1):.4f} | {expected_max(values, 3):.4f} |" in report
     assert (root / "runs" / "reports" / "revisiting-smoke-search-methods" / "figures" / "best_so_far.png").is_file()
@@ -66,8 +66,8 @@ def test_choice_is_the_best_complete_mean_and_feeds_searched_settings(searched):
     for run in sorted(runs, key=lambda r: r.info.run_name):
         if run.info.status == "FINISHED":
             arm, settings = _point(run)
-            if arm not in best or run.data.metrics["best_val"] > best[arm][0]:
-                best[arm] = (run.data.metrics["best_val"], settings)
+            if arm not in best or run.data.metrics["best_val_spearman"] > best[arm][0]:
+                best[arm] = (run.data.metrics["best_val_spearman"], settings)
     chosen = result["choices"]["STS-B"]
     assert set(chosen) == set(best)  # an arm whose every trial was stopped has no choice
     for arm, (value, _) in best.items():

@@ -43,7 +43,7 @@ def test_base_runs_keep_what_vote_and_avg_need_and_the_groups_recompute(selfdist
     # each run's saved test logits score exactly its logged last-step test accuracy
     labels = ensembles._test_labels(plan.specs[base[0].data.tags["trial_id"]].config)
     for run, outputs in zip(base, saved):
-        assert score("accuracy", outputs["test_logits"], labels) == pytest.approx(run.data.metrics["test_last"])
+        assert score("accuracy", outputs["test_logits"], labels) == pytest.approx(run.data.metrics["test_accuracy_last"])
     # VOTE (Eq. 2): argmax of the summed probabilities, by hand
     probs = sum(np.exp(o["test_logits"]) / np.exp(o["test_logits"]).sum(1, keepdims=True) for o in saved)
     by_hand = float(np.mean(probs.argmax(1) == labels))

@@ -42,3 +42,20 @@ def test_a_new_stores_default_experiment_keeps_its_artifacts_beside_the_store(tm
     default = MlflowClient(f"sqlite:///{store}").get_experiment("0")
     assert default.artifact_location == (store.parent / "mlartifacts" / "Default").as_uri()
     assert not (tmp_path / "mlruns").exists()
+
+
+def test_a_multitask_run_of_earlier_names_reads_its_best_epoch_validation(tmp_path):
+    """Before AT_BEST, a multitask run logged val_sst at its best epoch under its curve's name (step 0, after the
+    curve): MLflow's latest value was the last epoch's. The runs frame reads the best epoch's back."""
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.create_experiment("old", artifact_location=(tmp_path / "art").as_uri())
+    run = client.create_run(experiment, tags={"trial_id": "t1"}).info.run_id
+    for step, value in ((39, 0.30), (78, 0.41), (117, 0.36)):  # the curve: best at epoch 2
+        client.log_metric(run, "val_sst", value, step=step)
+    client.log_metric(run, "val_sst", 0.41, step=0)  # the final metric, at the best epoch
+    client.log_metric(run, "val_last_sst", 0.36, step=0)
+    client.log_metric(run, "best_val", 0.7, step=0)
+    client.set_terminated(run)
+    frame = tracking.runs_frame(client, experiment)
+    assert frame.loc[0, "val_sst"] == 0.41 and frame.loc[0, "val_last_sst"] == 0.36
+    assert client.get_run(run).data.metrics["val_sst"] == 0.36  # what MLflow itself calls latest

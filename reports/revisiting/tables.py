@@ -10,7 +10,7 @@ from analysis.stats import best_and_equivalent, mean_std
 from pipelines.config import resolve_profile
 from reports.build import ReportContext
 from reports.render import counted, fmt_ms, markdown_table, write_table
-from reports.kit import Notes, chosen, not_run, pct, scale_line
+from reports.kit import Notes, chosen, not_run, outside_run, outside_section, pct, scale_line
 from reports.revisiting.common import ONEK_TASKS, PAPER_NAMES, SMALL_TASKS, setting_text
 
 
@@ -66,11 +66,20 @@ def table1_groups(ctx: ReportContext, task: str) -> dict:
 
 
 def section_table1(ctx: ReportContext) -> str:
+    title = "## Table 1: Standard vs Re-init, 3 epochs and Longer (mean test performance ± std)"
+    experiments = ("reinit", "longer", "reinit_1k", "longer_1k")
+    if outside_run(ctx, *experiments):
+        return outside_section(title, *experiments)
     cells = ctx.published["table1"]["cells"]
     header = ["Task", "Method", "3 epochs (ours)", "3 epochs (paper)", "Longer (ours)", "Longer (paper)",
               "setting (3 ep / Longer)", "seeds"]
     rows, notes = [], Notes()
-    for task in SMALL_TASKS + ONEK_TASKS:
+    tasks = SMALL_TASKS + ([] if outside_run(ctx, "reinit_1k", "longer_1k") else ONEK_TASKS)
+    halves = [h for h, pair in (("3ep", ("reinit", "reinit_1k")), ("longer", ("longer", "longer_1k")))
+              if not outside_run(ctx, *pair)]  # the halves of the table this run has
+    if len(halves) == 1:
+        header[-2:] = [f"setting ({'3 ep' if halves == ['3ep'] else 'Longer'})", "seeds"]
+    for task in tasks:
         groups = table1_groups(ctx, task)
         marked = best_and_equivalent({k: v[0] for k, v in groups.items() if len(v[0])})
         paper = cells[PAPER_NAMES.get(task, task)]
@@ -80,17 +89,24 @@ def section_table1(ctx: ReportContext) -> str:
                          fmt_ms(*paper[method]["3ep"]),
                          _cell(longer[0], (method, "longer") in marked, longer[2], notes),
                          fmt_ms(*paper[method]["longer"]),
-                         f"{setting_text(short[1]) or '—'} / {setting_text(longer[1]) or '—'}",
-                         f"{len(short[0])} / {len(longer[0])}"])
+                         " / ".join(setting_text(groups[(method, h)][1]) or "—" for h in halves),
+                         " / ".join(str(len(groups[(method, h)][0])) for h in halves)])
     note = ("Test performance x100 at the best-validation checkpoint (accuracy; F1 for MRPC; Spearman for STS-B; "
             "Matthews correlation for CoLA). **Bold**: in each group of four (Standard/Re-init x 3 epochs/Longer), "
             "the best mean and those a one-tailed Student's t-test cannot separate from it (p >= 0.05), the paper's "
-            "rule. Re-init's L and Longer's iterations are chosen by mean validation performance (Sec. 5, 6). "
-            "(1k): train downsampled to 1,000 examples; at a profile whose training cap is below 1,000 the small "
-            "tasks' (1k) rows train on the same examples as their full rows and share their trials.")
-    return "\n\n".join(["## Table 1: Standard vs Re-init, 3 epochs and Longer (mean test performance ± std)",
-                        markdown_table(header, rows), notes.render(), note,
-                        *[scale_line(ctx, e) for e in ("reinit", "longer", "reinit_1k", "longer_1k")],
+            "rule. Re-init's L and Longer's iterations are chosen by mean validation performance (Sec. 5, 6).")
+    if tasks != SMALL_TASKS:
+        note += (" (1k): train downsampled to 1,000 examples; at a profile whose training cap is below 1,000 the "
+                 "small tasks' (1k) rows train on the same examples as their full rows and share their trials.")
+    for pair in (("reinit", "reinit_1k"), ("longer", "longer_1k")):  # a half this run left out: its columns go
+        if outside_run(ctx, *pair):
+            drop = [i for i, h in enumerate(header) if h.startswith("3 epochs" if pair[0] == "reinit" else "Longer")]
+            header = [h for i, h in enumerate(header) if i not in drop]
+            rows = [[c for i, c in enumerate(row) if i not in drop] for row in rows]
+    notes = notes.only_in(rows)
+    ran = [e for e in experiments if not outside_run(ctx, e)]
+    return "\n\n".join([title, markdown_table(header, rows), notes.render(), note,
+                        *[scale_line(ctx, e) for e in ran],
                         _write(ctx, "table1", header, rows, ctx.published["table1"]["caption"], notes, note)])
 
 
@@ -113,7 +129,30 @@ def table2_values(ctx: ReportContext, task: str) -> dict:
     return out
 
 
+def _table2_sources(arm: str) -> tuple[str, ...]:
+    """The experiments a Table 2 column reads: Re-init and Longer are Table 1's cells."""
+    return {"reinit": ("reinit",), "longer": ("longer",)}.get(arm, ("methods",))
+
+
+def paper_copy_mismatches(published: dict) -> list[str]:
+    """The paper's Table 2 says its Re-init and Longer columns are Table 1's, yet some cells differ: each such cell
+    as "CoLA Re-init: 64.2 ± 1.6 in Table 2, 63.9 ± 1.9 in Table 1"."""
+    table1, table2 = published["table1"]["cells"], published["table2"]["cells"]
+    columns = [label for _, label in TABLE2]
+    out = []
+    for task, values in table2.items():
+        for arm, method, length in (("reinit", "reinit", "3ep"), ("longer", "standard", "longer")):
+            mine = values[columns.index(dict(TABLE2)[arm])]
+            theirs = table1[PAPER_NAMES.get(task, task)][method][length]
+            if [round(v, 2) for v in mine] != [round(v, 2) for v in theirs]:
+                out.append(f"{task} {dict(TABLE2)[arm]}: {fmt_ms(*mine)} in Table 2, {fmt_ms(*theirs)} in Table 1")
+    return out
+
+
 def section_table2(ctx: ReportContext) -> str:
+    title = "## Table 2: older stabilising methods with debiased Adam (mean test performance ± std)"
+    if outside_run(ctx, "methods", "reinit", "longer"):
+        return outside_section(title, "methods", "reinit", "longer")
     published = ctx.published["table2"]["cells"]
     header = ["Task", "", *[label for _, label in TABLE2]]
     rows, chosen_rows, notes = [], [], Notes()
@@ -131,16 +170,26 @@ def section_table2(ctx: ReportContext) -> str:
     bold = ("**Bold**: significantly better than Standard (one-tailed Student's t-test, p < 0.05), the paper's rule. "
             "Each method's hyperparameters are chosen by mean validation performance over its seeds (Appendix H "
             "grids at profile paper; the profile's `grids` narrow them). Re-init and Longer are Table 1's cells.")
-    parts = ["## Table 2: older stabilising methods with debiased Adam (mean test performance ± std)",
-             markdown_table(header, rows), notes.render(), bold,
-             scale_line(ctx, "methods"), "Chosen settings:",
-             markdown_table(["Task", *[label for _, label in TABLE2[:6]]], chosen_rows)]
+    mismatches = paper_copy_mismatches(ctx.published)
+    if mismatches:  # the paper's own inconsistency, shown where its numbers are
+        bold += (" The paper says its Table 2 copies Table 1's Re-init and Longer columns, but these of its cells "
+                 "differ: " + "; ".join(mismatches) + ".")
+    keep = [0, 1] + [i + 2 for i, (arm, _) in enumerate(TABLE2) if not outside_run(ctx, *_table2_sources(arm))]
+    header, rows = [header[i] for i in keep], [[row[i] for i in keep] for row in rows]
+    notes = notes.only_in(rows)
+    parts = [title, markdown_table(header, rows), notes.render(), bold]
+    if not outside_run(ctx, "methods"):
+        parts += [scale_line(ctx, "methods"), "Chosen settings:",
+                  markdown_table(["Task", *[label for _, label in TABLE2[:6]]], chosen_rows)]
     parts.append(_write(ctx, "table2", header, rows, ctx.published["table2"]["caption"], notes, bold))
     return "\n\n".join(parts)
 
 
 def section_table2_searched(ctx: ReportContext) -> str:
     """Table 2's four tuned methods at the ASHA search's choices (methods_searched) beside the grid's choices."""
+    title = "## Table 2 at the ASHA search's choices (mean test performance ± std)"
+    if outside_run(ctx, "methods_searched"):
+        return outside_section(title, "methods_searched")
     arms = [(arm, label) for arm, label in TABLE2 if arm in ("llrd", "mixout", "pretrained_wd", "weight_decay")]
     rows, notes = [], Notes()
     for task in SMALL_TASKS:
@@ -156,8 +205,7 @@ def section_table2_searched(ctx: ReportContext) -> str:
         rows.append([task, "grid choice (Table 2)", *[_cell(grid[arm][0], False, grid[arm][2], notes)
                                                         for arm, _ in arms]])
     return "\n\n".join([
-        "## Table 2 at the ASHA search's choices (mean test performance ± std)",
-        markdown_table(["Task", "", *[label for _, label in arms]], rows), notes.render(),
+        title, markdown_table(["Task", "", *[label for _, label in arms]], rows), notes.render(),
         "`make search EXPERIMENT=methods` chooses each method's setting with ASHA over the Appendix H grid "
         "(complete trials only; its own report is under runs/reports/<study>-search-methods/); "
         "`methods_searched` then trains that setting with the table's seeds. The grid choice is Table 2's.",
@@ -175,6 +223,8 @@ def _two_arms(ctx: ReportContext, experiment: str, tasks, arms, test, notes: Not
 
 
 def section_table4(ctx: ReportContext) -> str:
+    if outside_run(ctx, "precision"):
+        return outside_section("## Table 4: mixed vs full precision (Appendix C)", "precision")
     published = ctx.published["table4"]["cells"]
     header = ["Task", "Mixed (ours)", "Full (ours)", "p (two-tailed t)", "Mixed (paper)", "Full (paper)"]
     notes = Notes()
@@ -187,6 +237,8 @@ def section_table4(ctx: ReportContext) -> str:
 
 
 def section_table5(ctx: ReportContext) -> str:
+    if outside_run(ctx, "mnli_full"):
+        return outside_section("## Table 5: full MNLI with and without bias correction (Appendix D)", "mnli_full")
     published = ctx.published["table5"]["cells"]
     header = ["", "Val acc. (ours)", "Test acc. (ours)", "Dev acc. (paper)", "Test acc. (paper)", "seeds"]
     rows, notes = [], Notes()
@@ -227,6 +279,8 @@ def section_table6(ctx: ReportContext) -> str:
 
 
 def section_table7(ctx: ReportContext) -> str:
+    if outside_run(ctx, "other_models"):
+        return outside_section("## Table 7: Re-init on other pre-trained models (Appendix F)", "other_models")
     published = ctx.published["table7"]["cells"]
     recipes = ctx.paper.get("recipes") or {}
     header = ["Model", "Task", "Standard (ours)", "Re-init (ours)", "Standard (paper)", "Re-init (paper)"]
