@@ -85,10 +85,12 @@ def all_of(parts: list[tuple[str, dict]]) -> dict:
     return {"verdict": verdict, "reason": " | ".join(f"{name}: {p['verdict']}, {p['reason']}" for name, p in parts)}
 
 
-def holm(verdicts: list[dict], claims: list[dict]) -> list[dict]:
+def holm(verdicts: list[dict], claims: list[dict], hours_per_trial: float = float("nan")) -> list[dict]:
     """Holm's correction across a report's claims decided by the engine (dicts with a ``result``): each verdict
     and reason from its adjusted p; a claim whose shape says ``exploratory: true`` stays out of the family. Every
-    row gains the engine's columns (p, p_adjusted, effect, pairs, power, exploratory); the rest keep theirs."""
+    row gains the engine's columns (p, p_adjusted, effect, pairs, power, exploratory); the rest keep theirs. An
+    undecided claim with a seeds estimate gains ``hours_needed``: two trials a pair for each comparison it tests,
+    at ``hours_per_trial`` (the report's mean finished trial, kit.hours_per_trial)."""
     flags = {c["id"]: bool((c.get("shape") or {}).get("exploratory")) for c in claims}
     engined = [i for i, v in enumerate(verdicts) if "result" in v]
     results = []
@@ -97,8 +99,11 @@ def holm(verdicts: list[dict], claims: list[dict]) -> list[dict]:
         shape = dataclasses.replace(r.shape, exploratory=flags.get(verdicts[i]["id"], False))
         results.append(dataclasses.replace(r, claim=verdicts[i]["id"], shape=shape))
     out = [dict(v) for v in verdicts]
-    for i, d in zip(engined, engine.decide(results)):
+    for i, d, r in zip(engined, engine.decide(results), results):
         out[i].pop("result")
         out[i].update(verdict=d.verdict, reason=d.reason, p=d.p, p_adjusted=d.p_adjusted, effect=d.effect,
                       pairs=d.pairs, power=d.power, exploratory=d.exploratory, pairs_needed=d.needed)
+        if d.verdict == tests.COULD_NOT_TELL and "needs about" in d.reason and np.isfinite(hours_per_trial):
+            hours = hours_per_trial * 2 * d.needed * sum(t.reason is None for t in r.tests)
+            out[i].update(hours_needed=hours, reason=f"{d.reason} (about {hours:.1f} trial-hours at this profile)")
     return out

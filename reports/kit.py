@@ -154,11 +154,14 @@ def engine_claims_section(ctx: ReportContext, verdicts: list[dict], method: str)
                         prose=("What the paper says", "Effect [95% CI]", "Why"))
 
 
-def hours_per_trial(ctx: ReportContext, experiment: str) -> float:
-    """Mean hours of one finished trial of ``experiment`` (its train and evaluation seconds), for the seeds-needed
-    estimate; NaN without finished runs."""
-    frame = ctx.trials(experiment)
-    done = frame[frame["finished"]]
+def hours_per_trial(ctx: ReportContext, experiment: str | None = None) -> float:
+    """Mean hours of one finished trial of ``experiment`` (of the whole report when None: its train and evaluation
+    seconds), for the seeds-needed estimate; NaN without finished runs."""
+    if experiment is None:
+        done = ctx.runs
+    else:
+        frame = ctx.trials(experiment)
+        done = frame[frame["finished"]]
     if done.empty or "train_seconds" not in done:
         return float("nan")
     seconds = done["train_seconds"].astype(float)

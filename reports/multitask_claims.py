@@ -9,6 +9,7 @@ import numpy as np
 
 from reports.build import ReportContext
 from reports.comparisons import Comparisons, all_of, holm
+from reports.kit import hours_per_trial
 from reports.multitask import PART_NAMES, arm_scores, majority
 
 
@@ -80,7 +81,7 @@ def verdicts(ctx: ReportContext, normalised: bool, kinds: dict | None = None) ->
         check = {**claim["check"], "shape": claim.get("shape")}
         result = checks[check["kind"]](ctx, check, normalised)
         out.append({"id": claim["id"], "statement": claim["statement"], "section": claim["section"], **result})
-    return holm(out, ctx.published["claims"])
+    return holm(out, ctx.published["claims"], hours_per_trial(ctx))
 
 
 METHOD = ("Gains: an exact one-sided sign-flip test of the paired differences by seed on held-out test scores (x 100) "

@@ -248,3 +248,21 @@ def test_identical_comparisons_under_different_labels_count_once_on_the_same_dat
     assert [t.unit.label for t in r.tests] == ["SDA(5) = SDV(5)"]
     apart = [Unit("SDA5", "sd", "base", "SDA(5)", dataset="AG"), Unit("SDV5", "sd", "base", "SDV(5)", dataset="SST")]
     assert len(engine.evaluate("c", Shape("gain"), scores_of(table), apart).tests) == 2
+
+
+def test_an_undecided_claim_says_the_trial_hours_its_seeds_need():
+    """reports.comparisons.holm (selfdistill, minBERT): two trials a needed pair for each live comparison, at the
+    report's hours per trial; a decided claim gets none."""
+    from reports.comparisons import holm
+    noisy = scores_of({("T", "kd"): [80.0, 70, 90], ("T", "ft"): [80.0, 80, 80],
+                       ("U", "kd"): [80.0, 71, 90], ("U", "ft"): [80.0, 80, 81]})
+    result = engine.evaluate("c", Shape("no_gain", "all", margin=1.0), noisy, [Unit("T", "kd", "ft"),
+                                                                                 Unit("U", "kd", "ft")])
+    clear = scores_of({("T", "kd"): [v + 5 for v in range(70, 78)], ("T", "ft"): list(range(70, 78))})
+    decided = engine.evaluate("d", Shape("gain", "all", paper_effect=1.0), clear, [Unit("T", "kd", "ft")])
+    out = holm([{"id": "c", "result": result}, {"id": "d", "result": decided}], [{"id": "c"}, {"id": "d"}], 0.25)
+    assert out[0]["verdict"] == COULD_NOT_TELL and out[0]["pairs_needed"]
+    assert out[0]["hours_needed"] == pytest.approx(0.25 * 2 * out[0]["pairs_needed"] * 2)
+    assert f"(about {out[0]['hours_needed']:.1f} trial-hours at this profile)" in out[0]["reason"]
+    assert out[1]["verdict"] == REPRODUCED and "hours_needed" not in out[1]
+    assert "hours_needed" not in holm([{"id": "c", "result": result}], [{"id": "c"}])[0]  # no finished trials

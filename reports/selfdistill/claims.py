@@ -12,7 +12,7 @@ from analysis import claims as tests
 from analysis import engine
 from reports.build import ReportContext
 from reports.comparisons import Comparisons, all_of, decided, holm
-from reports.kit import SEED, engine_claims_section, resolution
+from reports.kit import SEED, engine_claims_section, hours_per_trial, resolution
 from reports.selfdistill import ensembles
 from reports.selfdistill.common import (ARM_NAMES, METRIC, NLI, PAPER_TASKS, arm_accuracy, column_label, our_task,
                                         planned_columns)
@@ -204,7 +204,7 @@ def verdicts(ctx: ReportContext) -> list[dict]:
         for claim in ctx.published["claims"]:
             result = CHECKS[claim["check"]["kind"]](ctx, {**claim["check"], "shape": claim.get("shape")})
             out.append({"id": claim["id"], "statement": f"{claim['statement']} ({claim['section']})", **result})
-        ctx.memo["selfdistill_verdicts"] = holm(out, ctx.published["claims"])
+        ctx.memo["selfdistill_verdicts"] = holm(out, ctx.published["claims"], hours_per_trial(ctx))
     return [dict(v) for v in ctx.memo["selfdistill_verdicts"]]
 
 
