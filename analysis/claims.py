@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from analysis.permutation import sign_vectors, tail_p
+
 ALPHA = 0.05
 
 # The four verdicts, in the order an index counts them.
@@ -89,10 +91,9 @@ def wilcoxon_paired(a, b, alternative: str = "two-sided") -> PairedTest:
     approximation's). Pairs with a NaN are dropped; zero differences are dropped before ranking (Wilcoxon's
     convention), so ``n`` counts the pairs ranked. Tied |differences| take mid-ranks and the null distribution is
     enumerated over every sign vector of those ranks (scipy's exact method reads the no-ties table, off by up to
-    0.25 with ties); beyond analysis.engine.EXACT_PAIRS pairs, Monte Carlo with a fixed seed. Pass scores on their
+    0.25 with ties); beyond analysis.permutation.EXACT_PAIRS pairs, Monte Carlo with a fixed seed. Pass scores on their
     own resolution (analysis.engine.on_resolution): float noise must not break a tie. No p falls below
     smallest_p(n): 0.0625 two-sided at n = 5."""
-    from analysis.engine import _signs, _tail
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape:
         raise ValueError(f"paired samples need equal lengths (got {a.size} and {b.size})")
@@ -104,11 +105,11 @@ def wilcoxon_paired(a, b, alternative: str = "two-sided") -> PairedTest:
     if nonzero.size == 0:
         return PairedTest(float("nan"), 1.0, 0, zeros, mean_diff)
     ranks = stats.rankdata(np.abs(nonzero))  # mid-ranks for ties
-    signs, exact = _signs(nonzero.size, seed=2021)
+    signs, exact = sign_vectors(nonzero.size, seed=2021)
     # T+ - T- (= 2 T+ - total) is symmetric about 0 under H0: its tails give every alternative
     null = signs @ ranks
     observed = float(np.sum(np.sign(nonzero) * ranks))
-    pvalue = min(1.0, _tail(null, observed, alternative, exact))
+    pvalue = min(1.0, tail_p(null, observed, alternative, exact))
     w_plus = float(ranks[nonzero > 0].sum())
     statistic = min(w_plus, ranks.sum() - w_plus) if alternative == "two-sided" else w_plus
     return PairedTest(statistic, pvalue, int(nonzero.size), zeros, mean_diff)

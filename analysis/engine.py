@@ -19,7 +19,6 @@ the shape picks the test (DESIGN.md "Claims"). Pure functions over one score fra
 """
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, field, replace
 
@@ -28,10 +27,9 @@ import pandas as pd
 from scipy import stats
 
 from analysis.claims import COULD_NOT_TELL, NOT_REPRODUCED, NOT_RUN, REPRODUCED
+from analysis.permutation import EXACT_PAIRS, RESAMPLES, sign_vectors, tail_p
 
 ALPHA, POWER = 0.05, 0.8
-EXACT_PAIRS = 16  # sign-flip tests enumerate all 2^n sign vectors up to here
-RESAMPLES = 99_999  # Monte Carlo sign vectors beyond it
 SEED = 2021
 KINDS = ("gain", "no_gain", "ordering", "lower_spread", "fewer_degenerate", "better_worst")
 SCOPES = ("each", "all", "pooled", "any")
@@ -177,30 +175,6 @@ def arm_values(scores, task: str, arm: str) -> np.ndarray:
 # ---------------------------------------------------------------- exact tests
 
 
-@functools.lru_cache(maxsize=EXACT_PAIRS + 1)
-def _all_signs(n: int) -> np.ndarray:
-    """Every +-1 vector of length n, as a (2^n, n) matrix."""
-    grid = (np.arange(2 ** n)[:, None] >> np.arange(n)[None, :]) & 1
-    return (1 - 2 * grid).astype(np.int8)
-
-
-def _signs(n: int, seed: int) -> tuple[np.ndarray, bool]:
-    if n <= EXACT_PAIRS:
-        return _all_signs(n), True
-    return np.random.default_rng(seed).choice(np.array([-1, 1], np.int8), size=(RESAMPLES, n)), False
-
-
-def _tail(null: np.ndarray, observed: float, alternative: str, exact: bool) -> float:
-    tol = 1e-9 * max(1.0, abs(observed))  # the observed arrangement is in the null: count it with float slack
-    if alternative == "greater":
-        hits = np.sum(null >= observed - tol)
-    elif alternative == "less":
-        hits = np.sum(null <= observed + tol)
-    else:
-        hits = np.sum(np.abs(null) >= abs(observed) - tol)
-    return float(hits / null.size) if exact else float((hits + 1) / (null.size + 1))
-
-
 def sign_flip(d, alternative: str = "greater", seed: int = SEED) -> float:
     """Exact sign-flip permutation test that the mean of the paired differences ``d`` is > 0 (``greater``), < 0
     (``less``) or != 0: each pair's sign is flipped independently under H0. NaN without pairs."""
@@ -208,8 +182,8 @@ def sign_flip(d, alternative: str = "greater", seed: int = SEED) -> float:
     d = d[~np.isnan(d)]
     if d.size == 0:
         return float("nan")
-    signs, exact = _signs(d.size, seed)
-    return _tail(signs @ d / d.size, d.mean(), alternative, exact)
+    signs, exact = sign_vectors(d.size, seed)
+    return tail_p(signs @ d / d.size, d.mean(), alternative, exact)
 
 
 def stratified_sign_flip(groups, alternative: str = "greater", seed: int = SEED) -> float:
@@ -221,8 +195,8 @@ def stratified_sign_flip(groups, alternative: str = "greater", seed: int = SEED)
         return float("nan")
     d = np.concatenate(groups)
     weights = np.concatenate([np.full(g.size, 1.0 / (g.size * len(groups))) for g in groups])
-    signs, exact = _signs(d.size, seed)
-    return _tail(signs @ (d * weights), float(np.sum(d * weights)), alternative, exact)
+    signs, exact = sign_vectors(d.size, seed)
+    return tail_p(signs @ (d * weights), float(np.sum(d * weights)), alternative, exact)
 
 
 def swap_min(better, worse, seed: int = SEED) -> float:
@@ -231,11 +205,11 @@ def swap_min(better, worse, seed: int = SEED) -> float:
     a, b = np.asarray(better, float), np.asarray(worse, float)
     if a.size == 0:
         return float("nan")
-    signs, exact = _signs(a.size, seed)
+    signs, exact = sign_vectors(a.size, seed)
     keep = signs > 0
     a_perm, b_perm = np.where(keep, a, b), np.where(keep, b, a)
     null = a_perm.min(axis=1) - b_perm.min(axis=1)
-    return _tail(null, a.min() - b.min(), "greater", exact)
+    return tail_p(null, a.min() - b.min(), "greater", exact)
 
 
 def fewer_events(events_better: int, n_better: int, events_worse: int, n_worse: int) -> float:

@@ -24,6 +24,7 @@ from pipelines import tracking
 from pipelines.availability import reason
 from pipelines.config import SEARCH_PREFIX, ConfigError, SuiteConfig, profile_tasks, teacher_sources
 from pipelines.plan import Plan, Teachers, expand_experiment, make_plan, sample_points
+from pipelines.search_results import result_path, searchable
 
 SEARCH_DEFAULTS = {"seeds": "search", "grace_evaluations": 1, "reduction_factor": 2, "samples": None,
                    "sample_seed": 0, "top": 1, "confirm": None}
@@ -39,10 +40,6 @@ class SearchOutcome:
     runs: pd.DataFrame  # every run of this search (pipelines.search.search_runs)
     evaluations: int
     rungs: list[int]
-
-
-def searchable(config: SuiteConfig, paper: str) -> list[str]:
-    return [n for n, e in config.paper(paper)["experiments"].items() if "search" in e]
 
 
 def search_plan(config: SuiteConfig, paper: str, profile_name: str | None, experiment: str,
@@ -77,23 +74,6 @@ def search_plan(config: SuiteConfig, paper: str, profile_name: str | None, exper
         if spec.trial_id in ids:
             plan.specs.setdefault(spec.trial_id, spec)
     return plan, settings
-
-
-def result_path(config: SuiteConfig, paper: str, profile: str, experiment: str) -> Path:
-    return config.runs_dir / "search" / f"{paper}-{profile}-{experiment}.yaml"
-
-
-def search_choices(config: SuiteConfig, paper: str, profile: str) -> dict:
-    """{("search:EXP", task, arm): settings} from the written search results of the paper's searchable experiments."""
-    out = {}
-    for experiment in searchable(config, paper):
-        path = result_path(config, paper, profile, experiment)
-        if path.is_file():
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            for task, arms in data["choices"].items():
-                for arm, chosen in arms.items():
-                    out[(SEARCH_PREFIX + experiment, task, arm)] = chosen["settings"]
-    return out
 
 
 def run_search(config: SuiteConfig, paper: str, profile_name: str | None, experiment: str,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.plan import Plan
-from pipelines.search import search_choices
+from pipelines.search_results import search_choices
 
 METRICS = ["outcome", "best_val", "test_at_best_val", "val_last", "test_last", "train_seconds", "steps",
            "se_val", "se_test"]  # se_*: Xu et al.'s SE, the run's weights averaged over its steps

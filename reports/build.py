@@ -78,7 +78,7 @@ def outputs_reader(config: SuiteConfig):
 def _manifest(config: SuiteConfig, plan: Plan) -> dict:
     """What data/manifest.json says besides its files: how to plan the report again, and who built it."""
     from pipelines.driver import git_commit
-    from pipelines.search import search_choices
+    from pipelines.search_results import search_choices
     declared = config.paper(plan.paper)["experiments"]
     chosen = [name for name in declared if name in plan.stages]
     return {"paper": plan.paper, "profile": plan.profile, "title": config.paper(plan.paper)["title"],

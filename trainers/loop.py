@@ -4,9 +4,7 @@ best-validation point and at the last step. Separate seeds: init (head, Re-init)
 """
 from __future__ import annotations
 
-import contextlib
 import copy
-import hashlib
 import math
 import os
 import time
@@ -16,20 +14,19 @@ import torch
 from transformers import get_constant_schedule_with_warmup, get_linear_schedule_with_warmup
 
 from trainers.assets import cache_dir
-from trainers.config import PRECISIONS, TrainConfig, eval_steps, total_steps
+from trainers.config import TrainConfig, eval_steps, total_steps
 from trainers.averaging import load_flat
 from trainers.batching import epoch_batches
 from trainers.callbacks import step_callbacks
+from trainers.execution import EVAL_BATCH, autocast, labels_digest
 from trainers.tasks import get_task, split_seed
 from trainers.metrics import score
 from trainers.model import build_model
+from trainers.multitask.train import MultitaskRun
 from trainers.objectives import get_objective, resolve
 from trainers.optim import PretrainedWeightDecay, build_optimizer
 from trainers.param_distance import BlockDistance, measure_steps
 from trainers.tokens import TokenizedSplit, encoded_splits
-
-EVAL_BATCH = 64
-
 
 def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -71,18 +68,6 @@ def collate(split: TokenizedSplit, indices, pad_id: int, regression: bool, dev: 
     if dev is not None and dev.type != "cpu":
         inputs, y = {k: v.to(dev, non_blocking=True) for k, v in inputs.items()}, y.to(dev, non_blocking=True)
     return inputs, y
-
-
-def autocast(precision: str, dev: torch.device):
-    """fp32: no autocast. fp16 (the paper's Apex O1 on GPUs) needs CUDA; bf16 runs anywhere (slowly on CPUs
-    without bf16 units)."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r} (valid: {', '.join(PRECISIONS)})")
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    if precision == "fp16" and dev.type != "cuda":
-        raise ValueError("fp16 mixed precision needs a CUDA GPU (use bf16 or fp32 on CPU)")
-    return torch.autocast(dev.type, dtype=torch.float16 if precision == "fp16" else torch.bfloat16)
 
 
 @torch.no_grad()
@@ -275,7 +260,6 @@ class SingleTaskRun:
 def model_kind(cfg: TrainConfig):
     """The run class for a config's task: one encoder over several tasks (the CS224N minBERT reports) or one."""
     if get_task(cfg.task).parts:
-        from trainers.multitask.train import MultitaskRun
         return MultitaskRun
     return SingleTaskRun
 
@@ -422,11 +406,6 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
     if keep_model:
         result["model"] = model
     return result
-
-
-def labels_digest(labels) -> str:
-    """Identifies a training split by its labels in order: a teacher's logits must be for the same examples."""
-    return hashlib.sha256(np.asarray(labels, dtype=np.float64).tobytes()).hexdigest()[:16]
 
 
 def ensemble_logits(members: list, regression: bool) -> np.ndarray:

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from trainers.callbacks import EpochAverage, MeanTeacher
-from trainers.loop import EVAL_BATCH, autocast, labels_digest
+from trainers.execution import EVAL_BATCH, autocast, labels_digest
 from trainers.metrics import accuracy, pearson
 from trainers.multitask.data import PART_TASKS, batch_inputs, pad_id, part_splits
 from trainers.multitask.losses import consistency, distill_loss, mnr_loss, rampup_weight, simcse_loss, smart_loss
