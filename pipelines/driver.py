@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pipelines import tracking
 from pipelines.availability import blocked as blocked_reasons
 from pipelines.config import REPO_ROOT, SuiteConfig
-from pipelines.plan import Plan, TrialSpec, describe
+from pipelines.plan import Plan, TrialSpec, describe, make_plan
+from pipelines.selection import next_choices, resolved_plan
 from pipelines.terminal import QuietTerminal, log_path
 from trainers import assets
 from trainers.tasks import files_for
@@ -110,7 +111,7 @@ class Progress:
         return sum(self.durations) / len(self.durations) * math.ceil(left / self.slots)
 
     def finished(self, name: str, result: dict, status: str) -> None:
-        from pipelines.trial import stopped_early
+        from pipelines.trial import stopped_early  # the worker's module imports Ray Tune: only once trials run
         self.done += 1
         self.total = max(self.total, self.done)
         if result.get("time_total_s"):
@@ -148,9 +149,6 @@ def run_study(config: SuiteConfig, paper: str, profile_name: str | None, experim
     """Run every stage: plan, run what is missing, choose (pipelines.selection), plan the next stage, ...
     ``out``: where progress lines go (default: the terminal; everything else goes to the session's log).
     ``teach``: trial ids that must leave their train-set logits although no planned trial reads them (a search's)."""
-    from pipelines.plan import make_plan
-    from pipelines.selection import next_choices, resolved_plan
-
     total = StudyOutcome(0, 0, 0, [])
     choices: dict | None = {}
     session = progress = None
@@ -348,7 +346,7 @@ class StudySession:
         progress.slots = self.slots()
         from ray import tune
 
-        from pipelines.trial import run_trial
+        from pipelines.trial import run_trial  # Ray Tune's worker entry: imported when a study starts
         plan = self.plan
         commit = git_commit()
         run_tags = {"paper": plan.paper, "profile": plan.profile, "git_commit": commit, **(tags or {})}

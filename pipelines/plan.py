@@ -11,12 +11,14 @@ import dataclasses
 import itertools
 from dataclasses import dataclass, field
 
-from pipelines.config import (SEARCH_PREFIX, ConfigError, SuiteConfig, profile_tasks, references, source_key,
+from pipelines.availability import reason, taught_by
+from pipelines.config import (ConfigError, SEARCH_PREFIX, SuiteConfig, profile_tasks, references, source_key,
                               stage_depth, teacher_ref, teacher_sources)
+from trainers.config import TrainConfig, eval_steps, total_steps
 from trainers.multitask import settings as multitask
+from trainers.multitask.data import PART_TASKS
 from trainers.objectives import setting_names
 from trainers.tasks import get_task, split_seed
-from trainers.config import TrainConfig, eval_steps, total_steps
 
 def trial_id(cfg: TrainConfig) -> str:
     return cfg.fingerprint()
@@ -145,7 +147,6 @@ def _train_config(profile: dict, recipes: dict, task: str, s: dict, init_seed: i
 
 def part_caps(profile: dict, task: str) -> tuple:
     """A multitask task's training caps per part, from the profile's task_train_examples of its parts' tasks."""
-    from trainers.multitask.data import PART_TASKS
     caps = profile.get("task_train_examples") or {}
     return tuple(sorted((part, caps[name]) for part, name in PART_TASKS.items()
                         if get_task(task).parts and name in caps))
@@ -443,6 +444,7 @@ def trial_seconds(cfg: TrainConfig, cost: dict) -> float:
     SDV) plus validation passes plus two test passes (and SE's and the saved logits' passes). A multitask trial
     counts sentence passes (trainers.multitask.train.plan_seconds)."""
     if get_task(cfg.task).parts:
+        # imported here: the multitask trainer pulls in torch, which `suite plan` and config errors do without
         from trainers.multitask.train import plan_seconds
         return plan_seconds(cfg, cost)
     steps = total_steps(cfg, train_size(cfg))
@@ -501,7 +503,6 @@ def _row_status(plan: Plan, name: str, specs: list[TrialSpec], why: dict[str, st
 def describe(plan: Plan, profile: dict) -> tuple[str, PlanTotals]:
     """The table `suite plan` prints (trials per experiment, how many can run here, estimated hours, status; every
     row that cannot run here says why) and the paper's totals, shared trials counted once."""
-    from pipelines.availability import reason, taught_by
     unit = cost_unit(profile)
     lines = [f"Plan for {plan.paper} at profile {plan.profile} ({profile['description']})",
              f"{'experiment':<20} {'stage':>5} {'trials':>7} {'here':>6} {unit:>10}  status"]

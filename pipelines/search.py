@@ -22,9 +22,11 @@ import yaml
 
 from pipelines import tracking
 from pipelines.availability import reason
-from pipelines.config import SEARCH_PREFIX, ConfigError, SuiteConfig, profile_tasks, teacher_sources
+from pipelines.config import ConfigError, SEARCH_PREFIX, SuiteConfig, profile_tasks, teacher_sources
+from pipelines.driver import Progress, StudySession, failed_ids, preflight, run_study, run_taught
 from pipelines.plan import Plan, Teachers, expand_experiment, make_plan, sample_points
 from pipelines.search_results import result_path, searchable
+from pipelines.selection import choose, members_frame
 
 SEARCH_DEFAULTS = {"seeds": "search", "grace_evaluations": 1, "reduction_factor": 2, "samples": None,
                    "sample_seed": 0, "top": 1, "confirm": None}
@@ -80,9 +82,7 @@ def run_search(config: SuiteConfig, paper: str, profile_name: str | None, experi
                tasks: list[str] | None = None, ray_address: str | None = None, out=print) -> SearchOutcome:
     from ray.tune.schedulers import ASHAScheduler
 
-    from pipelines.driver import StudySession, failed_ids, preflight
-    from pipelines.trial import stopped_early
-
+    from pipelines.trial import stopped_early  # the worker's module imports Ray Tune: only once a search runs
     plan, settings = search_plan(config, paper, profile_name, experiment, tasks)
     runnable = [s for s in plan.unique() if not reason(s.config)]
     if not runnable:
@@ -128,7 +128,6 @@ def train_teachers(config: SuiteConfig, plan: Plan, experiment: str, specs: list
     `make reproduce` would train them. Returns that experiment's id (None: nothing here has a teacher)."""
     from mlflow.tracking import MlflowClient
 
-    from pipelines.driver import run_study
     wanted = {t for s in specs for t in s.config.teachers}
     if not wanted:
         return None
@@ -151,7 +150,6 @@ def train_teachers(config: SuiteConfig, plan: Plan, experiment: str, specs: list
 
 def top_points(plan: Plan, experiment: str, runs: pd.DataFrame, select: list[str], k: int) -> dict:
     """{(task, arm): the k best points by mean validation over complete trials, best first}."""
-    from pipelines.selection import members_frame
     frame = members_frame(plan, experiment, complete(runs))
     out = {}
     for (task, arm), group in frame[frame["finished"]].groupby(["raw_task", "arm"], sort=False):
@@ -167,7 +165,6 @@ def confirm_top(config: SuiteConfig, plan: Plan, experiment: str, settings: dict
     baselines". The `top` best points per task train every arm of the `confirm` experiment (the one whose
     settings read this search) at the search's seeds; the point with the best mean dev over its arms (each arm's
     mean over seeds) becomes the choice. Returns {task: {"point", "score", "points": [{point, arms, score}]}}."""
-    from pipelines.driver import Progress, run_taught
     declared = config.paper(plan.paper)["experiments"]
     target = declared[settings["confirm"]]
     _, profile = config.profile(plan.profile, plan.paper)
@@ -247,7 +244,6 @@ def write_result(config: SuiteConfig, plan: Plan, experiment: str, search_id: st
                  confirmed: dict | None = None) -> Path:
     """The chosen settings per (task, arm) from the complete trials, written atomically; a task whose top points
     were confirmed on every arm (confirm_top) takes the confirmed point."""
-    from pipelines.selection import choose, members_frame
     select = config.paper(plan.paper)["experiments"][experiment]["select"]
     choices: dict = {}
     for row in choose(members_frame(plan, experiment, complete(runs)), select).itertuples():

@@ -8,8 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipelines.plan import Plan
+from pipelines.plan import Plan, make_plan
 from pipelines.search_results import search_choices
+from pipelines.tracking import load_runs
 
 METRICS = ["outcome", "best_val", "test_at_best_val", "val_last", "test_last", "train_seconds", "steps",
            "se_val", "se_test"]  # se_*: Xu et al.'s SE, the run's weights averaged over its steps
@@ -93,8 +94,6 @@ def resolved_plan(config, paper: str, profile: str | None, experiments: list[str
     """The plan with every later stage resolved from the finished runs in MLflow (trains nothing). ``runs`` and
     ``searched`` (the search choices): given instead of read from MLflow and the search results (a report rebuilt
     from its data folder, reports.bundle)."""
-    from pipelines.plan import make_plan
-    from pipelines.tracking import load_runs
     choices: dict | None = {}
     while True:
         plan = make_plan(config, paper, profile, experiments, choices)

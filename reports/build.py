@@ -11,9 +11,11 @@ import yaml
 
 from pipelines import tracking
 from pipelines.config import SuiteConfig
+from pipelines.driver import git_commit
 from pipelines.plan import Plan
+from pipelines.search_results import search_choices
 from pipelines.selection import members_frame
-from reports.bundle import DATA, Bundle, Recorder, plan_digest
+from reports.bundle import Bundle, DATA, Recorder, plan_digest
 from reports.index import summary, write_summary
 from reports.latex import write_report_tex
 from reports.render import recording, replace_folder
@@ -77,8 +79,6 @@ def outputs_reader(config: SuiteConfig):
 
 def _manifest(config: SuiteConfig, plan: Plan) -> dict:
     """What data/manifest.json says besides its files: how to plan the report again, and who built it."""
-    from pipelines.driver import git_commit
-    from pipelines.search_results import search_choices
     declared = config.paper(plan.paper)["experiments"]
     chosen = [name for name in declared if name in plan.stages]
     return {"paper": plan.paper, "profile": plan.profile, "title": config.paper(plan.paper)["title"],

@@ -17,6 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from pipelines.config import ConfigError, load
 from reports.latex import TABLE_BEGIN, TABLE_END
 
 APT_PACKAGES = "texlive-latex-base texlive-latex-recommended texlive-fonts-recommended"
@@ -94,7 +95,6 @@ def compile_report(folder: Path, timeout: float = 300) -> Path:
 
 
 def report_folder(paper: str, profile: str | None, config_path: str | None) -> Path:
-    from pipelines.config import load
     config = load(config_path)
     name, _ = config.profile(profile)
     config.paper(paper)
@@ -112,7 +112,6 @@ def main(argv: list[str] | None = None) -> int:
         if args.dir:
             folder = Path(args.dir)
         else:
-            from pipelines.config import ConfigError
             try:
                 folder = report_folder(args.paper, args.profile, args.config)
             except ConfigError as exc:

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from trainers.assets import cache_dir, manifest, model_files, shipped
+from trainers.model import tokenizer_for
+from trainers.tasks import files_for, load_splits
 
 CACHE_VERSION = 1  # bump when the encoding below changes: old cache files are then simply not found
 
@@ -52,8 +55,6 @@ def cache_key(task_name: str, model: str, max_seq_len: int, train_examples, eval
     the recipe's sizes (and its seed, for a per-seed split) and the tokenizers version."""
     import tokenizers
 
-    from trainers.assets import manifest, model_files, shipped
-    from trainers.tasks import files_for
     data = [manifest()[r] if shipped(r) else f"hub:{r}" for r in files_for(task_name)]
     vocab = [manifest()[r] for r in model_files(model) if not r.endswith(".safetensors")] or [f"hub:{model}"]
     fields = [CACHE_VERSION, task_name, data, model, vocab, max_seq_len, train_examples, eval_examples,
@@ -92,10 +93,6 @@ def encoded_splits(task_name: str, model: str, max_seq_len: int, train_examples,
                    full_train=False, seed=None, dev_halves=False) -> tuple[dict[str, TokenizedSplit], int]:
     """Tokenised train/validation/test splits and the pad id, cached per process and on disk. ``seed``: the
     split seed of a per-seed recipe (trainers.tasks.split_seed), else None."""
-    from trainers.assets import cache_dir
-    from trainers.tasks import load_splits
-    from trainers.model import tokenizer_for
-
     path = cache_dir() / "tokens" / (cache_key(task_name, model, max_seq_len, train_examples, eval_examples,
                                                full_train, seed, dev_halves) + ".npz")
     if cache_enabled() and path.is_file():

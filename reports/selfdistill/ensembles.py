@@ -12,8 +12,11 @@ import numpy as np
 import torch
 
 from reports.build import ReportContext
+from trainers.loop import evaluate
 from trainers.metrics import score
+from trainers.model import build_model
 from trainers.tasks import get_task, load_splits, split_seed
+from trainers.tokens import encoded_splits
 
 K = 4  # Table 3: VOTE(K = 4), AVG(K = 4)
 
@@ -46,9 +49,6 @@ def _test_labels(cfg) -> np.ndarray:
 
 def _avg_score(cfg, state: dict) -> float:
     """The averaged model's test score, through the trainer's own evaluation."""
-    from trainers.loop import evaluate
-    from trainers.model import build_model
-    from trainers.tokens import encoded_splits
     task = get_task(cfg.task)
     model = build_model(cfg.model, task.num_labels, cfg.init_seed, cfg.num_layers, random_init=cfg.random_init)
     model.load_state_dict(state)

@@ -26,6 +26,7 @@ from trainers.multitask.losses import consistency, distill_loss, mnr_loss, rampu
 from trainers.multitask.model import build_multitask_model, sts_score
 from trainers.multitask.samplers import epoch_rounds, examples_per_epoch, steps_per_epoch
 from trainers.multitask.settings import PARTS, resolve
+from trainers.tasks import get_task
 
 PAIR = {"sst": 1, "para": 2, "sts": 2}  # sentences encoded per example (pairs are Siamese)
 TEACHER_PASS = 0.35  # the mean teacher's forward, in training passes (study notes part D: +35%)
@@ -67,7 +68,6 @@ def add(sums: dict, name: str, value: torch.Tensor) -> None:
 
 def sizes_of(cfg, args: dict) -> dict[str, int]:
     """Training examples per trained part, from the task registry's sizes (no file read): the plan's cost."""
-    from trainers.tasks import get_task
     caps = dict(cfg.part_examples)
     out = {}
     for part in args["train_tasks"].split("+"):
@@ -93,7 +93,6 @@ def plan_seconds(cfg, cost: dict) -> float:
     one over STS; an SST sentence counts PART_COST; the mean teacher and SMART as measured multiples) at
     ``seconds_per_step`` per COST_BATCH passes, plus evaluation passes (every epoch's validation, the test
     passes, the teacher's and SWA's, the cosine head's fit)."""
-    from trainers.tasks import get_task
     args = resolve(dict(cfg.multitask_args))
     sizes = sizes_of(cfg, args)
     fed = examples_per_epoch(args["sampler"], sizes, cfg.batch_size, args["balanced_examples"])
