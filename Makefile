@@ -46,7 +46,7 @@ search: setup  ## ASHA over an experiment's declared grids: make search PAPER=re
 report: setup
 	$(BIN)/suite report $(SUITE_ARGS)
 
-report-pdf: setup  ## runs/reports/<paper>-<profile>/report.tex -> report.pdf (pdflatex; see README "PDF reports")
+report-pdf: setup  ## runs/reports/<paper>-<profile>/report.tex -> report.pdf (pdflatex; see docs/operations.md, "PDF reports")
 	$(BIN)/python -m reports.pdf $(PAPER) --profile $(PROFILE)
 
 plan: setup

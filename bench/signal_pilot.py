@@ -5,7 +5,7 @@ arm, so the paper's claims carry no signal there. This pilot trains Standard fin
 suite's own trainer: warm-up + linear decay, clipping, E evaluations, test at the best validation point) over a
 ladder of training-set sizes, lengths, epochs and learning rates, and prints per setting the validation and test
 metric beside the majority baseline of the same split, and the seconds it took (one thread). The `signal`
-profile in suite.yaml is sized from its numbers (README, "Signal").
+profile in suite.yaml is sized from its numbers (docs/papers/revisiting.md, "Signal").
 
     .venv/bin/python -m bench.signal_pilot                      # the default ladder: ~35 min on one quiet core
     .venv/bin/python -m bench.signal_pilot --config RTE:1000:128:3:5e-5 --config CoLA:512:64:3:1e-4
@@ -33,7 +33,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 MODEL = "all-MiniLM-L6-v2"
 
-# The ladder README's "Signal" table came from, in the order it ran: the cheap CoLA first, then the smallest
+# The ladder the "Signal" table of docs/papers/revisiting.md came from, in the order it ran: the cheap CoLA first, then the smallest
 # sizes that could work for MRPC and RTE, then larger sizes where a task stayed at its baseline.
 DEFAULT = [
     "CoLA:1000:64:3:1e-4", "MRPC:512:128:3:1e-4", "RTE:512:128:3:1e-4", "CoLA:2000:64:3:1e-4",
