@@ -54,6 +54,8 @@ def frame_name(name: str, task_metric: str) -> str:
     back = {template.format(m=task_metric): frame for frame, template in MLFLOW_NAMES.items()}
     if name in back:
         return back[name]
+    if name in MLFLOW_NAMES:  # an earlier version logged the frame's own name (test_at_best_val ends like AT_BEST)
+        return name
     return name.removesuffix(AT_BEST) if name.endswith(AT_BEST) else name
 
 

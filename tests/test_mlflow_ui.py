@@ -331,7 +331,7 @@ def test_metrics_say_what_they_measure_and_the_frame_keeps_its_names(store):
 def test_a_store_of_earlier_names_reads_the_same():
     """Stores written before the MLflow names changed still report: their names are the frame's."""
     old = {"val_metric": 0.6, "val_last": 0.6, "best_val": 0.7, "lr_schedule": 0.0, "l2_block_2": 0.3,
-           "val_sst": 0.5, "val_last_sst": 0.5, "worker_rss_mb": 700.0}
+           "val_sst": 0.5, "val_last_sst": 0.5, "worker_rss_mb": 700.0, "test_at_best_val": 0.65, "test_last": 0.6}
     assert tracking.frame_metrics(old, "accuracy") == old
 
 
