@@ -56,7 +56,7 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 test-fast: setup  ## the tests that need no smoke study (Ray Tune, MLflow runs): maths, config, reports' parts
-	$(BIN)/python -m pytest -q -m "not study"
+	$(BIN)/python -m pytest -q -m "not study" -n auto
 
 bench: setup  ## trainer vs transformers.Trainer, levers, study efficiency, report rebuild -> docs/benchmarks.md
 	$(BIN)/python -m bench $(BENCH_ARGS)
