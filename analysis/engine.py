@@ -127,7 +127,7 @@ class Decision:
     pairs: str
     power: str
     exploratory: bool
-    needed: int | None
+    needed: int | None  # pairs a task the power rule asks for; None where the verdict does not ask for more pairs
 
 
 # ---------------------------------------------------------------- the score frame
@@ -498,8 +498,11 @@ def _decide(r: Result, p_adj: float, alpha: float, family: int) -> Decision:
     needed = [t.needed for t in live if t.needed is not None]
     need = max(needed) if needed else None
 
-    def out(verdict: str, reason: str) -> Decision:
-        return Decision(r.claim, verdict, reason, r.p, p_adj, effect, pairs, power_text, r.shape.exploratory, need)
+    def out(verdict: str, reason: str, asks: bool = False, tail: str = "") -> Decision:
+        """``asks``: the reason asks for ``need`` pairs a task (Decision.needed; None otherwise), before ``tail``."""
+        reason += (f"; needs about {need} pairs a task" if asks else "") + tail
+        return Decision(r.claim, verdict, reason, r.p, p_adj, effect, pairs, power_text, r.shape.exploratory,
+                        need if asks else None)
 
     left = f" (left out: {'; '.join(f'{k}: {v}' for k, v in r.left_out.items())})" if r.left_out else ""
     if r.premise:
@@ -523,8 +526,8 @@ def _decide(r: Result, p_adj: float, alpha: float, family: int) -> Decision:
         lacking = [t for t in live if not (math.isfinite(t.power) and t.power >= POWER)]
         shown = (f"a difference within ±{_points(r.shape.margin)}" if r.shape.equivalence
                  else f"a gain below {_points(r.shape.margin)}")
-        return out(COULD_NOT_TELL, f"neither a significant {what} nor {shown} shown: {sig}"
-                   + (f"; needs about {need} pairs a task" if need and lacking else "") + left)
+        return out(COULD_NOT_TELL, f"neither a significant {what} nor {shown} shown: {sig}",
+                   asks=bool(need and lacking), tail=left)
     if p_adj < alpha:
         return out(REPRODUCED, sig + left)
     other = [t for t in live if math.isfinite(t.other_way) and t.other_way < alpha / len(live)]
@@ -545,5 +548,4 @@ def _decide(r: Result, p_adj: float, alpha: float, family: int) -> Decision:
         why = "the paper gives no effect size to have power against"
     else:
         why = f"power below {POWER:g} for the paper's effect"
-    return out(COULD_NOT_TELL, f"not significant and {why}: {sig}"
-               + (f"; needs about {need} pairs a task" if need else "") + left)
+    return out(COULD_NOT_TELL, f"not significant and {why}: {sig}", asks=bool(need), tail=left)

@@ -11,7 +11,7 @@ import numpy as np
 
 from analysis import claims as tests
 from analysis import engine
-from reports.kit import degenerate_threshold
+from reports.kit import degenerate_threshold, hours_needed, with_hours
 
 
 class Comparisons:
@@ -103,7 +103,7 @@ def holm(verdicts: list[dict], claims: list[dict], hours_per_trial: float = floa
         out[i].pop("result")
         out[i].update(verdict=d.verdict, reason=d.reason, p=d.p, p_adjusted=d.p_adjusted, effect=d.effect,
                       pairs=d.pairs, power=d.power, exploratory=d.exploratory, pairs_needed=d.needed)
-        if d.verdict == tests.COULD_NOT_TELL and "needs about" in d.reason and np.isfinite(hours_per_trial):
-            hours = hours_per_trial * 2 * d.needed * sum(t.reason is None for t in r.tests)
-            out[i].update(hours_needed=hours, reason=f"{d.reason} (about {hours:.1f} trial-hours at this profile)")
+        hours = hours_needed(d, hours_per_trial * 2 * sum(t.reason is None for t in r.tests))
+        if np.isfinite(hours):
+            out[i].update(hours_needed=hours, reason=with_hours(d.reason, hours))
     return out

@@ -170,6 +170,22 @@ def hours_per_trial(ctx: ReportContext, experiment: str | None = None) -> float:
     return float(seconds.mean()) / 3600.0
 
 
+def hours_needed(decision, hours_per_pair: float) -> float:
+    """Trial-hours at this profile for the pairs a task an undecided claim's power rule asks for
+    (analysis.engine.Decision.needed), ``hours_per_pair`` being what one more pair of every comparison costs; NaN
+    when the verdict asks for none or no finished trial gives a duration."""
+    if not decision.needed or not np.isfinite(hours_per_pair):
+        return float("nan")
+    return hours_per_pair * decision.needed
+
+
+def with_hours(reason: str, hours: float) -> str:
+    """A reason with the trial-hours its seeds need appended (unchanged when unknown)."""
+    if not np.isfinite(hours):
+        return reason
+    return f"{reason} (about {f'{hours:.1f}' if hours >= 0.1 else f'{hours:.2g}'} trial-hours at this profile)"
+
+
 def tasks_with_runs(frame: pd.DataFrame, order=None) -> list[str]:
     present = list(dict.fromkeys(frame.loc[frame["finished"], "task"]))
     return [t for t in (order or present) if t in present]

@@ -11,7 +11,8 @@ import numpy as np
 from analysis import claims as tests
 from analysis import engine
 from reports.build import ReportContext
-from reports.kit import SEED, engine_claims_section, degenerate_threshold, hours_per_trial, resolution
+from reports.kit import (SEED, degenerate_threshold, engine_claims_section, hours_needed, hours_per_trial,
+                         resolution, with_hours)
 from reports.labelreg.tables import ROW_NAMES, scores
 
 
@@ -63,15 +64,12 @@ def decisions(ctx: ReportContext) -> tuple[list[dict], list]:
     return ctx.memo["labelreg_decisions"]
 
 
-def _hours(ctx: ReportContext, claim: dict, decision) -> float:
-    """Trial-hours at this profile for the pairs an undecided claim needs: two arms a task, each run at the mean
-    duration of the experiment's finished trials (NaN when decided or unknown)."""
-    if decision.verdict != tests.COULD_NOT_TELL or not decision.needed:
-        return float("nan")
+def _hours_per_pair(ctx: ReportContext, claim: dict) -> float:
+    """One more pair of every comparison: two arms a task, each run at the mean duration of the experiment's
+    finished trials (an experiment without finished runs has no duration yet: left out; NaN when none has)."""
     experiments = [e for e, _ in claim["check"]["pairs"] if _runnable(ctx, e, claim["check"]["arm"])]
-    hours = [hours_per_trial(ctx, e) * 2 * decision.needed * len({m.task for m in ctx.plan.experiments[e]})
-             for e in experiments]
-    known = [h for h in hours if np.isfinite(h)]  # an experiment without finished runs has no duration yet
+    hours = [hours_per_trial(ctx, e) * 2 * len({m.task for m in ctx.plan.experiments[e]}) for e in experiments]
+    known = [h for h in hours if np.isfinite(h)]
     return float(sum(known)) if known else float("nan")
 
 
@@ -85,8 +83,8 @@ def verdicts(ctx: ReportContext) -> list[dict]:
             out.append({"id": claim["id"], "statement": statement, **table8_verdict(ctx, claim["check"])})
         else:
             c, d = by_id[claim["id"]]
-            hours = _hours(ctx, c, d)
-            reason = d.reason + (f" (about {hours:.1f} trial-hours at this profile)" if np.isfinite(hours) else "")
+            hours = hours_needed(d, _hours_per_pair(ctx, c))
+            reason = with_hours(d.reason, hours)
             out.append({"id": claim["id"], "statement": statement, "verdict": d.verdict, "hours_needed": hours,
                         "reason": reason, "p": d.p, "p_adjusted": d.p_adjusted,
                         "effect": d.effect, "pairs": d.pairs, "power": d.power,

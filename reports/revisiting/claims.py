@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
-
 from analysis import claims as tests
 from analysis import engine
 from reports.build import ReportContext
-from reports.kit import (SEED, chosen, degenerate_threshold, engine_claims_section, hours_per_trial, not_run, pct,
-                         resolution)
+from reports.kit import (SEED, chosen, degenerate_threshold, engine_claims_section, hours_needed, hours_per_trial,
+                         not_run, pct, resolution, with_hours)
 from reports.revisiting.common import SMALL_TASKS
 from reports.revisiting.tables import Cell, table1_groups, table2_values
 
@@ -175,19 +173,11 @@ def _experiments(claim: dict) -> list[str]:
     return list(dict.fromkeys(e for pair in claim["check"]["pairs"] for ref in pair for e, _ in leaves(ref)))
 
 
-def _hours(ctx: ReportContext, claim: dict, decision: engine.Decision) -> float:
-    """Trial-hours at this profile for the pairs an undecided claim needs: every run behind its arms (a gap is two)
-    on every task, each at the mean duration of its experiment's finished trials (NaN when decided or unknown)."""
-    if decision.verdict != tests.COULD_NOT_TELL or not _needed(decision):
-        return float("nan")
+def _hours_per_pair(ctx: ReportContext, claim: dict) -> float:
+    """One more pair on every task: every run behind the claim's arms (a gap is two), each at the mean duration
+    of its experiment's finished trials."""
     runs = dict.fromkeys(leaf for pair in claim["check"]["pairs"] for ref in pair for leaf in leaves(ref))
-    return sum(hours_per_trial(ctx, e) for e, _ in runs) * _needed(decision) * len(tasks(ctx))
-
-
-def _needed(decision: engine.Decision) -> int | None:
-    """The pairs a task the power rule asks for, when the reason asks for them (not when every comparison was
-    significant and only Holm's correction stopped the claim)."""
-    return decision.needed if "needs about" in decision.reason else None
+    return sum(hours_per_trial(ctx, e) for e, _ in runs) * len(tasks(ctx))
 
 
 def verdicts(ctx: ReportContext) -> list[dict]:
@@ -201,14 +191,12 @@ def verdicts(ctx: ReportContext) -> list[dict]:
         if d.verdict == tests.NOT_RUN:
             why = "; ".join(dict.fromkeys(f"{e}: {not_run(ctx, e)}" for e in _experiments(claim)))
             reason = f"{reason} ({why})"
-        hours = _hours(ctx, claim, d)
-        if np.isfinite(hours):
-            reason += f" (about {hours:.1f}" if hours >= 0.1 else f" (about {hours:.2g}"
-            reason += " trial-hours at this profile)"
+        hours = hours_needed(d, _hours_per_pair(ctx, claim))
+        reason = with_hours(reason, hours)
         out.append({"id": claim["id"], "section": claim["section"],
                     "statement": f"{claim['statement']} ({claim['section']})", "verdict": d.verdict, "reason": reason,
                     "p": d.p, "p_adjusted": d.p_adjusted, "effect": d.effect, "pairs": d.pairs, "power": d.power,
-                    "exploratory": d.exploratory, "pairs_needed": _needed(d), "hours_needed": hours})
+                    "exploratory": d.exploratory, "pairs_needed": d.needed, "hours_needed": hours})
     return out
 
 
