@@ -42,9 +42,8 @@ def training_pools(cfg) -> dict[str, int] | None:
     from trainers.tasks import get_task
     if not get_task(cfg.task).parts:
         return None
-    from trainers.multitask.settings import resolve
-    from trainers.multitask.train import sizes_of
-    return sizes_of(cfg, resolve(dict(cfg.multitask_args)))
+    from trainers.multitask.train import pool_sizes
+    return pool_sizes(cfg)
 
 
 def run_trial(config: dict) -> None:

@@ -11,8 +11,7 @@ from reports.build import ReportContext
 from reports.comparisons import Comparisons, all_of, holm
 from reports.kit import hours_per_trial
 from reports.multitask import PART_NAMES, arm_scores, majority
-from trainers.multitask.settings import resolve
-from trainers.multitask.train import sizes_of
+from trainers.multitask.train import pool_sizes
 
 
 def pairs(better: dict, worse: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -44,7 +43,7 @@ def imbalance(ctx: ReportContext, path: str) -> float | None:
     specs = [ctx.plan.specs[m.trial_id] for m in ctx.plan.experiments.get(experiment, []) if m.arm == arm]
     if not specs:
         return None
-    sizes = sizes_of(specs[0].config, resolve(dict(specs[0].config.multitask_args)))
+    sizes = pool_sizes(specs[0].config)
     return max(sizes.values()) / min(sizes.values())
 
 

@@ -77,6 +77,11 @@ def sizes_of(cfg, args: dict) -> dict[str, int]:
     return out
 
 
+def pool_sizes(cfg) -> dict[str, int]:
+    """A config's training examples per trained task pool (sizes_of at its resolved settings)."""
+    return sizes_of(cfg, resolve(dict(cfg.multitask_args)))
+
+
 def epochs_of(cfg, args: dict) -> int:
     """LP epochs, then the fine-tuning epochs, then SWA's extra epochs."""
     return args["lp_epochs"] + int(round(cfg.epochs)) + args["swa_epochs"]
