@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 import sqlite3
@@ -47,11 +48,17 @@ def mlflow_name(frame_name: str, task_metric: str) -> str:
     return MLFLOW_NAMES.get(frame_name, frame_name).format(m=task_metric)
 
 
+@functools.lru_cache(maxsize=None)
+def _frame_names(task_metric: str) -> dict[str, str]:
+    """{MLflow name: frame name} for a task's metric (a handful of metrics: made once, read for every run)."""
+    return {template.format(m=task_metric): frame for frame, template in MLFLOW_NAMES.items()}
+
+
 def frame_name(name: str, task_metric: str) -> str:
     """The runs frame's name of an MLflow metric: this version's names mapped back, earlier ones as they are."""
     if name.startswith(BLOCK_CHANGE[1]):
         return BLOCK_CHANGE[0] + name[len(BLOCK_CHANGE[1]):]
-    back = {template.format(m=task_metric): frame for frame, template in MLFLOW_NAMES.items()}
+    back = _frame_names(task_metric)
     if name in back:
         return back[name]
     if name in MLFLOW_NAMES:  # an earlier version logged the frame's own name (test_at_best_val ends like AT_BEST)
