@@ -6,19 +6,40 @@ One module per file format: ``glue`` (GLUE TSV with Zhang et al.'s split recipes
 ``hub_text`` (Xu et al.'s hub-only datasets: Yelp-P, Yelp-F, DBPedia, SNLI, and the one hub reader they share),
 ``cs224n`` (the CS224N minBERT multitask tasks: SST-cs224n, Quora-cs224n split by question groups, STS-cs224n).
 A task's split may depend on the run's data seed (recipe ``per_seed``), and then so do its cached tokens.
+
+Each non-underscore module here defines ``TASKS`` (a tuple of Task) and ``ORDER`` (where its tasks come in the
+registry, and so in every list of valid tasks: the modules by ORDER, each one's tasks in its own order; a new module
+takes the next number). The registry finds them, so adding a task touches only its own file; ``_base`` is what
+they share.
 """
 from __future__ import annotations
 
 import functools
+import importlib
+import pkgutil
 
 import numpy as np
 
-from trainers.tasks import agnews, cfimdb, cs224n, fewrel, glue, hub_text, sst5
-from trainers.tasks.base import RECIPES, Examples, Task, stratified_sample, strata
+from trainers.tasks._base import RECIPES, SPLIT_SEED, Examples, Task, stratified_sample, strata
 
-TASKS: dict[str, Task] = {**glue.TASKS, sst5.TASK.name: sst5.TASK, fewrel.TASK.name: fewrel.TASK,
-                          **agnews.TASKS, **cfimdb.TASKS, **hub_text.TASKS, **cs224n.TASKS}
-SUBSAMPLE_SEED = glue.SPLIT_SEED + 1  # the smaller profiles' stratified subsamples: fixed, like the splits
+
+def _discover() -> dict[str, Task]:
+    """{name: task} over the task modules' TASKS, the modules by (ORDER, name); a task name defined twice is an
+    error naming both modules."""
+    modules = [importlib.import_module(f"{__name__}.{info.name}") for info in pkgutil.iter_modules(__path__)
+               if not info.name.startswith("_")]
+    found: dict[str, Task] = {}
+    where: dict[str, str] = {}
+    for module in sorted(modules, key=lambda m: (m.ORDER, m.__name__)):
+        for task in module.TASKS:
+            if task.name in found:
+                raise ValueError(f"task {task.name!r} defined twice: in {where[task.name]} and {module.__name__}")
+            found[task.name], where[task.name] = task, module.__name__
+    return found
+
+
+TASKS: dict[str, Task] = _discover()
+SUBSAMPLE_SEED = SPLIT_SEED + 1  # the smaller profiles' stratified subsamples: fixed, like the splits
 
 __all__ = ["RECIPES", "TASKS", "Examples", "Task", "files_for", "get_task", "load_splits", "split_seed", "strata"]
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from trainers.assets import AssetError, asset_path, hub_reachable, shipped
 from trainers.tasks import hub_text
-from trainers.tasks.base import Examples, Task, fixed_split
+from trainers.tasks._base import Examples, Task, fixed_split
 
 SPLIT_SEED = hub_text.SPLIT_SEED  # = glue.SPLIT_SEED: fixed, independent of every run seed
 CLASSES = ("World", "Sports", "Business", "Sci/Tech")  # classes.txt, line i = class index i + 1
@@ -84,14 +84,15 @@ def read(task: Task, kind: str) -> Examples:
 
 
 def split_proxy(task: Task, files: dict[str, Examples], seed: int | None = None) -> dict[str, tuple[str, np.ndarray]]:
-    """AG-proxy: test.csv split by base.fixed_split with SPLIT_SEED (the run seed plays no part)."""
+    """AG-proxy: test.csv split by _base.fixed_split with SPLIT_SEED (the run seed plays no part)."""
     parts = fixed_split(task, files["test"].labels, SPLIT_SEED)
     return {name: ("test", idx) for name, idx in zip(("train", "validation", "test"), parts)}
 
 
-TASKS: dict[str, Task] = {t.name: t for t in (
+ORDER = 4
+TASKS: tuple[Task, ...] = (
     Task(name="AG-proxy", metric="accuracy", num_labels=4, recipe="fixed", files={"test": TEST},
          sizes=(4000, 1000, 2600), train_rows=7600, read=read, split=split_proxy, label_names=CLASSES),
     Task(name="AG", metric="accuracy", num_labels=4, recipe="fixed", files={"train": TRAIN, "test": TEST},
          sizes=(115000, 5000, 7600), train_rows=120000, read=read, split=hub_text.split_fixed, label_names=CLASSES),
-)}
+)

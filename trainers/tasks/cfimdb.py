@@ -3,7 +3,7 @@ and IMDb-proxy, its offline stand-in from the CS224N minBERT project's IMDb subs
 
 * "IMDb-proxy": ids-cfimdb-train.csv (1,707 rows) and ids-cfimdb-dev.csv (245 rows) pooled, train then dev
   (1,952 rows: 979 negative, 973 positive), split once with a fixed seed into stratified train 1,202 / validation
-  250 / test 500 (recipe "fixed", ``base.fixed_split``). ids-cfimdb-test-student.csv has no labels: not used.
+  250 / test 500 (recipe "fixed", ``_base.fixed_split``). ids-cfimdb-test-student.csv has no labels: not used.
   The files are tab-separated with the header ``<empty>, id, sentence, sentiment``: a row index, a 25-character
   id, the review (tokenised, lower and upper case kept) and 0 (negative) / 1 (positive). They are read as the
   course's loader reads them (``csv.DictReader(fh, delimiter="\\t")``, text stripped of surrounding spaces):
@@ -20,7 +20,7 @@ import csv
 
 from trainers.assets import AssetError, asset_path
 from trainers.tasks import hub_text
-from trainers.tasks.base import Examples, Task, fixed_split
+from trainers.tasks._base import Examples, Task, fixed_split
 
 SPLIT_SEED = hub_text.SPLIT_SEED  # = glue.SPLIT_SEED: fixed, independent of every run seed
 LABELS = ("negative", "positive")
@@ -53,7 +53,7 @@ def read(task: Task, kind: str) -> Examples:
 
 
 def split_proxy(task: Task, files: dict[str, Examples], seed: int | None = None) -> dict[str, tuple]:
-    """Train + dev pooled (in that order), split by base.fixed_split with SPLIT_SEED (the run seed plays no
+    """Train + dev pooled (in that order), split by _base.fixed_split with SPLIT_SEED (the run seed plays no
     part); indices into the pool."""
     pool = ("train", "dev")
     labels = [y for kind in pool for y in files[kind].labels]
@@ -61,10 +61,11 @@ def split_proxy(task: Task, files: dict[str, Examples], seed: int | None = None)
     return {name: (pool, idx) for name, idx in zip(("train", "validation", "test"), parts)}
 
 
-TASKS: dict[str, Task] = {t.name: t for t in (
+ORDER = 5
+TASKS: tuple[Task, ...] = (
     Task(name="IMDb-proxy", metric="accuracy", num_labels=2, recipe="fixed",
          files={kind: f"data/cs224n_minbert/ids-cfimdb-{kind}.csv" for kind in ("train", "dev")},
          sizes=(1202, 250, 500), train_rows=1952, read=read, split=split_proxy, label_names=LABELS),
     hub_text.hub_task("IMDb", hub_text.HubSource("stanfordnlp/imdb", {"train": "train", "test": "test"}, ("text",)),
                       (25000, 25000), LABELS, "imdb", validation=2500),
-)}
+)

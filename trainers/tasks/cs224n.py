@@ -42,7 +42,7 @@ import numpy as np
 
 from trainers.assets import AssetError, asset_path
 from trainers.tasks import glue, sst5
-from trainers.tasks.base import Examples, Task, strata
+from trainers.tasks._base import Examples, Task, strata
 
 SPLIT_SEED = glue.SPLIT_SEED  # 12345: fixed, independent of every run seed
 SST_LABELS = sst5.TASK.label_names
@@ -216,7 +216,7 @@ def split_sts(task: Task, files: dict[str, Examples], seed: int | None = None) -
 
 
 DATA = "data/cs224n_minbert"
-TASKS: dict[str, Task] = {t.name: t for t in (
+SINGLE_TASKS: tuple[Task, ...] = (
     Task(name="SST-cs224n", metric="accuracy", num_labels=5, recipe="given",
          files={"train": f"{DATA}/ids-sst-train.csv", "dev": f"{DATA}/ids-sst-dev.csv",
                 "test": "data/sst5/trees/test.txt"},
@@ -228,11 +228,12 @@ TASKS: dict[str, Task] = {t.name: t for t in (
     Task(name="STS-cs224n", metric="pearson", num_labels=1, recipe="fixed",
          files={"train": f"{DATA}/sts-train.csv", "dev": f"{DATA}/sts-dev.csv"},
          sizes=(6040, 433, 430), train_rows=6040, read=read_pairs, split=split_sts),
-)}
+)
 
 # The reports' multitask setting: one model over the three tasks (trainers.multitask); its files are its parts'.
 MULTITASK = Task(name="minBERT", metric="dev_score", num_labels=0, recipe="given",
-                 files={f"{name}:{kind}": path for name in TASKS for kind, path in TASKS[name].files.items()},
-                 sizes=tuple(sum(TASKS[n].sizes[k] for n in TASKS) for k in range(3)),
-                 train_rows=sum(t.train_rows for t in TASKS.values()), parts=tuple(TASKS))
-TASKS[MULTITASK.name] = MULTITASK
+                 files={f"{t.name}:{kind}": path for t in SINGLE_TASKS for kind, path in t.files.items()},
+                 sizes=tuple(sum(t.sizes[k] for t in SINGLE_TASKS) for k in range(3)),
+                 train_rows=sum(t.train_rows for t in SINGLE_TASKS), parts=tuple(t.name for t in SINGLE_TASKS))
+ORDER = 7
+TASKS = (*SINGLE_TASKS, MULTITASK)

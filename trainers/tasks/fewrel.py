@@ -13,7 +13,7 @@ import json
 import numpy as np
 
 from trainers.assets import AssetError, asset_path
-from trainers.tasks.base import Examples, Task
+from trainers.tasks._base import Examples, Task
 
 # Relation ids of val_wiki.json, sorted as strings: label i is RELATIONS[i].
 RELATIONS = ("P155", "P177", "P206", "P2094", "P25", "P26", "P361", "P364",
@@ -68,8 +68,10 @@ def split(task: Task, files: dict[str, Examples], seed: int) -> dict[str, tuple[
     return {name: ("all", np.concatenate(chunks)) for name, chunks in parts.items()}
 
 
+ORDER = 3
 TASK = Task(
     name="FewRel", metric="accuracy", num_labels=16, recipe="per_seed",
     files={"all": "data/fewrel/val_wiki.json"},
     sizes=(8000, 1600, 1600), train_rows=11200, read=read, split=split, label_names=RELATIONS,
 )
+TASKS = (TASK,)

@@ -10,7 +10,7 @@ Files are read with ``csv.QUOTE_NONE`` (several fields start with ``"``); MRPC f
 
 QNLI-proxy (a stand-in for Xu et al. 2020's QNLI-scale NLI data, recipe "fixed"): QNLI's shipped dev.tsv (5,463
 rows, read as QNLI is) split once with SPLIT_SEED into stratified train 2,000 / validation 1,000 / test 2,463
-(``base.fixed_split``).
+(``_base.fixed_split``).
 """
 from __future__ import annotations
 
@@ -21,10 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from trainers.assets import AssetError, asset_path, hub_reachable, shipped
-from trainers.tasks.base import Examples, Task, balanced_sample, fixed_split, strata
+from trainers.tasks._base import SPLIT_SEED, Examples, Task, balanced_sample, fixed_split, strata
 from trainers.tasks.hub_text import hub_frame
-
-SPLIT_SEED = 12345  # fixed, independent of every run seed (Sec. 3)
 
 
 @dataclass(frozen=True)
@@ -143,14 +141,15 @@ def _glue(name: str, metric: str, num_labels: int, recipe: str, rows: tuple[int,
 
 
 def split_proxy(task: Task, files: dict[str, Examples], seed: int | None = None) -> dict:
-    """QNLI-proxy: dev split by base.fixed_split with SPLIT_SEED (the run seed plays no part)."""
+    """QNLI-proxy: dev split by _base.fixed_split with SPLIT_SEED (the run seed plays no part)."""
     parts = fixed_split(task, files["dev"].labels, SPLIT_SEED)
     return {name: ("dev", idx) for name, idx in zip(("train", "validation", "test"), parts)}
 
 
 _PAIR = ("entailment", "not_entailment")
 QNLI_FORMAT = TsvFormat((1, 2, 3))
-TASKS: dict[str, Task] = {t.name: t for t in (
+ORDER = 1
+TASKS: tuple[Task, ...] = (
     _glue("RTE", "accuracy", 2, "small", (2490, 277), TsvFormat((1, 2, 3)), _PAIR, halves=(139, 138)),
     _glue("MRPC", "f1", 2, "small", (3668, 408), TsvFormat((3, 4, 0), encoding="utf-8-sig"), halves=(205, 203)),
     _glue("STS-B", "spearman", 1, "small", (5749, 1500), TsvFormat((7, 8, 9)), halves=(751, 749)),
@@ -162,4 +161,4 @@ TASKS: dict[str, Task] = {t.name: t for t in (
           ("contradiction", "entailment", "neutral")),
     Task("QNLI-proxy", "accuracy", 2, "fixed", {"dev": "data/glue/QNLI/dev.tsv"}, (2000, 1000, 2463), 5463,
          read=functools.partial(read_examples, fmt=QNLI_FORMAT), split=split_proxy, label_names=_PAIR),
-)}
+)

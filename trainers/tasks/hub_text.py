@@ -10,7 +10,7 @@ on the Hugging Face hub, only when the hub is reachable (like ``glue.read_exampl
 * Yelp-P (fancyzhx/yelp_polarity, 560,000 / 38,000, 2 classes), Yelp-F (fancyzhx/yelp_review_full, 650,000 /
   50,000, 5 classes), DBPedia (fancyzhx/dbpedia_14, 560,000 / 70,000, 14 classes; text = title + " " + content):
   the paper gives train and test only, so validation = a fixed stratified sample of 5,000 training rows and train =
-  the other rows (recipe "fixed", ``base.validation_from_train``); test = the whole test file.
+  the other rows (recipe "fixed", ``_base.validation_from_train``); test = the whole test file.
 * SNLI (stanfordnlp/snli): premise / hypothesis pairs with their own validation and test splits (recipe
   "given"); rows without a gold label (label -1: 785 of train's 550,152, 158 of validation's 10,000, 176 of
   test's 10,000) are dropped, leaving 549,367 / 9,842 / 9,824. Labels as on the hub: entailment 0, neutral 1,
@@ -26,9 +26,8 @@ from typing import Callable
 import numpy as np
 
 from trainers.assets import AssetError, asset_path, hub_reachable, shipped
-from trainers.tasks.base import Examples, Task, validation_from_train
+from trainers.tasks._base import SPLIT_SEED, Examples, Task, validation_from_train
 
-SPLIT_SEED = 12345  # = glue.SPLIT_SEED: fixed, independent of every run seed
 HUB_VALIDATION = 5000  # the validation sample drawn from train where the paper has none
 
 
@@ -112,7 +111,8 @@ def hub_task(name: str, source: HubSource, rows: tuple[int, ...], label_names: t
 _TRAIN_TEST = {"train": "train", "test": "test"}
 DBPEDIA_CLASSES = ("Company", "EducationalInstitution", "Artist", "Athlete", "OfficeHolder", "MeanOfTransportation",
                    "Building", "NaturalPlace", "Village", "Animal", "Plant", "Album", "Film", "WrittenWork")
-TASKS: dict[str, Task] = {t.name: t for t in (
+ORDER = 6
+TASKS: tuple[Task, ...] = (
     hub_task("Yelp-P", HubSource("fancyzhx/yelp_polarity", _TRAIN_TEST, ("text",)), (560000, 38000),
              ("negative", "positive"), "yelp_polarity"),
     hub_task("Yelp-F", HubSource("fancyzhx/yelp_review_full", _TRAIN_TEST, ("text",)), (650000, 50000),
@@ -122,4 +122,4 @@ TASKS: dict[str, Task] = {t.name: t for t in (
     hub_task("SNLI", HubSource("stanfordnlp/snli", {k: k for k in ("train", "validation", "test")}, ("premise",),
                                pair="hypothesis"),
              (549367, 9842, 9824), ("entailment", "neutral", "contradiction"), "snli"),
-)}
+)

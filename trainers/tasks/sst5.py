@@ -15,7 +15,7 @@ import re
 import numpy as np
 
 from trainers.assets import AssetError, asset_path
-from trainers.tasks.base import Examples, Task
+from trainers.tasks._base import Examples, Task
 
 LEAF = re.compile(r"\(\d ([^()]+)\)")
 ROOT = re.compile(r"\(([0-4]) ")
@@ -80,9 +80,11 @@ def split(task: Task, files: dict[str, Examples], seed: int) -> dict[str, tuple[
             for part, kind in (("train", "train"), ("validation", "dev"), ("test", "test"))}
 
 
+ORDER = 2
 TASK = Task(
     name="SST-5", metric="accuracy", num_labels=5, recipe="given",
     files={kind: f"data/sst5/trees/{kind}.txt" for kind in ("train", "dev", "test")},
     sizes=(8544, 1101, 2210), train_rows=8544, read=read, split=split,
     label_names=("very negative", "negative", "neutral", "positive", "very positive"),
 )
+TASKS = (TASK,)
