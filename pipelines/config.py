@@ -491,17 +491,28 @@ def _check_multitask(where: str, settings: dict, tasks: list) -> None:
     if names and single:
         raise ConfigError(f"{where}.{names[0]}: a multitask setting, but task {single[0]!r} is a single task "
                           f"(multitask: {_choices(t for t in TASKS if TASKS[t].parts)})")
-    if len(single) < len(tasks):  # the multitask trainer trains with CE, or KD from a teacher's probabilities
+    if len(single) < len(tasks):
         unused = sorted(SINGLE_TASK_SETTINGS & set(settings))
         if unused:
             raise ConfigError(f"{where}.{unused[0]}: a single-task setting; the multitask trainer does not use it "
                               f"(its settings: {_choices(multitask.SETTINGS)})")
-        if settings.get("objective", "ce") not in ("ce", "kd"):
-            raise ConfigError(f"{where}.objective: the multitask trainer's objective is ce or kd, "
-                              f"got {settings['objective']!r}")
-        if settings.get("temperature", 1.0) != 1.0:
-            raise ConfigError(f"{where}.temperature: multitask KD reads the teacher's probabilities: 1 only, "
-                              f"got {settings['temperature']!r}")
+        _check_multitask_objective(where, settings)
+
+
+def _check_multitask_objective(where: str, settings: dict) -> None:
+    """The arm's objective serves the multitask trainer, at every grid value of the settings it takes there: both
+    asked of the objectives registry (trainers.objectives), not listed here."""
+    name = settings.get("objective", "ce")
+    serving = objectives.serving(objectives.MULTITASK)
+    if name not in serving:
+        raise ConfigError(f"{where}.objective: the multitask trainer's objective is {' or '.join(serving)}, "
+                          f"got {name!r}")
+    for key, setting in objectives.settings_for(name, objectives.MULTITASK).items():
+        value = settings.get(key, [])
+        grid = [] if isinstance(value, dict) else value if isinstance(value, list) else [value]  # dict: chosen later
+        bad = [v for v in grid if not setting.check(v)]
+        if bad:
+            raise ConfigError(f"{where}.{key}: {setting.expected}, got {bad[0]!r}")
 
 
 def _check_teacher(where: str, ref: dict, own: str, experiments: dict) -> None:

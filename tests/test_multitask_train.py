@@ -1,6 +1,6 @@
 """The multitask trainer on a toy scale (1 block, a few examples per task): determinism per seed, the step count
-of each update scheme, the mean teacher and SWA as extra evaluated weights, LP-FT's frozen encoder, and the
-checks that reject a bad setting."""
+of each update scheme, the mean teacher and SWA as extra evaluated weights, LP-FT's frozen encoder, every objective
+that serves it and every extra loss term on a task batch, and the checks that reject a bad setting."""
 import dataclasses
 
 import numpy as np
@@ -9,8 +9,11 @@ import torch
 
 from trainers.config import TrainConfig
 from trainers.loop import train
-from trainers.multitask.samplers import steps_per_epoch
-from trainers.multitask.settings import resolve
+from trainers.multitask.samplers import Batch, steps_per_epoch
+from trainers.multitask.settings import PARTS, SETTINGS, resolve
+from trainers.multitask.terms import TERMS, active_terms
+from trainers.multitask.train import MultitaskRun
+from trainers.objectives import MULTITASK, OBJECTIVES, serving, settings_for
 
 TOY = TrainConfig(task="minBERT", model="paraphrase-MiniLM-L3-v2", num_layers=1, max_seq_len=24, lr=1e-4,
                   batch_size=4, epochs=1, eval_examples=12, warmup_ratio=0.0,
@@ -76,10 +79,16 @@ def test_bad_settings_name_what_is_valid():
         resolve({"sampler": "zigzag"})
     with pytest.raises(ValueError, match="train_tasks='sst\\+nli' is invalid"):
         resolve({"train_tasks": "sst+nli"})
-    with pytest.raises(ValueError, match="objective kd needs its teacher's train-set predictions, and only kd"):
+    with pytest.raises(ValueError, match="^objective 'ce' reads no teacher's predictions, got some$"):
         train(toy(), teacher_logits={"sst": np.zeros((10, 5))})
-    with pytest.raises(ValueError, match="multitask trainer's objective is ce or kd .* got 'tfreg'"):
+    with pytest.raises(ValueError, match="^objective 'kd' needs its teacher's train-set predictions, got none$"):
+        train(kd(0.4))
+    with pytest.raises(ValueError, match=rf"^objective 'tfreg' does not serve the multitask trainer "
+                                         rf"\(valid: {', '.join(serving(MULTITASK))}\)$"):
         train(dataclasses.replace(toy(), objective="tfreg"))
+    with pytest.raises(ValueError, match="temperature=2.0 is invalid .expected multitask KD reads the teacher's"):
+        train(dataclasses.replace(kd(0.4), objective_args=(("alpha", 0.4), ("temperature", 2.0))),
+              teacher_logits={"sst": np.zeros((10, 5))})
     with pytest.raises(ValueError, match=r"a multitask task \(minBERT\) does not use max_steps=5, llrd=0.9: "
                                          "single-task settings"):
         train(dataclasses.replace(toy(), llrd=0.9, max_steps=5))
@@ -128,6 +137,42 @@ def test_kd_from_an_ensemble_of_saved_train_predictions():
     with pytest.raises(ValueError, match="member1\\+member2's train-set predictions are not for this trial's "
                                          "training pools \\(sst 10, para 8, sts 6\\)"):
         train(kd(0.4), teacher_logits=[preds, {**other, "sts": other["sts"][:5]}], teacher_digest=digest)
+
+
+def _probe(setting):
+    """A value a required objective setting accepts (the registry gives checks, not examples)."""
+    return next(v for v in (0.5, 1.0, 0.1, 2.0, 1) if setting.check(v))
+
+
+@pytest.mark.parametrize("name", serving(MULTITASK))
+def test_every_multitask_objective_gives_each_task_batch_its_loss(name):
+    """Each objective the registry declares for the multitask trainer trains a task batch of every head, logs the
+    head's label loss under its name; one that needs a teacher reads its predictions."""
+    obj = OBJECTIVES[name]
+    args = tuple((k, _probe(s)) for k, s in settings_for(name, MULTITASK).items() if s.default is None)
+    rng = np.random.default_rng(0)
+    teacher = {"sst": rng.dirichlet(np.ones(5), 10).astype(np.float32), "para": rng.random(8).astype(np.float32),
+               "sts": (5 * rng.random(6)).astype(np.float32)} if obj.needs_teacher else None
+    cfg = dataclasses.replace(toy(simcse_weight=0.1), objective=name, objective_args=args,
+                              teacher="t" if teacher else None)
+    run = MultitaskRun(cfg, torch.device("cpu"), teacher)
+    for part in PARTS:
+        loss = run.batch_loss(Batch(part, (0, 2, 3, 1)))
+        assert loss.ndim == 0 and torch.isfinite(loss) and loss.requires_grad
+        loss.backward()
+    assert all(run.sums[name][1] == 1 for name in (*PARTS, "simcse"))  # each head's label loss, the term on STS
+
+
+def test_extra_terms_are_picked_by_the_arms_settings():
+    """SimCSE, MNR and SMART are on at a non-zero weight, the consistency with a mean teacher; each term's
+    settings are the arm's (trainers.multitask.settings), so suite.yaml and the trial ids keep their keys."""
+    assert active_terms(resolve({})) == ()
+    on = {"simcse_weight": 0.1, "mnr_weight": 0.2, "smart_weight": 0.3, "consistency": "kl"}
+    assert [t.name for t in active_terms(resolve(on))] == [t.name for t in TERMS] == ["simcse", "mnr", "smart",
+                                                                                       "consistency"]
+    assert [t.name for t in active_terms(resolve({"mnr_weight": 0.2, "consistency": "mse"}))] == ["mnr", "consistency"]
+    assert {f"{t.name}_weight" for t in TERMS} <= set(SETTINGS)
+    assert {t.name: t.parts for t in TERMS if t.parts != PARTS} == {"simcse": ("sts",), "mnr": ("sts",)}
 
 
 def test_mean_pooling_is_the_masked_mean_of_the_last_layer():

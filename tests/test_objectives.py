@@ -1,7 +1,9 @@
-"""trainers/objectives: exact closed forms of each loss (Kobyzev et al. Eq. 1-6) and the registry's errors."""
+"""trainers/objectives: exact closed forms of each loss (Kobyzev et al. Eq. 1-6), the registry's errors, and the
+trainer kinds each objective serves (the multitask forms of ce and kd against hand-computed values)."""
 from __future__ import annotations
 
 import importlib
+import math
 import pkgutil
 
 import pytest
@@ -11,9 +13,12 @@ import torch.nn.functional as F
 from transformers import BertConfig, BertForSequenceClassification
 
 import trainers.objectives as objectives_package
-from trainers.objectives import (OBJECTIVES, compute_loss, get_objective, resolve, setting_names)
-from trainers.objectives import kd, selfkd, tfreg_code
+from pipelines.config import ConfigError, _check_multitask
+from trainers.objectives import (MULTITASK, OBJECTIVES, SINGLE_TASK, compute_loss, get_objective, resolve, serving,
+                                 setting_names)
+from trainers.objectives import ce, kd, selfkd, tfreg_code
 from trainers.objectives._common import soft_ce
+from trainers.objectives.kd import distill_loss
 
 
 def batch(k: int, n: int = 8, seed: int = 0):
@@ -213,3 +218,106 @@ def test_losses_are_batch_means():
         whole = compute_loss(name, logits, labels, a, teacher)
         halves = [compute_loss(name, logits[s], labels[s], a, teacher[s]) for s in (slice(0, 3), slice(3, 6))]
         torch.testing.assert_close(whole, sum(halves) / 2, msg=name)
+
+
+# --- trainer kinds: every objective serves the single-task trainer, those with a multitask form the other too ---
+
+NOT_MULTITASK = [n for n in OBJECTIVES if n not in serving(MULTITASK)]
+
+
+def test_kinds_come_from_the_objectives_own_declarations():
+    assert serving(SINGLE_TASK) == list(OBJECTIVES)
+    assert serving(MULTITASK) == [n for n, o in OBJECTIVES.items() if o.multitask is not None]
+    assert {"ce", "kd"} <= set(serving(MULTITASK)) and NOT_MULTITASK  # the papers' multitask arms; some are not
+    for name in serving(MULTITASK):  # a multitask form narrows the objective's settings, it adds none
+        form = OBJECTIVES[name].multitask
+        assert form.settings is None or list(form.settings) == list(OBJECTIVES[name].settings), name
+    # multitask KD reads probabilities: T is 1 there, any T > 0 on the single-task trainer
+    assert resolve("kd", {"alpha": 0.4}, kind=MULTITASK) == {"alpha": 0.4, "temperature": 1.0}
+    with pytest.raises(ValueError, match=r"^objective 'kd': temperature=2.0 is invalid \(expected multitask KD "
+                                         r"reads the teacher's probabilities: 1 only\)$"):
+        resolve("kd", {"alpha": 0.4, "temperature": 2.0}, kind=MULTITASK)
+
+
+@pytest.mark.parametrize("name", NOT_MULTITASK)
+def test_an_objective_without_a_multitask_form_is_a_one_line_error(name):
+    valid = ", ".join(serving(MULTITASK))
+    with pytest.raises(ValueError) as err:
+        resolve(name, {}, kind=MULTITASK)
+    assert str(err.value) == f"objective {name!r} does not serve the multitask trainer (valid: {valid})"
+    with pytest.raises(ConfigError) as err:  # suite.yaml's check asks the registry the same
+        _check_multitask("experiments.e.arms.a", {"objective": name}, ["minBERT"])
+    assert str(err.value) == (f"experiments.e.arms.a.objective: the multitask trainer's objective is "
+                              f"{' or '.join(serving(MULTITASK))}, got {name!r}")
+
+
+def test_multitask_config_checks_every_grid_value_of_the_narrowed_settings():
+    _check_multitask("w", {"objective": "kd", "alpha": [0.2, 0.4], "temperature": [1, 1.0]}, ["minBERT"])
+    _check_multitask("w", {"objective": "kd", "alpha": 0.4, "temperature": {"searched": "s"}}, ["minBERT"])
+    with pytest.raises(ConfigError, match=r"^w.temperature: multitask KD reads the teacher's probabilities: 1 only, "
+                                          r"got 3.0$"):
+        _check_multitask("w", {"objective": "kd", "alpha": 0.4, "temperature": [1.0, 3.0]}, ["minBERT"])
+
+
+def _heads(seed: int = 0):
+    """One batch of each multitask head's outputs (SST logits, a paraphrase logit, an STS score), labels and a
+    teacher's predictions in probability space."""
+    g = torch.Generator().manual_seed(seed)
+    outputs = {"sst": torch.randn(4, 5, generator=g), "para": torch.randn(4, generator=g),
+               "sts": 5 * torch.rand(4, generator=g)}
+    labels = {"sst": torch.tensor([0, 4, 2, 1]), "para": torch.tensor([1.0, 0.0, 0.0, 1.0]),
+              "sts": torch.tensor([0.2, 3.6, 5.0, 2.5])}
+    teacher = {"sst": torch.softmax(torch.randn(4, 5, generator=g), -1), "para": torch.rand(4, generator=g),
+               "sts": 5 * torch.rand(4, generator=g)}
+    return outputs, labels, teacher
+
+
+def test_multitask_ce_is_each_heads_label_loss():
+    outputs, labels, _ = _heads()
+    expected = {"sst": F.cross_entropy(outputs["sst"], labels["sst"]),
+                "para": F.binary_cross_entropy_with_logits(outputs["para"], labels["para"]),
+                "sts": F.mse_loss(outputs["sts"], labels["sts"])}
+    for part, value in expected.items():
+        loss, logged = ce.OBJECTIVE.multitask.loss(part, outputs[part], labels[part], {}, None)
+        assert torch.equal(loss, value) and logged == {part: value}
+    classes = torch.randn(4, 6)  # an STS class head: CE over the rounded scores' 6 classes
+    assert torch.equal(ce.label_loss("sts", classes, labels["sts"]),
+                       F.cross_entropy(classes, torch.tensor([0, 4, 5, 2])))
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.4])
+def test_multitask_kd_mixes_the_label_loss_and_the_distill_term(alpha):
+    """Venkateswaran's B4 code: (1 - alpha) task + alpha distill, the teacher's probabilities as targets."""
+    outputs, labels, teacher = _heads(1)
+    for part in outputs:
+        loss, logged = kd.OBJECTIVE.multitask.loss(part, outputs[part], labels[part], {"alpha": alpha}, teacher[part])
+        task, distill = ce.label_loss(part, outputs[part], labels[part]), distill_loss(part, outputs[part],
+                                                                                       teacher[part])
+        assert torch.equal(loss, (1 - alpha) * task + alpha * distill)
+        assert logged == {part: task, "distill": distill}
+    with pytest.raises(ValueError, match="^objective 'kd' on the multitask trainer needs the teacher's predictions"):
+        kd.OBJECTIVE.multitask.loss("sst", outputs["sst"], labels["sst"], {"alpha": 0.4}, None)
+
+
+def test_distill_loss_against_hand_computed_values():
+    # SST: soft cross-entropy -sum_k t_k log softmax(s)_k, batch mean
+    s = torch.tensor([[2.0, 0.0, -1.0, 0.5, 0.0]])
+    t = torch.tensor([[0.5, 0.2, 0.1, 0.1, 0.1]])
+    log_p = s[0] - math.log(sum(math.exp(v) for v in s[0].tolist()))
+    assert distill_loss("sst", s, t).item() == pytest.approx(-(t[0] * log_p).sum().item(), rel=1e-6)
+    # Para: binary cross-entropy of the logit against the ensemble's probability
+    x, p = 0.8, 0.3
+    bce = -(p * math.log(1 / (1 + math.exp(-x))) + (1 - p) * math.log(1 - 1 / (1 + math.exp(-x))))
+    assert distill_loss("para", torch.tensor([x]), torch.tensor([p])).item() == pytest.approx(bce, rel=1e-6)
+    # STS: MSE to the ensemble's score; a class head is scored as its expected class first
+    assert distill_loss("sts", torch.tensor([3.0, 1.0]), torch.tensor([2.0, 2.0])).item() == pytest.approx(1.0)
+    classes = torch.tensor([[0.0, 0, 0, 0, 0, 50.0]])  # all mass on class 5
+    assert distill_loss("sts", classes, torch.tensor([4.0])).item() == pytest.approx(1.0, abs=1e-6)
+    # the teacher's side takes no gradient; at the teacher's own distribution the SST term is its entropy
+    target = torch.tensor([[0.2, 0.8, 0, 0, 0]], requires_grad=True)
+    logits = torch.log(torch.tensor([[0.2, 0.8, 1e-12, 1e-12, 1e-12]])).requires_grad_()
+    loss = distill_loss("sst", logits, target)
+    loss.backward()
+    assert target.grad is None and loss.item() == pytest.approx(-(0.2 * math.log(0.2) + 0.8 * math.log(0.8)), rel=1e-4)
+    with pytest.raises(ValueError, match="part must be one of sst, para, sts, got 'nli'"):
+        distill_loss("nli", s, t)

@@ -1,10 +1,12 @@
 """Loss terms of the minBERT multitask trainer (study notes `selfdistill-minbert.md`, parts B, C and E).
 
 Pure functions: the mean-teacher consistency and its ramp-up (Qin & Tran 2023, after CuriousAI's mean-teacher;
-the EMA teacher itself is trainers.callbacks.MeanTeacher), and Venkateswaran 2024's SimCSE, multiple-negatives-ranking and SMART terms. Task outputs come in
-three kinds: "classes" (logits (B, K)), "binary" (one logit per row, (B,) or (B, 1), read as the two-class
-distribution [1 - σ, σ]) and "regression" (one value per row). Divergences are computed in float32 whatever the
-inputs' dtype, on the inputs' device.
+the EMA teacher itself is trainers.callbacks.MeanTeacher), and Venkateswaran 2024's SimCSE,
+multiple-negatives-ranking and SMART terms; trainers.multitask.terms adds them to a step. The per-task main losses
+(CE, KD from an ensemble) are the objectives' (trainers.objectives.ce, .kd). Task outputs come in three kinds:
+"classes" (logits (B, K)), "binary" (one logit per row, (B,) or (B, 1), read as the two-class distribution
+[1 - σ, σ]) and "regression" (one value per row). Divergences are computed in float32 whatever the inputs' dtype,
+on the inputs' device.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ TASK_KINDS = ("classes", "binary", "regression")
 CONSISTENCY_KINDS = ("mse", "kl")
 
 
-def _one_per_row(x: torch.Tensor, what: str) -> torch.Tensor:
+def one_per_row(x: torch.Tensor, what: str) -> torch.Tensor:
     if x.dim() == 2 and x.shape[1] == 1:
         x = x[:, 0]
     if x.dim() != 1:
@@ -34,7 +36,7 @@ def _log_probs(outputs: torch.Tensor, task_kind: str) -> torch.Tensor:
             raise ValueError(f"'classes' outputs must be logits (B, K), got {tuple(x.shape)}")
         return F.log_softmax(x, dim=-1)
     if task_kind == "binary":
-        x = _one_per_row(x, "'binary'")
+        x = one_per_row(x, "'binary'")
         return torch.stack([F.logsigmoid(-x), F.logsigmoid(x)], dim=-1)  # log(1 - σ(x)) = log σ(-x): no cancellation
     raise ValueError(f"task_kind must be one of {TASK_KINDS}, got {task_kind!r}")
 
@@ -45,7 +47,7 @@ def _kl(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
 
 
 def _regression_pair(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    return _one_per_row(a, "'regression'").float(), _one_per_row(b, "'regression'").float()
+    return one_per_row(a, "'regression'").float(), one_per_row(b, "'regression'").float()
 
 
 def consistency(student: torch.Tensor, teacher: torch.Tensor, kind: str, task_kind: str) -> torch.Tensor:
@@ -168,20 +170,3 @@ def smart_loss(forward: Callable[[torch.Tensor], torch.Tensor], embeddings: torc
     step = delta.detach() + eta * grad
     delta = (step / (step.abs().amax(dim=-1, keepdim=True) + eps)).detach()
     return _smart_divergence(forward(embeddings + delta), clean_outputs, task_kind, ascent=False)
-
-
-def distill_loss(part: str, student: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """KD from an ensemble's predictions (Venkateswaran's B4; his code's distill term, study notes part B): soft
-    cross-entropy against the teacher's class probabilities for SST, binary cross-entropy against its paraphrase
-    probability, MSE against its STS score. ``student``: the head's raw outputs (an STS class head's (B, 6) logits
-    are scored as their expected class first); ``target``: the teacher's predictions in probability space."""
-    s, t = student.float(), target.float().detach()
-    if part == "sst":
-        return -(t * F.log_softmax(s, dim=-1)).sum(-1).mean()
-    if part == "para":
-        return F.binary_cross_entropy_with_logits(_one_per_row(s, "'para'"), t)
-    if part == "sts":
-        if s.dim() == 2:  # class logits: their expected class is the score (trainers.multitask.model.sts_score)
-            s = (s.softmax(-1) * torch.arange(s.shape[1], dtype=s.dtype, device=s.device)).sum(-1)
-        return F.mse_loss(s, t)
-    raise ValueError(f"part must be one of sst, para, sts, got {part!r}")

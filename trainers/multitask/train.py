@@ -1,9 +1,10 @@
 """The multitask model kind of the shared loop (trainers.loop.train), for the CS224N minBERT reports: one encoder,
 three heads (trainers.multitask.model). The loop is the single-task one (optimizer and its parameter groups,
 warm-up then linear decay, clipping, the loss log that catches divergence, the best-validation state, the step
-callbacks); this kind adds what a multitask run needs: a batch schedule over tasks (samplers), per-task losses and
-weights, and the methods of the two reports (the mean teacher and SWA as step callbacks; SimCSE, MNR, SMART, LP-FT,
-KD from an ensemble in the step's losses).
+callbacks); this kind adds what a multitask run needs: a batch schedule over tasks (samplers), per-task weights,
+and the methods of the two reports (the mean teacher and SWA as step callbacks, LP-FT). A task batch's main loss is
+the objective's multitask form (trainers.objectives: CE, or KD from an ensemble's predictions); SimCSE, MNR, SMART
+and the consistency are the extra terms the arm's settings switch on (trainers.multitask.terms).
 
 Evaluation is once per epoch on every task's validation split; the dev score is the mean of SST accuracy,
 paraphrase accuracy and STS Pearson r (``score: plain``, Qin & Tran) or (r + 1) / 2 (``normalised``, Venkateswaran).
@@ -12,20 +13,20 @@ heads are untrained: Qin & Tran Table 1's off-task columns). Test is scored at t
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from trainers import objectives
 from trainers.callbacks import EpochAverage, MeanTeacher
 from trainers.execution import EVAL_BATCH, autocast, labels_digest
 from trainers.metrics import accuracy, pearson
 from trainers.multitask.data import PART_TASKS, batch_inputs, pad_id, part_splits
-from trainers.multitask.losses import consistency, distill_loss, mnr_loss, rampup_weight, simcse_loss, smart_loss
+from trainers.multitask.losses import rampup_weight
 from trainers.multitask.model import build_multitask_model, sts_score
 from trainers.multitask.samplers import epoch_rounds, examples_per_epoch, steps_per_epoch
 from trainers.multitask.settings import PARTS, resolve
+from trainers.multitask.terms import Forward, active_terms
 from trainers.tasks import get_task
 
 PAIR = {"sst": 1, "para": 2, "sts": 2}  # sentences encoded per example (pairs are Siamese)
@@ -36,28 +37,6 @@ COST_BATCH = 16  # a multitask profile's seconds_per_step is the cost of 16 sent
 # length 48 (CS224N files: SST 45 tokens, Quora and STS 31). Measured: single-task SST trials ran 1.3-1.6x a flat
 # per-sentence plan.
 PART_COST = {"sst": 1.45, "para": 1.0, "sts": 1.0}
-
-
-def kind(part: str, args: dict) -> str:
-    """How a part's outputs are compared (losses.consistency): class logits, one binary logit, or a score."""
-    if part == "sst" or (part == "sts" and args["sts_head"] == "classes"):
-        return "classes"
-    return "binary" if part == "para" else "regression"
-
-
-def task_loss(part: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    if part == "sst":
-        return F.cross_entropy(out, y.long())
-    if part == "para":
-        return F.binary_cross_entropy_with_logits(out, y)
-    if out.ndim == 2:  # STS as 6 classes of the rounded score
-        return F.cross_entropy(out, y.round().long())
-    return F.mse_loss(out, y)
-
-
-def mnr_weights(y: torch.Tensor) -> torch.Tensor:
-    """Venkateswaran Sec. 3: an STS pair's weight in the MNR loss, e^l / sum_{j=0..5} e^j (similar pairs count)."""
-    return y.exp() / sum(math.exp(j) for j in range(6))
 
 
 def add(sums: dict, name: str, value: torch.Tensor) -> None:
@@ -175,8 +154,6 @@ def teacher_targets(teacher_logits, digest: str | None, data: dict, cfg) -> dict
     """The distillation targets per task: one teacher's train-set predictions, or the mean of an ensemble's
     (probability space: the ensembles of the analysis stage average the same way)."""
     members = teacher_logits if isinstance(teacher_logits, list) else [teacher_logits]
-    if dict(cfg.objective_args).get("temperature", 1.0) != 1.0:
-        raise ValueError("multitask KD reads the teacher's probabilities: temperature must be 1")
     want = {p: len(data[p]["train"]) for p in PARTS}
     same_pools = digest in (None, train_digest(data))  # the members share one digest (pipelines.trial checks)
     for member in members:
@@ -204,11 +181,13 @@ class MultitaskRun:
     block_distance = False
 
     def __init__(self, cfg, dev, teacher_logits=None, teacher_digest=None):
-        if cfg.objective not in ("ce", "kd"):
-            raise ValueError(f"the multitask trainer's objective is ce or kd (from an ensemble's predictions), "
-                             f"got {cfg.objective!r}")
-        if (cfg.objective == "kd") != (teacher_logits is not None):
-            raise ValueError("objective kd needs its teacher's train-set predictions, and only kd reads them")
+        # the objective's multitask form gives each task batch's main loss (trainers.objectives)
+        self.objective = objectives.get_objective(cfg.objective)
+        self.objective_args = objectives.resolve(cfg.objective, dict(cfg.objective_args), kind=objectives.MULTITASK)
+        if self.objective.needs_teacher != (teacher_logits is not None):
+            raise ValueError(f"objective {cfg.objective!r} " + ("needs its teacher's train-set predictions, got none"
+                                                                if self.objective.needs_teacher
+                                                                else "reads no teacher's predictions, got some"))
         unused = [f"{name}={getattr(cfg, name)!r}" for name in SINGLE_TASK_ONLY
                   if getattr(cfg, name) != type(cfg).__dataclass_fields__[name].default]
         if unused:
@@ -224,7 +203,6 @@ class MultitaskRun:
         self.train_examples = sum(self.sizes.values())
         self.targets = None if teacher_logits is None else teacher_targets(teacher_logits, teacher_digest,
                                                                            self.data, cfg)
-        self.alpha = dict(cfg.objective_args).get("alpha", 0.0)
         self.model = model = build_multitask_model(cfg.model, cfg.init_seed, cfg.num_layers, args["para_head"],
                                                    args["sts_head"], args["head_dropout"], args["pooling"]).to(dev)
         if args["para_head"] == "cosine" and "para" in self.trained:  # an untrained head keeps its initial threshold
@@ -237,6 +215,7 @@ class MultitaskRun:
         self.weights = {"sst": args["sst_weight"], "para": args["para_weight"], "sts": args["sts_weight"]}
         self.order_rng = np.random.default_rng(cfg.data_seed)  # batch schedule stream
         self.teacher = MeanTeacher(args["ema_decay"]) if args["consistency"] != "none" else None
+        self.terms = active_terms(args)  # SimCSE, MNR, SMART, consistency: those the arm's settings switch on
         self.callbacks = [c for c in (self.teacher, EpochAverage(self.epochs - args["swa_epochs"])
                                       if args["swa_epochs"] else None) if c is not None]
         self.sums = {}  # loss term -> (sum, batches) over the epoch so far
@@ -277,42 +256,26 @@ class MultitaskRun:
         return rampup_weight(steps / self.per_epoch, self.args["consistency_weight"], self.args["consistency_rampup"])
 
     def batch_loss(self, batch) -> torch.Tensor:
-        args, model, part, sums = self.args, self.model, batch.task, self.sums
+        """A task batch's loss: the objective's main loss at the task's weight, then each active term at its own
+        weight; every part is added to the epoch's curves."""
+        part, rows = batch.task, np.asarray(batch.rows)
         split = self.data[part]["train"]
         ids, mask = batch_inputs(split, batch.rows, self.pad, self.dev)
-        y = torch.from_numpy(split.labels[np.asarray(batch.rows)]).to(self.dev)
+        y = torch.from_numpy(split.labels[rows]).to(self.dev)
+        targets = None if self.targets is None else self.targets[part][rows].to(self.dev)  # a KD teacher's
         with autocast(self.cfg.precision, self.dev):
-            u = model.embed(ids, mask)
-            out = model.head(part, u)
-            main = task_loss(part, out.float(), y)
-            add(sums, part, main)
-            if self.targets is not None:  # (1 - alpha) task + alpha distill: the author's code, 0.6 and 0.4
-                extra = distill_loss(part, out, self.targets[part][np.asarray(batch.rows)].to(self.dev))
-                main = (1 - self.alpha) * main + self.alpha * extra
-                add(sums, "distill", extra)
+            u = self.model.embed(ids, mask)
+            out = self.model.head(part, u)
+            main, logged = self.objective.multitask.loss(part, out, y, self.objective_args, targets)
             loss = self.weights[part] * main
-            if part == "sts" and args["simcse_weight"]:  # a second dropout pass over the same sentences
-                extra = simcse_loss(u, model.embed(ids, mask), args["simcse_temperature"])
-                loss = loss + args["simcse_weight"] * extra
-                add(sums, "simcse", extra)
-            if part == "sts" and args["mnr_weight"]:
-                first, second = u.chunk(2)
-                extra = mnr_loss(first, second, 20.0, mnr_weights(y))
-                loss = loss + args["mnr_weight"] * extra
-                add(sums, "mnr", extra)
-            if args["smart_weight"]:
-                embeds = model.bert.embeddings.word_embeddings(ids)
-                extra = smart_loss(lambda e: model.head(part, model.embed(None, mask, inputs_embeds=e)).float(),
-                                   embeds, out.float(), kind(part, args))
-                loss = loss + args["smart_weight"] * extra
-                add(sums, "smart", extra)
-            if self.teacher is not None:
-                with torch.no_grad():
-                    target = self.teacher.model(part, ids, mask).float()
-                extra = consistency(out.float(), target, args["consistency"] if part != "sts" or
-                                    args["sts_head"] == "classes" else "mse", kind(part, args))
-                loss = loss + self.consistency_weight() * extra
-                add(sums, "consistency", extra)
+            forward = Forward(part, ids, mask, y, u, out)
+            for term in self.terms:
+                if part in term.parts:
+                    value = term.loss(self, forward)
+                    loss = loss + term.weight(self) * value
+                    logged[term.name] = value
+        for name, value in logged.items():
+            add(self.sums, name, value)
         return loss
 
     def validate(self, forward, step: int, curves: dict) -> float:

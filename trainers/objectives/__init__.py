@@ -1,7 +1,9 @@
 """Training objectives as plug-ins (Kobyzev et al. 2023, Eq. 1-6: every arm is CE on a smoothed target q').
 
 Each non-underscore module here defines `OBJECTIVE = Objective(...)`; the registry finds it, so adding an
-objective touches only its own file (and its test). Every loss is the batch MEAN computed from the logits.
+objective touches only its own file (and its test). Every loss is the batch MEAN. An objective serves the
+single-task trainer (`loss`, from the logits) and, where it declares a `multitask` form, the multitask trainer too
+(one loss per task batch from that head's outputs): the trainers and the config check ask the registry which.
 """
 from __future__ import annotations
 
@@ -20,6 +22,20 @@ class Setting:
     default: Any = None  # None = required when the objective is used
 
 
+SINGLE_TASK, MULTITASK = "single-task", "multitask"  # the trainer kinds (trainers.loop's run objects)
+
+
+@dataclass(frozen=True)
+class MultitaskForm:
+    """How an objective serves the multitask trainer (trainers.multitask.train), whose heads give SST logits
+    (B, 5), a paraphrase logit (B,) and an STS score (B,) or logits (B, 6), and whose teachers are predictions in
+    probability space (SST class probabilities, a paraphrase probability, an STS score)."""
+    # loss(part, outputs, labels, args, teacher) -> (loss, {name: detached term}): one task batch's main loss;
+    # the terms are logged as curves train_<name>, the task's label loss under the part's name (train_sst)
+    loss: Callable
+    settings: dict[str, Setting] | None = None  # the objective's settings, narrowed there; None = the same
+
+
 @dataclass(frozen=True)
 class Objective:
     name: str
@@ -31,6 +47,12 @@ class Objective:
     # loss_parts(logits, labels, args, teacher_logits) -> (loss, {name: detached scalar}): the loss and the terms it
     # sums, computed once, logged as curves (SD's CE and MSE); objectives without it log only the loss
     loss_parts: Callable | None = None
+    multitask: MultitaskForm | None = None  # None: the single-task trainer only
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The trainer kinds it serves."""
+        return (SINGLE_TASK, MULTITASK) if self.multitask else (SINGLE_TASK,)
 
 
 def _discover() -> dict[str, Objective]:
@@ -56,16 +78,32 @@ def setting_names() -> set[str]:
     return {key for obj in OBJECTIVES.values() for key in obj.settings}
 
 
-def resolve(name: str, args: dict, later: frozenset = frozenset()) -> dict:
-    """`args` validated, with defaults filled; a one-line ValueError names the bad setting and what is valid.
-    ``later``: settings whose values another stage chooses (suite.yaml's {searched: ...}): named, not yet set."""
+def serving(kind: str) -> list[str]:
+    """The objectives that serve a trainer kind, by name."""
+    return [name for name, obj in OBJECTIVES.items() if kind in obj.kinds]
+
+
+def settings_for(name: str, kind: str = SINGLE_TASK) -> dict[str, Setting]:
+    """The settings an objective takes on a trainer kind; a one-line ValueError where it does not serve that kind."""
     obj = get_objective(name)
-    valid = ", ".join(obj.settings) or "none"
+    if kind not in obj.kinds:
+        raise ValueError(f"objective {name!r} does not serve the {kind} trainer (valid: {', '.join(serving(kind))})")
+    if kind == MULTITASK and obj.multitask.settings is not None:
+        return obj.multitask.settings
+    return obj.settings
+
+
+def resolve(name: str, args: dict, later: frozenset = frozenset(), kind: str = SINGLE_TASK) -> dict:
+    """`args` validated for the trainer ``kind``, with defaults filled; a one-line ValueError names the bad setting
+    and what is valid. ``later``: settings whose values another stage chooses (suite.yaml's {searched: ...}):
+    named, not yet set."""
+    settings = settings_for(name, kind)
+    valid = ", ".join(settings) or "none"
     for key in [*args, *later]:
-        if key not in obj.settings:
+        if key not in settings:
             raise ValueError(f"objective {name!r} has no setting {key!r} (valid: {valid})")
     out = {}
-    for key, setting in obj.settings.items():
+    for key, setting in settings.items():
         value = args.get(key)
         if key in later:
             continue
