@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 import time
+from importlib.metadata import entry_points
 
 from pipelines.config import ConfigError, load
 from pipelines.driver import StudyError
@@ -47,26 +49,34 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _ui(config, port: int) -> int:
-    """`suite ui` (`make ui`): each study's runs as a link that opens them in the model-training view
-    (tracking.ML_VIEW), then `mlflow ui` in this process's place. A store not made yet is made here (seed_store),
-    so MLflow does not make one with its Default experiment's artifacts in the current folder."""
+    """`suite ui` (`make ui`): each study's runs as a link, then `mlflow ui` in this process's place, serving the
+    suite's MLflow app (pipelines.ui_server: every page opens in the model-training view until a person picks GenAI).
+    A store not made yet is made here (seed_store), so MLflow does not make one with its Default experiment's
+    artifacts in the current folder."""
     from pipelines import tracking
     uri = tracking.tracking_uri(config.runs_dir)
     if tracking.is_server(uri):
         raise StudyError(f"MLFLOW_TRACKING_URI is a tracking server ({uri}): open it, it serves its own UI")
+    if not entry_points(group="mlflow.app", name=tracking.UI_APP):
+        raise StudyError(f"MLflow app {tracking.UI_APP!r} is not installed in this environment: run `make setup` "
+                         "(pip install -e .)")
+    with socket.socket() as sock:  # uvicorn only logs a taken port, after the links, and MLflow exits 0
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            raise StudyError(f"port {port} on 127.0.0.1 is taken (another `make ui`?): choose a free one, "
+                             "`make ui UI_PORT=5001` or `suite ui --port 5001`") from None
     tracking.seed_store(uri)
     base = f"http://127.0.0.1:{port}"
     links = tracking.ui_links(uri, base)
     for name, link, runs in links:
         print(f"{name} ({runs} runs): {link}")
-    if links:  # MLflow 3.17 drops the query on the links it makes (a run's page): the browser's choice rules there
-        print("MLflow opens the pages it links to (a run, its experiment) in its GenAI view until a browser has chosen "
-              "'Model training' in the sidebar once (kept per browser); Back keeps the runs view")
     if not links:
         print(f"no runs yet in {uri}; open {base}/#/experiments?{tracking.ML_VIEW} once a study has run")
     mlflow = os.path.join(os.path.dirname(sys.executable), "mlflow")
     command = [mlflow, "ui", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port", str(port),
-               "--workers", "1"]  # one person's browser
+               "--workers", "1", "--app-name", tracking.UI_APP]  # one person's browser
     sys.stdout.flush()
     os.execve(mlflow, command, {**os.environ, **tracking.UI_ENV})
 

@@ -18,8 +18,9 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no bar
 LOG_CHUNK = 900  # MLflow accepts at most 1000 metrics per log_batch
 # MLflow 3 UI: a training experiment, not a GenAI one (no "Traces / Detect Issues" overview, no type prompt).
 EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
-# MLflow 3.17 keeps its GenAI / model-training toggle per browser (localStorage "mlflow.workflowType", GenAI until
-# a person switches) and only this query overrides it; every link the suite prints carries it.
+# MLflow 3.17 keeps its GenAI / model-training toggle per browser (GenAI until a person switches; `suite ui` makes
+# model training the default, pipelines.ui_server) and this query overrides it: every link the suite prints carries
+# it, so the runs open in model training on a tracking server and in a browser that chose GenAI too.
 ML_VIEW = "workflowType=machine_learning"
 
 # Metric names at the MLflow boundary. Inside the suite (the trainers' results, the runs frame that reports read,
@@ -407,6 +408,7 @@ UI_URL = "http://127.0.0.1:5000"  # where `make ui` (suite ui) serves a local st
 # MLflow 3's server job runner (GenAI scorers and trace rollups: eight more processes, each importing MLflow, and a
 # start twice as slow on 2 cores) serves nothing the suite's runs use.
 UI_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+UI_APP = "suite-ui"  # the MLflow app `make ui` serves (pipelines.ui_server; an mlflow.app entry point, pyproject.toml)
 
 
 def study_link(config, plan) -> str | None:

@@ -2,8 +2,10 @@
 study writes it (tags, params, curves, artifacts) but with made-up numbers, served by `suite ui` and rendered by
 headless Chromium. The link `suite ui` prints opens, in a fresh browser profile, the study's runs table (not
 MLflow's GenAI traces); a person clicks a run, sees which experiment, arm, task and seeds it belongs to, goes back
-and is still on the runs table. Its artifacts are listed and its curves drawn under names that say what they
-measure. Every paper's run names are unique within its MLflow experiment.
+and is still on the runs table. A run page opened straight from its address (a bookmark: no query) in a fresh
+profile is the model-training run page too, and a person who switches to GenAI stays there. Its artifacts are listed
+and its curves drawn under names that say what they measure. Every paper's run names are unique within its MLflow
+experiment.
 
 Chromium is required where CI is set; elsewhere the test is skipped when it is missing.
 Screenshots go to $SUITE_UI_SCREENSHOTS when set (to look at them), else to the test's tmp folder."""
@@ -38,7 +40,9 @@ ML_VIEW = "?" + tracking.ML_VIEW  # the model-training view, whatever this brows
 # the curves under their MLflow names (accuracy: RTE's metric), logged per step: drawn as lines
 CURVES = ("train_loss", "learning_rate", "val_accuracy", "weight_change_l2/block_1")
 LINES = "document.querySelectorAll('.scatterlayer .js-line').length"  # plotly line traces on the page
-GENAI = ("Detect Issues",)  # the GenAI view's overview: a training experiment must not open there
+# the GenAI view: its experiment overview, its sidebar and a run page's place in it ("revisiting-smoke > Evaluations")
+GENAI = ("Detect Issues", "Observability", "Evaluation runs")
+VIEW_CHOICE = "localStorage.getItem('mlflow.workflowType_v1')"  # where MLflow's page keeps its view: JSON, or null
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--disable-dev-shm-usage", "--window-size=1600,1000"]
@@ -192,11 +196,17 @@ class Browser:
         self.send("Page.navigate", url=url)
         return self.shown(expect, screenshot, ready, timeout)
 
-    def click(self, text: str) -> None:
-        """A click on the link showing ``text`` (as a person's: the page's own router handles it)."""
-        found = self.evaluate(f"(() => {{ const a = [...document.querySelectorAll('a')].find("
+    def click(self, text: str, what: str = "a") -> None:
+        """A click on the link (or the elements ``what`` selects) showing ``text``, as a person's: the page's own
+        router handles it."""
+        found = self.evaluate(f"(() => {{ const a = [...document.querySelectorAll({json.dumps(what)})].find("
                               f"a => a.innerText.trim() === {json.dumps(text)}); if (a) a.click(); return !!a; }})()")
-        assert found, f"no link {text!r} on {self.evaluate('location.href')}"
+        assert found, f"no {what} {text!r} on {self.evaluate('location.href')}"
+
+    def reopen(self, url: str, expect: list[str], screenshot: Path) -> str:
+        """``url`` loaded anew, as from a bookmark or a new tab (not the page's router: a hash change would be)."""
+        self.send("Page.navigate", url="about:blank")
+        return self.visit(url, expect, screenshot)
 
     def back(self) -> None:
         """The browser's Back button."""
@@ -224,15 +234,32 @@ class Browser:
 
 
 @pytest.fixture(scope="module")
-def pages(chromium, store, ui, tmp_path_factory):
+def screens(tmp_path_factory) -> Path:
+    """Where screenshots go: $SUITE_UI_SCREENSHOTS when set (to look at them), else a tmp folder."""
+    out = Path(os.environ.get("SUITE_UI_SCREENSHOTS") or tmp_path_factory.mktemp("screens"))
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _standard(runs: dict) -> str:
+    """The run of reinit's Standard arm (shared with bias_correction's adamw arm)."""
+    return next(name for name, (_, arms) in runs.items() if arms.get("reinit") == "standard")
+
+
+def _tags(standard: str) -> list[tuple[str, str]]:
+    """What the Standard run's page says of it: the experiments and arms it is in, its task, seed and metric."""
+    return [("exp.reinit", "standard"), ("exp.bias_correction", "adamw"), ("task", "RTE"),
+            ("init_seed", standard.split()[1][1:]), ("val_metric_name", "accuracy")]
+
+
+@pytest.fixture(scope="module")
+def pages(chromium, store, ui, screens):
     """What a person sees, in a fresh browser profile: the experiment page behind the link `suite ui` printed, a run
     page reached by clicking a run (reinit's Standard arm, shared with bias_correction), the page Back returns to,
     then the run's artifacts and metric charts; their visible text, URL and a screenshot each (NAME.png)."""
     runs, experiment_id = store[4], store[3]
     base, links = ui
-    out = Path(os.environ.get("SUITE_UI_SCREENSHOTS") or tmp_path_factory.mktemp("screens"))
-    out.mkdir(parents=True, exist_ok=True)
-    standard = next(name for name, (_, arms) in runs.items() if arms.get("reinit") == "standard")
+    out, standard = screens, _standard(runs)
     run = f"{base}/#/experiments/{experiment_id}/runs/{runs[standard][0]}"
     profile = Path(tempfile.mkdtemp(prefix="chromium-"))
     browser = Browser(chromium, profile)
@@ -256,6 +283,32 @@ def pages(chromium, store, ui, tmp_path_factory):
     return standard, text, where
 
 
+@pytest.fixture(scope="module")
+def bookmarked(chromium, store, ui, screens):
+    """A person with a bookmark, in another fresh browser profile: the Standard run's page opened from its address
+    (no query), the experiment's (no query), then the run's again after they switched the view to GenAI in the
+    sidebar; the visible text, the view the browser keeps and a screenshot of each (bookmark-NAME.png)."""
+    runs, experiment_id = store[4], store[3]
+    base = ui[0]
+    run = f"{base}/#/experiments/{experiment_id}/runs/{runs[_standard(runs)][0]}"
+    profile = Path(tempfile.mkdtemp(prefix="chromium-"))
+    browser = Browser(chromium, profile)
+    text, kept = {}, {}
+    try:
+        text["run"] = browser.visit(run, ["exp.reinit", "val_metric_name"], screens / "bookmark-run.png")
+        kept["run"] = browser.evaluate(VIEW_CHOICE)
+        text["experiment"] = browser.reopen(f"{base}/#/experiments/{experiment_id}", list(runs),
+                                            screens / "bookmark-experiment.png")
+        browser.click("GenAI", what="[role=button]")  # the sidebar's GenAI / Model training switch
+        browser.shown(["Observability"], screens / "bookmark-switched.png")
+        text["genai"] = browser.reopen(run, ["exp.reinit", "Evaluation runs"], screens / "bookmark-genai.png")
+        kept["genai"] = browser.evaluate(VIEW_CHOICE)
+    finally:
+        browser.close()
+        shutil.rmtree(profile, ignore_errors=True)
+    return text, kept
+
+
 def test_experiment_is_declared_a_training_experiment(store):
     client, experiment_id = store[2], store[3]
     key, kind = tracking.EXPERIMENT_KIND
@@ -266,6 +319,16 @@ def test_suite_ui_prints_a_link_to_each_studys_runs_in_the_training_view(store, 
     experiment_id = store[3]
     base, links = ui
     assert links == {"revisiting-smoke": f"{base}/#/experiments/{experiment_id}?workflowType=machine_learning"}
+
+
+def test_suite_ui_on_a_taken_port_says_so_before_printing_links(store, ui):
+    port = int(ui[0].rsplit(":", 1)[1])  # the running `suite ui`'s
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    done = subprocess.run([sys.executable, "-m", "pipelines.cli", "ui", "--port", str(port), "--config", str(store[0])],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout) == (2, ""), done
+    assert done.stderr == (f"suite: error: port {port} on 127.0.0.1 is taken (another `make ui`?): choose a free one, "
+                           "`make ui UI_PORT=5001` or `suite ui --port 5001`\n"), done.stderr
 
 
 def test_the_printed_link_opens_the_runs_table_with_readable_names(store, pages):
@@ -284,8 +347,8 @@ def test_a_click_on_a_run_shows_its_experiment_arm_task_and_seeds(store, pages):
     page = text["run"]
     assert runs[standard][1] == {"bias_correction": "adamw", "reinit": "standard"}
     assert f"/runs/{runs[standard][0]}" in where["run"] and standard in page
-    for key, value in [("exp.reinit", "standard"), ("exp.bias_correction", "adamw"), ("task", "RTE"),
-                       ("init_seed", standard.split()[1][1:]), ("val_metric_name", "accuracy")]:
+    assert not [g for g in GENAI if g in page], f"the run page is in the GenAI view:\n{page[:2000]}"
+    for key, value in _tags(standard):
         assert key in page and value in page, f"tag {key}={value} not on the run page:\n{page[:3000]}"
     for clutter in ("arms", "ray_node_id", "node_ip", "worker_pid", "exec.", "version.", "objective_args"):
         assert clutter not in page.split(), f"{clutter} still on the run page"
@@ -298,6 +361,25 @@ def test_back_from_a_run_is_the_runs_table_again_not_traces(store, pages):
     assert not [g for g in GENAI if g in page], f"Back left the model-training view:\n{page[:2000]}"
     assert all(name in page for name in runs) and f"{len(runs)} matching runs" in page, page[:2000]
     assert "workflowType=genai" not in where["back"], where["back"]
+
+
+def test_a_run_opened_from_its_address_in_a_fresh_browser_is_the_training_run_page(store, bookmarked):
+    runs = store[4]
+    text, kept = bookmarked
+    page = text["run"]
+    assert not [g for g in GENAI if g in page], f"the run page opened in the GenAI view:\n{page[:2000]}"
+    standard = _standard(runs)
+    for key, value in _tags(standard):
+        assert key in page and value in page, f"tag {key}={value} not on the run page:\n{page[:3000]}"
+    assert "Model registry" in page and kept["run"] == '"machine_learning"', kept  # the training view's sidebar
+    page = text["experiment"]  # its address without the query: the runs, not the GenAI overview
+    assert not [g for g in GENAI if g in page] and f"{len(runs)} matching runs" in page, page[:2000]
+
+
+def test_a_person_who_switches_to_genai_keeps_it(bookmarked):
+    text, kept = bookmarked
+    assert kept["genai"] == '"genai"', kept
+    assert "Evaluation runs" in text["genai"] and "exp.reinit" in text["genai"], text["genai"][:2000]
 
 
 def test_run_keeps_its_artifacts_and_draws_its_curves(pages):
