@@ -12,6 +12,8 @@ from pipelines.search import search_plan
 
 SMOKE_PRECISION = "fp16 mixed precision needs a CUDA GPU"
 PROFILES = ", ".join(load().data["profiles"])  # as declared in suite.yaml
+REPORTS = ", ".join(sorted(p.parent.name for p in (Path(__file__).parents[1] / "reports").glob("*/__init__.py")
+                          if (p.parents[1] / "published" / f"{p.parent.name}.yaml").is_file()))  # every report shipped
 
 
 def _error(capsys, tmp_path, argv, config=None) -> str:
@@ -231,7 +233,7 @@ def test_integer_keys_say_integer(tmp_path, capsys, key):
     (lambda d: d["papers"]["revisiting"]["experiments"]["reinit"].update(settings=[1]),
      "papers.revisiting.experiments.reinit.settings: expected a mapping of settings, got a list"),
     (lambda d: d["papers"]["revisiting"].update(report="nope"), "papers.revisiting.report: unknown report 'nope' "
-     "(valid: labelreg, minbert_generalization, minbert_meanteacher, revisiting, selfdistill)"),
+     f"(valid: {REPORTS})"),
 ])
 def test_bad_values_are_one_clear_line(tmp_path, capsys, mutate, message):
     config = study_config(tmp_path, mutate)
