@@ -10,10 +10,8 @@ import yaml
 from trainers import objectives
 from trainers.tasks import TASKS
 from trainers.batching import BATCHING
-from trainers.callbacks import SELF_TEACHERS
-from trainers.config import PRECISIONS
-from trainers.multitask import settings as multitask
-from trainers.optim import OPTIMIZERS
+from trainers.objectives import MULTITASK, SINGLE_TASK
+from trainers.settings import SETTINGS, number, only
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "suite.yaml"
@@ -43,52 +41,10 @@ SEARCH_KEYS = {"seeds", "grace_evaluations", "reduction_factor", "samples", "sam
 RECIPE_KEYS = {"lr", "max_steps", "epochs", "batch_size", "warmup_steps", "warmup_ratio", "llrd"}
 
 
-def _number(low=None, high=None, integer=False, allow_none=False):
-    def check(value):
-        if value is None:
-            return allow_none
-        if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
-            return False
-        return (low is None or value > low) and (high is None or value < high)
-    return check
-
-
-# Arm settings and what each accepts (a list of them is a grid; {selected: EXP} a later-stage choice).
-SETTINGS = {
-    "optimizer": (lambda v: v in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
-    "reinit": (lambda v: v == "pooler" or _number(0, integer=True)(v), "pooler or an integer L >= 1"),
-    "lr": (_number(0), "a positive number (replaces the profile's lr)"),
-    "batch_size": (_number(0, integer=True), "a positive integer (replaces the profile's batch size)"),
-    "lr_scale": (_number(0), "a positive number"),
-    "llrd": (_number(0, 1.0000001), "a number in (0, 1]"),
-    "mixout": (_number(0, 1), "a number in (0, 1)"),
-    "pretrained_wd": (_number(0), "a positive number"),
-    "weight_decay": (_number(-1e-12, 1), "a number in [0, 1)"),
-    "max_steps": (_number(0, integer=True, allow_none=True), "null (the profile's epochs) or a positive integer"),
-    "precision": (lambda v: v in PRECISIONS, f"one of {', '.join(PRECISIONS)}"),
-    "intermediate": (lambda v: v in TASKS, f"a task ({', '.join(TASKS)})"),
-    "recipe": (lambda v: isinstance(v, str), "a recipe name under the paper's recipes"),
-    "train_examples": (_number(0, integer=True), "a positive integer"),
-    "full_train": (lambda v: isinstance(v, bool), "true or false"),
-    "split": (lambda v: v == "dev_halves", "dev_halves (large tasks: the whole train file, dev halved into "
-                                           "validation and test)"),
-    # Kobyzev et al.: the loss (trainers.objectives) and its settings, fresh weights, which model role trains
-    "objective": (lambda v: v in objectives.OBJECTIVES, f"one of {', '.join(objectives.OBJECTIVES)}"),
-    **{name: (lambda v, n=name: any(o.settings[n].check(v) for o in objectives.OBJECTIVES.values()
-                                    if n in o.settings), "a value one of the objectives accepts")
-       for name in sorted(objectives.setting_names())},
-    "random_init": (lambda v: isinstance(v, bool), "true or false"),
-    "model": (lambda v: isinstance(v, str), "a model role of the profile (its `models`), e.g. teacher"),
-    "teacher": (lambda v: False, "{experiment: NAME, arm: ARM, members: N}"),  # a trial reference (_check_teacher)
-    # Xu et al. 2020: the head's own lr, the run's own teacher (sda/sdv over K steps), SE/VOTE/AVG outputs
-    "head_lr": (_number(0), "a positive number (the new classifier layer's lr)"),
-    "self_teacher": (lambda v: v in SELF_TEACHERS, f"one of {', '.join(SELF_TEACHERS)}"),
-    "teacher_k": (lambda v: v == "all" or _number(0, integer=True)(v), "a positive integer K, or all (K = T-1)"),
-    "ensemble_outputs": (lambda v: isinstance(v, bool), "true or false"),
-    # the CS224N minBERT reports: the multitask trainer's schedule, heads and methods (trainers.multitask.settings)
-    **{name: (setting.check, setting.expected) for name, setting in multitask.SETTINGS.items()},
-}
-REFERENCE_SETTINGS = {"teacher"}  # dict values that name another trial, not a stage's choice
+# Arm settings and what each accepts (a list of them is a grid; {selected: EXP} a later-stage choice): declared
+# in trainers.settings, with the trainer kinds that take them.
+REFERENCE_SETTINGS = {name for name, s in SETTINGS.items() if s.reach is None}  # dict values that name another
+# trial (teacher), not a stage's choice
 
 
 class ConfigError(ValueError):
@@ -290,7 +246,7 @@ def _check_seed_sets(where: str, seeds) -> None:
         raise ConfigError(f"{where}: expected a mapping of seed sets (a count or a list of seeds), got {_kind(seeds)}")
     for name, value in seeds.items():
         if isinstance(value, list):
-            if not value or not all(_number(-1, integer=True)(v) for v in value) or len(set(value)) < len(value):
+            if not value or not all(number(-1, integer=True)(v) for v in value) or len(set(value)) < len(value):
                 raise ConfigError(f"{where}.{name}: expected a non-empty list of distinct integer seeds >= 0")
         else:
             _positive(f"{where}.{name}", value, int)
@@ -341,9 +297,9 @@ def _check_value(where: str, key: str, value, selectable: bool = True) -> None:
         raise ConfigError(f"{where}: unknown setting {key!r} (valid: {_choices(sorted(SETTINGS))})")
     if key in REFERENCE_SETTINGS:
         if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected {SETTINGS[key][1]}, got {_kind(value)}")
+            raise ConfigError(f"{where}: expected {SETTINGS[key].expected}, got {_kind(value)}")
         return
-    valid, expected = SETTINGS[key]
+    valid, expected = SETTINGS[key].check, SETTINGS[key].expected
     if isinstance(value, dict) and selectable:
         _check_keys(where, value, {"selected", "searched", "arm"}, required=False)
         if len({"selected", "searched"} & value.keys()) != 1:
@@ -411,7 +367,7 @@ def _check_experiment(where: str, exp, experiments: dict, recipes: dict, seed_se
             raise ConfigError(f"{where}.select: unknown setting {key!r} (valid: {_choices(sorted(SETTINGS))})")
     if "search" in exp:
         _check_search(f"{where}.search", exp, seed_sets)
-    if "init_seed" in exp and (not _number(-1, integer=True)(exp["init_seed"]) or exp.get("cross_seeds")):
+    if "init_seed" in exp and (not number(-1, integer=True)(exp["init_seed"]) or exp.get("cross_seeds")):
         raise ConfigError(f"{where}.init_seed: expected a seed (an integer >= 0) that every trial shares while its "
                           f"seeds vary the data order (not with cross_seeds), got {_kind(exp['init_seed'])}")
 
@@ -479,23 +435,19 @@ def _check_trained_full_train(where: str, profile: dict, paper: dict) -> None:
                               profile_tasks(profile, exp_name, exp))
 
 
-# arm settings behind trainers.multitask.train.SINGLE_TASK_ONLY
-SINGLE_TASK_SETTINGS = frozenset({"max_steps", "llrd", "mixout", "pretrained_wd", "intermediate", "reinit",
-                                  "random_init", "full_train", "self_teacher", "teacher_k", "split"})
-
-
 def _check_multitask(where: str, settings: dict, tasks: list) -> None:
-    """Multitask settings belong to multitask tasks (TASKS[...].parts), and only there."""
-    names = sorted(k for k in settings if k in multitask.SETTINGS)
+    """Multitask settings belong to multitask tasks (TASKS[...].parts), and single-task ones to single tasks: each
+    setting's declared trainer kinds (trainers.settings)."""
+    names = sorted(k for k in settings if k in only(MULTITASK))
     single = [t for t in tasks if not TASKS[t].parts]
     if names and single:
         raise ConfigError(f"{where}.{names[0]}: a multitask setting, but task {single[0]!r} is a single task "
                           f"(multitask: {_choices(t for t in TASKS if TASKS[t].parts)})")
     if len(single) < len(tasks):
-        unused = sorted(SINGLE_TASK_SETTINGS & set(settings))
+        unused = sorted(set(only(SINGLE_TASK)) & set(settings))
         if unused:
             raise ConfigError(f"{where}.{unused[0]}: a single-task setting; the multitask trainer does not use it "
-                              f"(its settings: {_choices(multitask.SETTINGS)})")
+                              f"(its settings: {_choices(only(MULTITASK))})")
         _check_multitask_objective(where, settings)
 
 
@@ -520,7 +472,7 @@ def _check_teacher(where: str, ref: dict, own: str, experiments: dict) -> None:
     arm); the student reads that trial's train-set logits (same task; the same seed when E has it). With
     ``members: n`` the teacher is the ensemble of E's first n seeds (their predictions averaged)."""
     _check_keys(where, ref, {"experiment", "arm"}, required=False, optional=frozenset({"members"}))
-    if "members" in ref and not _number(1, integer=True)(ref["members"]):
+    if "members" in ref and not number(1, integer=True)(ref["members"]):
         raise ConfigError(f"{where}.members: an ensemble teacher's size, an integer >= 2, got {ref['members']!r}")
     source = ref.get("experiment", own)
     if not isinstance(source, str) or source not in experiments:
@@ -552,7 +504,7 @@ def teacher_sources(exp: dict, own: str) -> set[str]:
 
 def _check_seeds(where: str, seeds, seed_sets: dict) -> None:
     """An experiment's seeds: one of its paper's seed sets by name, or a fixed positive count (seeds 1..n)."""
-    if isinstance(seeds, str) and seeds in seed_sets or _number(0, integer=True)(seeds):
+    if isinstance(seeds, str) and seeds in seed_sets or number(0, integer=True)(seeds):
         return
     if isinstance(seeds, (int, float)) and not isinstance(seeds, bool):
         raise ConfigError(f"{where}: expected a positive integer count, got {seeds!r} "
@@ -569,7 +521,7 @@ def _check_search(where: str, exp: dict, seed_sets: dict) -> None:
     _check_seeds(f"{where}.seeds", search.get("seeds", "search"), seed_sets)
     for key, least in (("grace_evaluations", 1), ("reduction_factor", 2), ("samples", 1), ("sample_seed", 0),
                        ("top", 1)):
-        if key in search and not _number(least - 1, integer=True)(search[key]):
+        if key in search and not number(least - 1, integer=True)(search[key]):
             raise ConfigError(f"{where}.{key}: expected an integer >= {least}")
     if not isinstance(search.get("only", False), bool):
         raise ConfigError(f"{where}.only: expected true (run by `make search` only, never by reproduce) or false")

@@ -15,9 +15,8 @@ from pipelines.availability import reason, taught_by
 from pipelines.config import (ConfigError, SEARCH_PREFIX, SuiteConfig, profile_tasks, references, source_key,
                               stage_depth, teacher_ref, teacher_sources)
 from trainers.config import TrainConfig, eval_steps, total_steps
-from trainers.multitask import settings as multitask
+from trainers import settings as arm_settings
 from trainers.multitask.data import PART_TASKS
-from trainers.objectives import setting_names
 from trainers.tasks import get_task, split_seed
 
 def trial_id(cfg: TrainConfig) -> str:
@@ -100,49 +99,20 @@ def _arm_settings(profile: dict, exp_name: str, exp: dict, arm: str) -> dict:
     return settings
 
 
-def _train_config(profile: dict, recipes: dict, task: str, s: dict, init_seed: int, data_seed: int,
-                  teacher: str | None = None) -> TrainConfig:
-    cap = (profile.get("task_train_examples") or {}).get(task, profile["train_examples"])
-    wanted = s.get("train_examples")
-    train_examples = min(x for x in (cap, wanted) if x) if (cap or wanted) else None
+def _train_config(profile: dict, recipes: dict, task: str, s: dict, init_seed: int, data_seed: int) -> TrainConfig:
+    """The profile's protocol and scale for ``task``, then the arm's settings ``s`` as each declares it reaches the
+    trainer (trainers.settings)."""
     base = dict(
-        task=task, model=profile["model"], optimizer=s.get("optimizer", "adamw"),
-        lr=float(s.get("lr", profile["lr"])), batch_size=s.get("batch_size", profile["batch_size"]),
-        epochs=float(profile["epochs"]), max_steps=s.get("max_steps"),
-        warmup_ratio=float(profile["warmup_ratio"]), max_grad_norm=float(profile["max_grad_norm"]),
-        weight_decay=float(s.get("weight_decay", profile["weight_decay"])),
+        task=task, model=profile["model"], lr=float(profile["lr"]), batch_size=profile["batch_size"],
+        epochs=float(profile["epochs"]), warmup_ratio=float(profile["warmup_ratio"]),
+        max_grad_norm=float(profile["max_grad_norm"]), weight_decay=float(profile["weight_decay"]),
         adam_epsilon=float(profile["adam_epsilon"]), max_seq_len=profile["max_seq_len"],
-        num_layers=profile["num_layers"], reinit_pooler="reinit" in s,
-        reinit_layers=s["reinit"] if isinstance(s.get("reinit"), int) else 0,
-        llrd=s.get("llrd"), mixout=float(s.get("mixout", 0.0)), pretrained_wd=float(s.get("pretrained_wd", 0.0)),
-        intermediate=s.get("intermediate"), precision=s.get("precision", "fp32"),
-        full_train=bool(s.get("full_train", False)), batching=profile.get("batching", "random"),
-        evaluations=profile["evaluations"],
-        train_examples=None if s.get("full_train") else train_examples, eval_examples=profile["eval_examples"],
-        init_seed=init_seed, data_seed=data_seed,
-        objective=s.get("objective", "ce"), objective_args=tuple(sorted((k, v) for k, v in s.items()
-                                                                         if k in setting_names())),
-        teacher=teacher, random_init=bool(s.get("random_init", False)),
-        head_lr=None if s.get("head_lr") is None else float(s["head_lr"]), self_teacher=s.get("self_teacher"),
-        teacher_k=None if s.get("teacher_k") in (None, "all") else s["teacher_k"],
-        ensemble_outputs=bool(s.get("ensemble_outputs", False)),
-        dev_halves=s.get("split") == "dev_halves" and get_task(task).recipe == "large",
-        multitask_args=tuple(sorted((k, v) for k, v in s.items() if k in multitask.SETTINGS)),
-        part_examples=part_caps(profile, task),
+        num_layers=profile["num_layers"], batching=profile.get("batching", "random"),
+        evaluations=profile["evaluations"], eval_examples=profile["eval_examples"],
+        train_examples=(profile.get("task_train_examples") or {}).get(task, profile["train_examples"]),
+        init_seed=init_seed, data_seed=data_seed, part_examples=part_caps(profile, task),
     )
-    if "model" in s:  # a model role of the profile: the teacher or the student of a distillation study
-        # (a profile that skips an experiment need not give its roles: its stand-in trials keep the role's name)
-        role = (profile.get("models") or {}).get(s["model"], {"model": s["model"]})
-        base.update(model=role["model"], num_layers=role.get("num_layers"))
-    if "recipe" in s:  # Table 6: the model's own hyperparameters replace the profile's
-        recipe = recipes[s["recipe"]]
-        hp = recipe["tasks"][task]
-        base.update(model=recipe["model"], lr=float(hp["lr"]), batch_size=hp["batch_size"],
-                    epochs=float(hp.get("epochs", profile["epochs"])), max_steps=hp.get("max_steps"),
-                    warmup_steps=hp.get("warmup_steps"), warmup_ratio=float(hp.get("warmup_ratio", 0.0)),
-                    llrd=hp.get("llrd", base["llrd"]))
-    base["lr"] *= float(s.get("lr_scale", 1.0))
-    return TrainConfig(**base)
+    return TrainConfig(**arm_settings.reach(base, s, arm_settings.Trial(task, profile.get("models") or {}, recipes)))
 
 
 def part_caps(profile: dict, task: str) -> tuple:

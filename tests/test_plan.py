@@ -118,3 +118,35 @@ def test_plan_command_prints_counts_and_status(capsys):
     assert main(["plan", "revisiting", "--profile", "cpu"]) == 0
     out = capsys.readouterr().out
     assert "precision                0      24" in out and "not run at this profile: mixed precision" in out
+
+
+def test_every_setting_suite_yaml_uses_reaches_the_trial_through_its_declaration():
+    """Each declared arm setting (trainers.settings) that suite.yaml sets changes the trial's TrainConfig with some
+    value it uses (none is validated, then dropped), and a single-task-only setting does so in the fields the
+    multitask trainer refuses, so the config check's list and the trainer's cannot disagree."""
+    from trainers import settings
+    from trainers.multitask.train import SINGLE_TASK_ONLY
+    used: dict[str, list] = {}  # setting -> [(value, a task it trains, the paper's recipes)]
+    for paper in load().data["papers"].values():
+        for exp in paper["experiments"].values():
+            for arm in [exp.get("settings") or {}, *exp["arms"].values()]:
+                for key, value in arm.items():
+                    used.setdefault(key, []).extend((v, exp["tasks"][-1], paper.get("recipes") or {})
+                                                    for v in (value if isinstance(value, list) else [value])
+                                                    if not isinstance(v, dict))
+    roles = {"teacher": {"model": "big", "num_layers": None}}
+    unreached = []
+    for name, declared in settings.SETTINGS.items():
+        if declared.reach is None or name not in used:
+            continue
+        changed = set()
+        for value, task, recipes in used[name]:
+            base = TrainConfig(task=task, model="m")
+            fields = settings.reach(base.to_dict(), {name: value}, settings.Trial(task, roles, recipes))
+            changed |= {field for field, new in fields.items() if new != getattr(base, field)}
+        if not changed:
+            unreached.append(name)
+        if declared.kinds == (settings.SINGLE_TASK,):
+            assert changed & set(SINGLE_TASK_ONLY), name
+    assert not unreached
+    assert set(settings.only(settings.SINGLE_TASK)) <= set(used)  # the loop above checked every one

@@ -27,6 +27,7 @@ from trainers.multitask.model import build_multitask_model, sts_score
 from trainers.multitask.samplers import epoch_rounds, examples_per_epoch, steps_per_epoch
 from trainers.multitask.settings import PARTS, resolve
 from trainers.multitask.terms import Forward, active_terms
+from trainers.settings import only_fields
 from trainers.tasks import get_task
 
 PAIR = {"sst": 1, "para": 2, "sts": 2}  # sentences encoded per example (pairs are Siamese)
@@ -164,11 +165,10 @@ def teacher_targets(teacher_logits, digest: str | None, data: dict, cfg) -> dict
     return {p: torch.from_numpy(np.mean([np.asarray(m[p], np.float32) for m in members], axis=0)) for p in PARTS}
 
 
-# TrainConfig fields of the single-task kind that a multitask run has no use for: a value other than the default
-# is an error, not silently ignored (pipelines.config rejects the arm settings behind them first). ``batching`` is
-# a profile's, shared by every paper's trials: a multitask run's batches are its sampler's.
-SINGLE_TASK_ONLY = ("max_steps", "llrd", "mixout", "pretrained_wd", "intermediate", "reinit_layers", "reinit_pooler",
-                    "random_init", "full_train", "dev_halves", "self_teacher", "teacher_k")
+# TrainConfig fields that only single-task settings set (trainers.settings): a multitask run has no use for them, and
+# a value other than the default is an error, not silently ignored (pipelines.config rejects the arm settings first).
+# ``batching`` is a profile's, shared by every paper's trials: a multitask run's batches are its sampler's.
+SINGLE_TASK_ONLY = tuple(only_fields(objectives.SINGLE_TASK))
 
 
 class MultitaskRun:
