@@ -13,6 +13,7 @@ from pipelines.config import ConfigError, load
 from pipelines.driver import StudyError
 from pipelines.plan import describe
 from pipelines.selection import resolved_plan
+from reports.shipped import check_papers
 from trainers.assets import AssetError, assets_root
 
 
@@ -240,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     config = None
     try:
         config = load(args.config)
+        check_papers(config)  # the config layer validates suite.yaml but does not know the reports
         assets_root()  # a SUITE_ASSETS that names no folder: an error before anything is written
         chosen = _names(getattr(args, "experiments", None))
         if args.command == "ui":

@@ -1,66 +1,22 @@
-"""Load and validate suite.yaml. Every mistake is a ConfigError with a one-line message naming the key."""
+"""suite.yaml read: the file and its YAML (a duplicate key is an error), validated (pipelines.validation), as a
+SuiteConfig whose papers and profiles planning reads. Every mistake is a ConfigError with a one-line message."""
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from trainers import objectives
-from trainers.tasks import TASKS
-from trainers.batching import BATCHING
-from trainers.objectives import MULTITASK, SINGLE_TASK
-from trainers.settings import SETTINGS, number, only
+from pipelines.config_errors import ConfigError, choices
+from pipelines.experiment_graph import references, teacher_sources
+from pipelines.resolved import resolve_profile
+from pipelines.validation import TOP_KEYS, validate
+
+__all__ = ["ConfigError", "DEFAULT_CONFIG", "REPO_ROOT", "SuiteConfig", "load", "parse_yaml", "scratch_copy",
+           "validate"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "suite.yaml"
-
-TOP_KEYS = {"default_profile", "runs_dir", "profiles", "papers"}
-# A paper owns its protocol (papers.<name>.defaults) and seed sets; a profile scales (model, sizes, resources)
-# and may override the protocol for every paper or, under profiles.<name>.papers.<paper>, for one paper.
-PROTOCOL_KEYS = {"lr", "batch_size", "epochs", "warmup_ratio", "max_grad_norm", "weight_decay", "adam_epsilon",
-                 "evaluations"}
-SCALE_KEYS = {"model", "num_layers", "max_seq_len", "train_examples", "eval_examples", "retries", "resources", "cost"}
-PER_PAPER_KEYS = {"tasks", "seeds", "grids", "skip"}
-PROFILE_KEYS = PROTOCOL_KEYS | SCALE_KEYS | PER_PAPER_KEYS | {"description"}  # a paper's resolved profile
-PROFILE_OPTIONAL = {"batching", "task_train_examples", "stand_ins"}
-PROFILE_TOP = {"description"} | SCALE_KEYS  # required at profiles.<name>
-PROFILE_TOP_OPTIONAL = PROTOCOL_KEYS | PROFILE_OPTIONAL | {"papers"}
-# profiles.<name>.papers.<paper>: the scale keys for one paper, and `models`: role -> {model, num_layers}, what an
-# experiment's `model: <role>` setting trains (a teacher, a student)
-PAPER_SCALE = PROTOCOL_KEYS | SCALE_KEYS | PER_PAPER_KEYS | PROFILE_OPTIONAL | {"models", "description"}
-MODEL_ROLE_KEYS = {"model", "num_layers", "cost"}
-RESOURCE_KEYS = {"cpus_per_trial", "gpus_per_trial"}
-COST_KEYS = {"seconds_per_step", "seconds_per_eval_example"}
-PAPER_KEYS = {"title", "source", "report", "defaults", "seeds", "experiments"}
-PAPER_OPTIONAL = {"recipes"}
-EXPERIMENT_KEYS = {"about", "covers", "tasks", "seeds", "arms"}
-EXPERIMENT_OPTIONAL = {"select", "settings", "cross_seeds", "init_seed", "search"}
-SEARCH_KEYS = {"seeds", "grace_evaluations", "reduction_factor", "samples", "sample_seed", "only", "top", "confirm"}
-RECIPE_KEYS = {"lr", "max_steps", "epochs", "batch_size", "warmup_steps", "warmup_ratio", "llrd"}
-
-
-# Arm settings and what each accepts (a list of them is a grid; {selected: EXP} a later-stage choice): declared
-# in trainers.settings, with the trainer kinds that take them.
-REFERENCE_SETTINGS = {name for name, s in SETTINGS.items() if s.reach is None}  # dict values that name another
-# trial (teacher), not a stage's choice
-
-
-class ConfigError(ValueError):
-    """A bad suite.yaml or a bad choice on the command line."""
-
-
-def _choices(valid) -> str:
-    return ", ".join(str(v) for v in valid)
-
-
-def _kind(value) -> str:
-    """What a YAML value is, in words, for 'expected ..., got ...' messages."""
-    if value is None:
-        return "nothing (an empty value)"
-    return {dict: "a mapping", list: "a list", str: f"text {value!r}", bool: f"{value!r}"}.get(
-        type(value), f"{value!r}")
 
 
 class _Loader(yaml.SafeLoader):
@@ -111,487 +67,6 @@ def parse_yaml(text: str, name: str):
         raise ConfigError(f"{name}: invalid YAML: {' '.join(str(exc).split())}") from None
 
 
-def _check_keys(where: str, mapping, allowed: set[str], required: bool = True, optional=frozenset()) -> None:
-    if not isinstance(mapping, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {_kind(mapping)}")
-    unknown = sorted(set(mapping) - allowed - set(optional))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (valid: {_choices(sorted(allowed | set(optional)))})")
-    if required:
-        missing = sorted(allowed - set(mapping))
-        if missing:
-            raise ConfigError(f"{where}: missing key {missing[0]!r}")
-
-
-def _check_tasks(where: str, tasks) -> None:
-    if not isinstance(tasks, list) or not tasks:
-        raise ConfigError(f"{where}: expected a non-empty list of tasks")
-    for task in tasks:
-        if not isinstance(task, str) or task not in TASKS:
-            raise ConfigError(f"{where}: unknown task {task!r} (valid: {_choices(TASKS)})")
-
-
-def _as_text_number(value) -> str:
-    """A hint when YAML read a number as text: PyYAML (YAML 1.1) needs a dot in a float, so 2e-5 is a string."""
-    if isinstance(value, str):
-        try:
-            float(value)
-        except ValueError:
-            return ""
-        return f" (YAML reads {value} as text: write a float with a dot, e.g. 2.0e-5)"
-    return ""
-
-
-def _positive(where: str, value, kind=(int, float), allow_none=False) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, kind) or value <= 0:
-        what = "a positive integer" if kind is int else "a positive number"
-        raise ConfigError(f"{where}: expected {what}{' or null' if allow_none else ''}, got {_kind(value)}"
-                          f"{_as_text_number(value)}")
-
-
-def _check_profile_values(where: str, profile: dict, seed_sets: dict | None = None) -> None:
-    """Check the profile keys present in one layer (a profile, its section for one paper, a paper's defaults)."""
-    if profile.get("batching", "random") not in BATCHING:
-        raise ConfigError(f"{where}.batching: unknown batching {profile['batching']!r} (valid: {_choices(BATCHING)})")
-    if "model" in profile and not isinstance(profile["model"], str):
-        raise ConfigError(f"{where}.model: expected a model name, got {_kind(profile['model'])}")
-    if "task_train_examples" in profile:  # {task: n}: one task's cap in place of train_examples
-        caps = profile["task_train_examples"]
-        if not isinstance(caps, dict):
-            raise ConfigError(f"{where}.task_train_examples: expected a mapping of task -> examples, got {_kind(caps)}")
-        _check_tasks(f"{where}.task_train_examples", list(caps))
-        for task, value in caps.items():
-            _positive(f"{where}.task_train_examples.{task}", value, int)
-    if "stand_ins" in profile:  # {[experiment.]paper task: offline task}: what this profile trains in its place
-        stand = profile["stand_ins"]
-        if not isinstance(stand, dict):
-            raise ConfigError(f"{where}.stand_ins: expected a mapping of paper task -> stand-in task, got {_kind(stand)}")
-        _check_tasks(f"{where}.stand_ins", [key.rsplit(".", 1)[-1] for key in stand])
-        _check_tasks(f"{where}.stand_ins", list(stand.values()))
-    for key in ("max_seq_len", "batch_size", "evaluations"):
-        if key in profile:
-            _positive(f"{where}.{key}", profile[key], int)
-    for key in ("lr", "epochs", "max_grad_norm", "adam_epsilon"):
-        if key in profile:
-            _positive(f"{where}.{key}", profile[key])
-    for key in ("num_layers", "train_examples", "eval_examples"):
-        if key in profile:
-            _positive(f"{where}.{key}", profile[key], int, allow_none=True)
-    for key in ("warmup_ratio", "weight_decay"):
-        if key in profile and (isinstance(profile[key], bool) or not isinstance(profile[key], (int, float))
-                               or not 0 <= profile[key] < 1):
-            raise ConfigError(f"{where}.{key}: expected a number in [0, 1), got {_kind(profile[key])}"
-                              f"{_as_text_number(profile[key])}")
-    if profile.get("tasks") is not None:
-        _check_tasks(f"{where}.tasks", profile["tasks"])
-    if "seeds" in profile:
-        _check_keys(f"{where}.seeds", profile["seeds"], set(seed_sets or {}), required=False)
-        for key, value in profile["seeds"].items():
-            _positive(f"{where}.seeds.{key}", value, int)
-            declared = seed_sets[key]
-            if isinstance(declared, list) and value > len(declared):
-                raise ConfigError(f"{where}.seeds.{key}: {value} seeds asked, the paper lists {len(declared)}")
-    if "retries" in profile and (isinstance(profile["retries"], bool) or not isinstance(profile["retries"], int)
-                                 or profile["retries"] < 0):
-        raise ConfigError(f"{where}.retries: expected an integer >= 0, got {_kind(profile['retries'])}")
-    for key in ("grids", "skip"):
-        if key in profile and not isinstance(profile[key], dict):
-            raise ConfigError(f"{where}.{key}: expected a mapping, got {_kind(profile[key])}")
-    for key, reason in profile.get("skip", {}).items():
-        if not isinstance(reason, str) or not reason.strip():
-            raise ConfigError(f"{where}.skip.{key}: expected the reason as text")
-    if "resources" in profile:
-        _check_keys(f"{where}.resources", profile["resources"], RESOURCE_KEYS)
-        _positive(f"{where}.resources.cpus_per_trial", profile["resources"]["cpus_per_trial"])
-        gpus = profile["resources"]["gpus_per_trial"]
-        if isinstance(gpus, bool) or not isinstance(gpus, (int, float)) or gpus < 0 or (gpus > 1 and gpus % 1):
-            raise ConfigError(f"{where}.resources.gpus_per_trial: expected 0, a fraction in (0, 1] (trials share a "
-                              f"GPU) or a whole number, got {_kind(gpus)}")
-    if "cost" in profile:
-        _check_keys(f"{where}.cost", profile["cost"], COST_KEYS)
-        for key, value in profile["cost"].items():
-            _positive(f"{where}.cost.{key}", value)
-
-
-def _check_models(where: str, models, paper: dict, skipped=()) -> None:
-    """Model roles ({role: {model, num_layers}}) and that every role an experiment the profile runs trains is
-    given."""
-    if not isinstance(models, dict):
-        raise ConfigError(f"{where}: expected a mapping of role -> {{model, num_layers}}, got {_kind(models)}")
-    for role, spec in models.items():
-        _check_keys(f"{where}.{role}", spec, MODEL_ROLE_KEYS, required=False)
-        if not isinstance(spec.get("model"), str):
-            raise ConfigError(f"{where}.{role}.model: expected a model name, got {_kind(spec.get('model'))}")
-        _positive(f"{where}.{role}.num_layers", spec.get("num_layers"), int, allow_none=True)
-        if "cost" in spec:  # this model's own step and evaluation seconds (pipelines.plan.model_cost)
-            _check_keys(f"{where}.{role}.cost", spec["cost"], COST_KEYS)
-            for key, value in spec["cost"].items():
-                _positive(f"{where}.{role}.cost.{key}", value)
-    for exp_name, exp in paper["experiments"].items():
-        if exp_name in skipped:
-            continue
-        for settings in [exp.get("settings") or {}, *exp["arms"].values()]:
-            for role in settings.get("model", []) if isinstance(settings.get("model"), list) else \
-                    [settings["model"]] if "model" in settings else []:
-                if role not in models:
-                    raise ConfigError(f"{where}: no model for role {role!r} (experiment {exp_name} trains it; "
-                                      f"given: {_choices(models) or 'none'})")
-
-
-def _check_seed_sets(where: str, seeds) -> None:
-    """A paper's seed sets: a count (seeds 1..n) or the paper's own list of seeds."""
-    if not isinstance(seeds, dict) or not seeds:
-        raise ConfigError(f"{where}: expected a mapping of seed sets (a count or a list of seeds), got {_kind(seeds)}")
-    for name, value in seeds.items():
-        if isinstance(value, list):
-            if not value or not all(number(-1, integer=True)(v) for v in value) or len(set(value)) < len(value):
-                raise ConfigError(f"{where}.{name}: expected a non-empty list of distinct integer seeds >= 0")
-        else:
-            _positive(f"{where}.{name}", value, int)
-
-
-def resolve_profile(profile: dict, paper_name: str, paper: dict) -> dict:
-    """One paper's view of a profile: its defaults, then the profile's keys, then the profile's section for the
-    paper. Seeds: the paper's sets, each cut to the profile's count (``seeds``: counts; ``seed_lists``: the seeds)."""
-    section = (profile.get("papers") or {}).get(paper_name) or {}
-    merged = {**paper.get("defaults", {}), **{k: v for k, v in profile.items() if k != "papers"}, **section}
-    merged.setdefault("tasks", None)
-    merged.setdefault("grids", {})
-    merged.setdefault("skip", {})
-    sets = paper["seeds"]
-    counts = {k: len(v) if isinstance(v, list) else v for k, v in sets.items()}
-    counts.update(section.get("seeds") or {})
-    merged["seeds"] = counts
-    merged["seed_lists"] = {k: sets[k][:n] if isinstance(sets[k], list) else list(range(1, n + 1))
-                            for k, n in counts.items()}
-    return merged
-
-
-def _check_profile(name: str, profile, papers: dict) -> None:
-    where = f"profiles.{name}"
-    _check_keys(where, profile, PROFILE_TOP, optional=PROFILE_TOP_OPTIONAL)
-    _check_profile_values(where, profile)
-    sections = profile.get("papers") or {}
-    if not isinstance(sections, dict):
-        raise ConfigError(f"{where}.papers: expected a mapping of paper -> settings, got {_kind(sections)}")
-    for paper_name, section in sections.items():
-        if paper_name not in papers:
-            raise ConfigError(f"{where}.papers: unknown paper {paper_name!r} (valid: {_choices(papers)})")
-        _check_keys(f"{where}.papers.{paper_name}", section, PAPER_SCALE, required=False)
-        _check_profile_values(f"{where}.papers.{paper_name}", section, papers[paper_name]["seeds"])
-    for paper_name, paper in papers.items():
-        resolved = resolve_profile(profile, paper_name, paper)
-        missing = sorted(PROFILE_KEYS - set(resolved))
-        if missing:
-            raise ConfigError(f"{where}: missing key {missing[0]!r} (set it here, under papers.{paper_name}, or in "
-                              f"papers.{paper_name}.defaults)")
-        _check_profile_targets(f"{where}.papers.{paper_name}", resolved, paper)
-        _check_trained_full_train(f"{where}.papers.{paper_name}", resolved, paper)
-        _check_models(f"{where}.papers.{paper_name}.models", resolved.get("models") or {}, paper, resolved["skip"])
-
-
-def _check_value(where: str, key: str, value, selectable: bool = True) -> None:
-    if key not in SETTINGS:
-        raise ConfigError(f"{where}: unknown setting {key!r} (valid: {_choices(sorted(SETTINGS))})")
-    if key in REFERENCE_SETTINGS:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected {SETTINGS[key].expected}, got {_kind(value)}")
-        return
-    valid, expected = SETTINGS[key].check, SETTINGS[key].expected
-    if isinstance(value, dict) and selectable:
-        _check_keys(where, value, {"selected", "searched", "arm"}, required=False)
-        if len({"selected", "searched"} & value.keys()) != 1:
-            raise ConfigError(f"{where}: expected one of 'selected' (an experiment's choice) or 'searched' "
-                              f"(an ASHA search's choice)")
-        return
-    for item in value if isinstance(value, list) else [value]:
-        if isinstance(item, (list, dict)) or not valid(item):
-            raise ConfigError(f"{where}: bad value {item!r} (expected {expected}){_as_text_number(item)}")
-    if isinstance(value, list) and not value:
-        raise ConfigError(f"{where}: expected a non-empty list")
-
-
-def _check_experiment(where: str, exp, experiments: dict, recipes: dict, seed_sets: dict) -> None:
-    _check_keys(where, exp, EXPERIMENT_KEYS, optional=EXPERIMENT_OPTIONAL)
-    _check_tasks(f"{where}.tasks", exp["tasks"])
-    _check_seeds(f"{where}.seeds", exp["seeds"], seed_sets)
-    if not isinstance(exp["about"], str):
-        raise ConfigError(f"{where}.about: expected text, got {_kind(exp['about'])}")
-    if not isinstance(exp["covers"], list) or not all(isinstance(c, str) for c in exp["covers"]):
-        raise ConfigError(f"{where}.covers: expected a list of the tables and figures it feeds, "
-                          f"got {_kind(exp['covers'])}")
-    if not isinstance(exp.get("settings") or {}, dict):
-        raise ConfigError(f"{where}.settings: expected a mapping of settings, got {_kind(exp['settings'])}")
-    select = exp.get("select") or []
-    if not isinstance(select, list) or not all(isinstance(k, str) for k in select):
-        raise ConfigError(f"{where}.select: expected a list of setting names, got {_kind(exp['select'])}")
-    for key, value in (exp.get("settings") or {}).items():
-        _check_value(f"{where}.settings.{key}", key, value, selectable=False)
-    if not isinstance(exp["arms"], dict) or not exp["arms"]:
-        raise ConfigError(f"{where}.arms: expected at least one arm")
-    for arm, settings in exp["arms"].items():
-        if not isinstance(settings, dict):
-            raise ConfigError(f"{where}.arms.{arm}: expected a mapping of settings")
-        for key, value in settings.items():
-            _check_value(f"{where}.arms.{arm}.{key}", key, value)
-            if isinstance(value, dict) and key not in REFERENCE_SETTINGS:
-                verb = "selected" if "selected" in value else "searched"
-                source = value[verb]
-                if not isinstance(source, str) or not isinstance(value.get("arm", arm), str):
-                    raise ConfigError(f"{where}.arms.{arm}.{key}: expected an experiment name after {verb!r} "
-                                      f"(and an arm name after 'arm'), got {_kind(source)}")
-                if source not in experiments or source == where.rsplit(".", 1)[-1]:
-                    raise ConfigError(f"{where}.arms.{arm}.{key}: {verb} from unknown experiment {source!r} "
-                                      f"(valid: {_choices(experiments)})")
-                src = experiments[source]
-                if verb == "searched" and "search" not in src:
-                    raise ConfigError(f"{where}.arms.{arm}.{key}: experiment {source!r} declares no search")
-                if value.get("arm", arm) not in src.get("arms", {}) or key not in (src.get("select") or []):
-                    raise ConfigError(f"{where}.arms.{arm}.{key}: experiment {source!r} does not select {key!r} "
-                                      f"in arm {value.get('arm', arm)!r}")
-            for recipe in (value if isinstance(value, list) else [value]) if key == "recipe" else []:
-                if recipe not in recipes:
-                    raise ConfigError(f"{where}.arms.{arm}.recipe: unknown recipe {recipe!r} "
-                                      f"(valid: {_choices(recipes)})")
-    for arm, settings in exp["arms"].items():
-        merged = {**(exp.get("settings") or {}), **settings}
-        _check_objective(f"{where}.arms.{arm}", merged)
-        _check_multitask(f"{where}.arms.{arm}", merged, exp["tasks"])
-        _check_full_train(f"{where}.arms.{arm}", merged, exp["tasks"])
-        if "teacher" in merged:
-            _check_teacher(f"{where}.arms.{arm}.teacher", merged["teacher"], where.rsplit(".", 1)[-1], experiments)
-    for key in exp.get("select") or []:
-        if key not in SETTINGS:
-            raise ConfigError(f"{where}.select: unknown setting {key!r} (valid: {_choices(sorted(SETTINGS))})")
-    if "search" in exp:
-        _check_search(f"{where}.search", exp, seed_sets)
-    if "init_seed" in exp and (not number(-1, integer=True)(exp["init_seed"]) or exp.get("cross_seeds")):
-        raise ConfigError(f"{where}.init_seed: expected a seed (an integer >= 0) that every trial shares while its "
-                          f"seeds vary the data order (not with cross_seeds), got {_kind(exp['init_seed'])}")
-
-
-def _check_objective(where: str, settings: dict) -> None:
-    """The arm's objective settings must be the objective's own (its first grid value checked in full)."""
-    name = settings.get("objective", "ce")
-    if isinstance(name, list) or isinstance(name, dict):
-        raise ConfigError(f"{where}.objective: expected one objective, not a grid or a choice")
-    names = objectives.setting_names()
-    args = {k: v[0] if isinstance(v, list) else v for k, v in settings.items()
-            if k in names and not isinstance(v, dict)}
-    later = frozenset(k for k, v in settings.items() if k in names and isinstance(v, dict))  # another stage's choice
-    try:
-        objectives.resolve(name, args, later)
-    except ValueError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
-    teacher = objectives.get_objective(name).needs_teacher
-    own = "self_teacher" in settings  # Xu et al.: the run's own earlier steps teach it
-    if own and "teacher" in settings:
-        raise ConfigError(f"{where}: give either a teacher trial (teacher) or the run's own (self_teacher), not both")
-    if own and not teacher:
-        raise ConfigError(f"{where}: self_teacher needs an objective that reads a teacher (sd), got {name!r}")
-    windows = settings.get("teacher_k", "all")
-    if own and settings["self_teacher"] == "sdv" and "all" in (windows if isinstance(windows, list) else [windows]):
-        raise ConfigError(f"{where}: an sdv teacher votes over K snapshots: give teacher_k a positive integer")
-    if "teacher_k" in settings and not own:
-        raise ConfigError(f"{where}: teacher_k is the window of a self_teacher (sda or sdv); give one")
-    if not own and teacher != ("teacher" in settings):
-        raise ConfigError(f"{where}: objective {name!r} " + ("needs a teacher: {experiment: NAME, arm: ARM} or "
-                                                            "self_teacher: sda | sdv" if teacher
-                                                            else "reads no teacher; remove `teacher`"))
-
-
-def full_train_tasks() -> list[str]:
-    """The tasks whose split recipe takes ``full_train`` (their split function has the parameter: GLUE's); any
-    other task's split would fail with a TypeError when a trial loads its data."""
-    return [name for name, task in TASKS.items()
-            if task.split is not None and "full_train" in inspect.signature(task.split).parameters]
-
-
-def _check_full_train(where: str, settings: dict, tasks: list) -> None:
-    """``full_train: true`` (or a grid holding true) only for tasks whose split takes it."""
-    value = settings.get("full_train", False)
-    if True not in (value if isinstance(value, list) else [value]):
-        return
-    accepting = full_train_tasks()
-    refused = [t for t in tasks if t not in accepting]
-    if refused:
-        raise ConfigError(f"{where}.full_train: task(s) {', '.join(refused)} have no full-training split "
-                          f"(full_train applies to {_choices(accepting)})")
-
-
-def _check_trained_full_train(where: str, profile: dict, paper: dict) -> None:
-    """_check_full_train on what a resolved profile trains: its stand-in tasks, its grids' full_train values."""
-    for exp_name, exp in paper["experiments"].items():
-        if exp_name in profile["skip"]:
-            continue
-        for arm, settings in exp["arms"].items():
-            merged = {**(exp.get("settings") or {}), **settings}
-            for path, values in profile["grids"].items():  # as pipelines.plan applies them
-                if path in (f"{exp_name}.{arm}.full_train", f"{exp_name}.*.full_train") and "full_train" in merged:
-                    merged["full_train"] = values
-            _check_full_train(f"{where}: experiments.{exp_name}.arms.{arm}", merged,
-                              profile_tasks(profile, exp_name, exp))
-
-
-def _check_multitask(where: str, settings: dict, tasks: list) -> None:
-    """Multitask settings belong to multitask tasks (TASKS[...].parts), and single-task ones to single tasks: each
-    setting's declared trainer kinds (trainers.settings)."""
-    names = sorted(k for k in settings if k in only(MULTITASK))
-    single = [t for t in tasks if not TASKS[t].parts]
-    if names and single:
-        raise ConfigError(f"{where}.{names[0]}: a multitask setting, but task {single[0]!r} is a single task "
-                          f"(multitask: {_choices(t for t in TASKS if TASKS[t].parts)})")
-    if len(single) < len(tasks):
-        unused = sorted(set(only(SINGLE_TASK)) & set(settings))
-        if unused:
-            raise ConfigError(f"{where}.{unused[0]}: a single-task setting; the multitask trainer does not use it "
-                              f"(its settings: {_choices(only(MULTITASK))})")
-        _check_multitask_objective(where, settings)
-
-
-def _check_multitask_objective(where: str, settings: dict) -> None:
-    """The arm's objective serves the multitask trainer, at every grid value of the settings it takes there: both
-    asked of the objectives registry (trainers.objectives), not listed here."""
-    name = settings.get("objective", "ce")
-    serving = objectives.serving(objectives.MULTITASK)
-    if name not in serving:
-        raise ConfigError(f"{where}.objective: the multitask trainer's objective is {' or '.join(serving)}, "
-                          f"got {name!r}")
-    for key, setting in objectives.settings_for(name, objectives.MULTITASK).items():
-        value = settings.get(key, [])
-        grid = [] if isinstance(value, dict) else value if isinstance(value, list) else [value]  # dict: chosen later
-        bad = [v for v in grid if not setting.check(v)]
-        if bad:
-            raise ConfigError(f"{where}.{key}: {setting.expected}, got {bad[0]!r}")
-
-
-def _check_teacher(where: str, ref: dict, own: str, experiments: dict) -> None:
-    """{experiment: E, arm: A}: E (default: this experiment) trains the teacher in its arm A (default: its only
-    arm); the student reads that trial's train-set logits (same task; the same seed when E has it). With
-    ``members: n`` the teacher is the ensemble of E's first n seeds (their predictions averaged)."""
-    _check_keys(where, ref, {"experiment", "arm"}, required=False, optional=frozenset({"members"}))
-    if "members" in ref and not number(1, integer=True)(ref["members"]):
-        raise ConfigError(f"{where}.members: an ensemble teacher's size, an integer >= 2, got {ref['members']!r}")
-    source = ref.get("experiment", own)
-    if not isinstance(source, str) or source not in experiments:
-        raise ConfigError(f"{where}: unknown experiment {source!r} (valid: {_choices(experiments)})")
-    arms = experiments[source].get("arms") if isinstance(experiments[source], dict) else None
-    if not isinstance(arms, dict) or not arms:
-        raise ConfigError(f"{where}: experiment {source!r} has no arms to teach from")
-    arm = ref.get("arm", next(iter(arms)) if len(arms) == 1 else None)
-    if not isinstance(arm, (str, type(None))) or arm not in arms:
-        raise ConfigError(f"{where}: experiment {source!r} has no arm {arm!r} (valid: {_choices(arms)})"
-                          if arm else f"{where}: name the teacher's arm of {source!r} (valid: {_choices(arms)})")
-    if not isinstance(arms[arm], dict) or not isinstance(experiments[source].get("settings") or {}, dict):
-        raise ConfigError(f"{where}: the teacher {source}.{arm} has no settings mapping")
-    if "teacher" in {**(experiments[source].get("settings") or {}), **arms[arm]}:
-        raise ConfigError(f"{where}: the teacher {source}.{arm} is itself a student: teachers train on labels")
-
-
-def teacher_ref(ref: dict, own: str, experiments: dict) -> tuple[str, str]:
-    """(experiment, arm) a validated teacher reference names."""
-    source = ref.get("experiment", own)
-    return source, ref.get("arm", next(iter(experiments[source]["arms"])))
-
-
-def teacher_sources(exp: dict, own: str) -> set[str]:
-    """The experiments whose trials teach this one's (planned in the same stage, run before it)."""
-    refs = [s["teacher"] for s in [exp.get("settings") or {}, *exp["arms"].values()] if "teacher" in s]
-    return {r.get("experiment", own) for r in refs} - {own}
-
-
-def _check_seeds(where: str, seeds, seed_sets: dict) -> None:
-    """An experiment's seeds: one of its paper's seed sets by name, or a fixed positive count (seeds 1..n)."""
-    if isinstance(seeds, str) and seeds in seed_sets or number(0, integer=True)(seeds):
-        return
-    if isinstance(seeds, (int, float)) and not isinstance(seeds, bool):
-        raise ConfigError(f"{where}: expected a positive integer count, got {seeds!r} "
-                          f"(or a seed set: {_choices(sorted(seed_sets))})")
-    raise ConfigError(f"{where}: unknown seed set {seeds!r} (valid: {_choices(sorted(seed_sets))} "
-                      f"or a fixed count)")
-
-
-def _check_search(where: str, exp: dict, seed_sets: dict) -> None:
-    """ASHA over the experiment's own grids: they must be plain (no stage choices) and `select` must name them;
-    `confirm` is checked once every experiment is (_check_confirm)."""
-    search = exp["search"]
-    _check_keys(where, search, SEARCH_KEYS, required=False)
-    _check_seeds(f"{where}.seeds", search.get("seeds", "search"), seed_sets)
-    for key, least in (("grace_evaluations", 1), ("reduction_factor", 2), ("samples", 1), ("sample_seed", 0),
-                       ("top", 1)):
-        if key in search and not number(least - 1, integer=True)(search[key]):
-            raise ConfigError(f"{where}.{key}: expected an integer >= {least}")
-    if not isinstance(search.get("only", False), bool):
-        raise ConfigError(f"{where}.only: expected true (run by `make search` only, never by reproduce) or false")
-    if references(exp):
-        raise ConfigError(f"{where}: a searched experiment cannot take settings from other experiments")
-    if not exp.get("select"):
-        raise ConfigError(f"{where}: needs `select` (the grid keys the search chooses)")
-
-
-
-def _check_recipes(where: str, recipes) -> None:
-    if not isinstance(recipes, dict):
-        raise ConfigError(f"{where}: expected a mapping of recipes")
-    for name, recipe in recipes.items():
-        _check_keys(f"{where}.{name}", recipe, {"model", "tasks"})
-        if not isinstance(recipe["tasks"], dict) or not recipe["tasks"]:
-            raise ConfigError(f"{where}.{name}.tasks: expected a mapping of task -> hyperparameters, "
-                              f"got {_kind(recipe['tasks'])}")
-        for task, hp in recipe["tasks"].items():
-            _check_tasks(f"{where}.{name}.tasks", [task])
-            _check_keys(f"{where}.{name}.tasks.{task}", hp, RECIPE_KEYS, required=False)
-
-
-def _check_profile_targets(where: str, profile: dict, paper: dict) -> None:
-    """grids keys (experiment.arm.setting, arm may be *) and skip keys must name the paper's experiments."""
-    experiments = paper["experiments"]
-    for path, values in profile["grids"].items():
-        parts = str(path).split(".")
-        if len(parts) != 3 or parts[0] not in experiments:
-            raise ConfigError(f"{where}.grids: {path!r} is not experiment.arm.setting of a declared experiment")
-        exp_name, arm, key = parts
-        arms = experiments[exp_name]["arms"]
-        if arm != "*" and (arm not in arms or key not in arms[arm]):
-            raise ConfigError(f"{where}.grids: {path!r}: experiment {exp_name!r} has no arm {arm!r} with "
-                              f"setting {key!r}")
-        declared = key in (experiments[exp_name].get("settings") or {}) or any(
-            key in (a or {}) for a in arms.values())
-        if arm == "*" and not declared:  # a grid replaces a declared value: an undeclared one would be ignored
-            raise ConfigError(f"{where}.grids: {path!r}: no arm of experiment {exp_name!r} declares setting "
-                              f"{key!r} (declare the paper's value in the experiment's settings)")
-        _check_value(f"{where}.grids.{path}", key, values, selectable=False)
-    for name in profile["skip"]:
-        if name not in experiments:
-            raise ConfigError(f"{where}.skip: unknown experiment {name!r} (valid: {_choices(experiments)})")
-
-
-SEARCH_PREFIX = "search:"  # a {searched: EXP} source: EXP's ASHA search result, not its runs
-
-
-def source_key(value: dict) -> str:
-    """Where a {selected: ...} / {searched: ...} setting takes its value from, as a choices key."""
-    return value["selected"] if "selected" in value else SEARCH_PREFIX + value["searched"]
-
-
-def references(exp: dict, searches: bool = True) -> list[tuple[str, str, str]]:
-    """(arm, source, source arm) for every {selected: ...} (and, with ``searches``, {searched: ...}) setting."""
-    return [(arm, source_key(v), v.get("arm", arm)) for arm, settings in exp["arms"].items()
-            for k, v in settings.items()
-            if isinstance(v, dict) and k not in REFERENCE_SETTINGS and (searches or "selected" in v)]
-
-
-def stage_depth(experiments: dict, name: str, seen: tuple = ()) -> int:
-    """0 for an experiment planned from the config alone; 1 + its sources' depth when it selects from others
-    (a search result is made outside the study: it adds no stage)."""
-    if name in seen:
-        raise ConfigError(f"experiments {' -> '.join(seen + (name,))}: selections form a cycle")
-    sources = {source for _, source, _ in references(experiments[name], searches=False)}
-    return max((1 + stage_depth(experiments, s, seen + (name,)) for s in sources), default=0)
-
-
 @dataclass(frozen=True)
 class SuiteConfig:
     path: Path
@@ -604,7 +79,7 @@ class SuiteConfig:
     def paper(self, name: str) -> dict:
         papers = self.data["papers"]
         if name not in papers:
-            raise ConfigError(f"unknown paper {name!r} (valid: {_choices(papers)})")
+            raise ConfigError(f"unknown paper {name!r} (valid: {choices(papers)})")
         return papers[name]
 
     def profile(self, name: str | None, paper: str | None = None) -> tuple[str, dict]:
@@ -613,7 +88,7 @@ class SuiteConfig:
         name = name or self.data["default_profile"]
         profiles = self.data["profiles"]
         if name not in profiles:
-            raise ConfigError(f"unknown profile {name!r} (valid: {_choices(profiles)})")
+            raise ConfigError(f"unknown profile {name!r} (valid: {choices(profiles)})")
         if paper is None:
             return name, profiles[name]
         return name, resolve_profile(profiles[name], paper, self.paper(paper))
@@ -623,7 +98,7 @@ class SuiteConfig:
         declared = self.paper(paper)["experiments"]
         for name in chosen or []:
             if name not in declared:
-                raise ConfigError(f"unknown experiment {name!r} for paper {paper!r} (valid: {_choices(declared)})")
+                raise ConfigError(f"unknown experiment {name!r} for paper {paper!r} (valid: {choices(declared)})")
         wanted = set(chosen or declared)
         while True:
             sources = {source for n in wanted for _, source, _ in references(declared[n], searches=False)}
@@ -631,80 +106,6 @@ class SuiteConfig:
             if sources <= wanted:
                 return [n for n in declared if n in wanted]
             wanted |= sources
-
-
-def stand_in(profile: dict, name: str, task: str) -> str:
-    """The task a resolved profile trains for a paper's task in experiment ``name``: its stand-in for that experiment
-    (`stand_ins: {EXPERIMENT.TASK: ...}`), else for the paper (`{TASK: ...}`, e.g. AG -> AG-proxy), else the task."""
-    stand = profile.get("stand_ins") or {}
-    return stand.get(f"{name}.{task}", stand.get(task, task))
-
-
-def profile_tasks(profile: dict, name: str, exp: dict) -> list[str]:
-    """The registry tasks experiment ``name`` trains at a resolved profile: its tasks that the profile keeps
-    (`tasks`, in paper names), each replaced by its offline stand-in (stand_in)."""
-    return [stand_in(profile, name, t) for t in exp["tasks"] if profile["tasks"] is None or t in profile["tasks"]]
-
-
-def validate(data, path: Path) -> None:
-    where = path.name
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping with keys {_choices(sorted(TOP_KEYS))} at the top level, "
-                          f"got {_kind(data)}")
-    _check_keys(where, data, TOP_KEYS)
-    if not isinstance(data["runs_dir"], str) or not data["runs_dir"].strip():
-        raise ConfigError(f"{where}: runs_dir: expected a folder path, got {_kind(data['runs_dir'])}")
-    if not isinstance(data["profiles"], dict) or not data["profiles"]:
-        raise ConfigError(f"{where}: profiles: expected at least one profile")
-    if not isinstance(data["default_profile"], str) or data["default_profile"] not in data["profiles"]:
-        raise ConfigError(f"{where}: default_profile: unknown profile {data['default_profile']!r} "
-                          f"(valid: {_choices(data['profiles'])})")
-    if not isinstance(data["papers"], dict) or not data["papers"]:
-        raise ConfigError(f"{where}: papers: expected at least one paper")
-    for name, paper in data["papers"].items():
-        try:
-            _check_paper(name, paper)
-        except ConfigError as exc:
-            raise ConfigError(f"{where}: {exc}") from None
-    for name, profile in data["profiles"].items():
-        try:
-            _check_profile(name, profile, data["papers"])
-        except ConfigError as exc:
-            raise ConfigError(f"{where}: {exc}") from None
-
-
-def _check_paper(name: str, paper) -> None:
-    _check_keys(f"papers.{name}", paper, PAPER_KEYS, optional=PAPER_OPTIONAL)
-    for key in ("title", "source", "report"):
-        if not isinstance(paper[key], str) or not paper[key].strip():
-            raise ConfigError(f"papers.{name}.{key}: expected text, got {_kind(paper[key])}")
-    reports = sorted(p.stem for p in (REPO_ROOT / "reports" / "published").glob("*.yaml")  # numbers and a module
-                     if (REPO_ROOT / "reports" / p.stem / "__init__.py").is_file())
-    if paper["report"] not in reports:
-        raise ConfigError(f"papers.{name}.report: unknown report {paper['report']!r} (valid: {_choices(reports)})")
-    _check_keys(f"papers.{name}.defaults", paper["defaults"], PROTOCOL_KEYS, required=False)
-    _check_profile_values(f"papers.{name}.defaults", paper["defaults"])
-    _check_seed_sets(f"papers.{name}.seeds", paper["seeds"])
-    if not isinstance(paper["experiments"], dict) or not paper["experiments"]:
-        raise ConfigError(f"papers.{name}.experiments: expected at least one experiment")
-    recipes = paper.get("recipes") or {}
-    _check_recipes(f"papers.{name}.recipes", recipes)
-    for exp_name, exp in paper["experiments"].items():
-        _check_experiment(f"papers.{name}.experiments.{exp_name}", exp, paper["experiments"], recipes,
-                          paper["seeds"])
-    for exp_name, exp in paper["experiments"].items():
-        stage_depth(paper["experiments"], exp_name)
-        if "confirm" in (exp.get("search") or {}):  # every experiment's shape is checked by now
-            _check_confirm(f"papers.{name}.experiments.{exp_name}.search.confirm", exp_name, exp["search"]["confirm"],
-                           paper["experiments"])
-
-
-def _check_confirm(where: str, own: str, confirm, experiments: dict) -> None:
-    """`confirm`: the experiment whose settings read this search ({searched: OWN}); its arms train the top points."""
-    readers = [n for n, e in experiments.items() if any(src == SEARCH_PREFIX + own for _, src, _ in references(e))]
-    if confirm not in readers:
-        raise ConfigError(f"{where}: expected an experiment whose settings read this search ({{searched: {own}}}; "
-                          f"valid: {_choices(readers) or 'none'})")
 
 
 def scratch_copy(root: Path, mutate=None) -> Path:
@@ -736,6 +137,6 @@ def load(path: str | Path | None = None) -> SuiteConfig:
     data = parse_yaml(text, path.name)
     if data is None:
         raise ConfigError(f"{path.name}: the file is empty; expected a mapping with keys "
-                          f"{_choices(sorted(TOP_KEYS))}")
+                          f"{choices(sorted(TOP_KEYS))}")
     validate(data, path)
     return SuiteConfig(path, data)

@@ -12,8 +12,11 @@ import itertools
 from dataclasses import dataclass, field
 
 from pipelines.availability import reason, taught_by
-from pipelines.config import (ConfigError, SEARCH_PREFIX, SuiteConfig, profile_tasks, references, source_key,
-                              stage_depth, teacher_ref, teacher_sources)
+from pipelines.config import SuiteConfig
+from pipelines.config_errors import ConfigError
+from pipelines.experiment_graph import (SEARCH_PREFIX, references, source_key, stage_depth, teacher_ref,
+                                        teacher_sources)
+from pipelines.resolved import profile_tasks
 from trainers.config import TrainConfig, eval_steps, total_steps
 from trainers import settings as arm_settings
 from trainers.multitask.data import PART_TASKS

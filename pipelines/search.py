@@ -22,7 +22,10 @@ import yaml
 
 from pipelines import tracking
 from pipelines.availability import reason
-from pipelines.config import ConfigError, SEARCH_PREFIX, SuiteConfig, profile_tasks, teacher_sources
+from pipelines.config import SuiteConfig
+from pipelines.config_errors import ConfigError
+from pipelines.experiment_graph import SEARCH_PREFIX, teacher_sources
+from pipelines.resolved import profile_tasks
 from pipelines.driver import Progress, StudySession, failed_ids, preflight, run_study, run_taught
 from pipelines.plan import Plan, Teachers, expand_experiment, make_plan, sample_points
 from pipelines.search_results import result_path, searchable

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.config import SEARCH_PREFIX, SuiteConfig
+from pipelines.config import SuiteConfig
+from pipelines.experiment_graph import SEARCH_PREFIX
 
 
 def searchable(config: SuiteConfig, paper: str) -> list[str]:

@@ -15,12 +15,12 @@ from pipelines.driver import git_commit
 from pipelines.plan import Plan
 from pipelines.search_results import search_choices
 from pipelines.selection import members_frame
+from reports.shipped import PUBLISHED
 from reports.bundle import Bundle, DATA, Recorder, plan_digest
 from reports.index import summary, write_summary
 from reports.latex import write_report_tex
 from reports.render import recording, replace_folder
 
-PUBLISHED = Path(__file__).with_name("published")
 
 
 @dataclass

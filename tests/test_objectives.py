@@ -13,7 +13,8 @@ import torch.nn.functional as F
 from transformers import BertConfig, BertForSequenceClassification
 
 import trainers.objectives as objectives_package
-from pipelines.config import ConfigError, _check_multitask
+from pipelines.config import ConfigError
+from pipelines.validation import _check_multitask
 from trainers.objectives import (MULTITASK, OBJECTIVES, SINGLE_TASK, compute_loss, get_objective, resolve, serving,
                                  setting_names)
 from trainers.objectives import ce, kd, selfkd, tfreg_code

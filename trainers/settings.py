@@ -1,7 +1,7 @@
 """suite.yaml's arm settings, one declaration each: its name, the check of one value (and the words an error gives),
 the trainer kinds that accept it, and how it reaches the trainer (the TrainConfig fields a value sets).
 
-Config validation (pipelines.config), the planner's mapping into TrainConfig (pipelines.plan) and the multitask
+Config validation (pipelines.validation), the planner's mapping into TrainConfig (pipelines.plan) and the multitask
 trainer's refusal of single-task fields all read SETTINGS, so a new method setting is its declaration here, its
 TrainConfig field and the trainer code that uses it. An objective's settings are declared in its own file
 (trainers.objectives) and the multitask trainer's in trainers.multitask.settings; both join SETTINGS below.
@@ -137,7 +137,7 @@ _DECLARED = [
     # Kobyzev et al.: the loss (trainers.objectives) and its settings
     _field("objective", lambda v: v in objectives.OBJECTIVES, f"one of {', '.join(objectives.OBJECTIVES)}"),
     *(_objective_setting(name) for name in sorted(objectives.setting_names())),
-    # a trial reference, checked and resolved by pipelines.config._check_teacher and pipelines.plan.Teachers
+    # a trial reference, checked and resolved by pipelines.validation._check_teacher and pipelines.plan.Teachers
     ArmSetting("teacher", lambda v: False, "{experiment: NAME, arm: ARM, members: N}", BOTH, None, ("teacher",)),
     # Xu et al. 2020: the head's own lr, the run's own teacher (sda/sdv over K steps), SE/VOTE/AVG outputs
     _field("head_lr", number(0), "a positive number (the new classifier layer's lr)", float),

@@ -7,7 +7,7 @@ import numpy as np
 
 from analysis.claims import mean_higher, two_tailed
 from analysis.stats import best_and_equivalent, mean_std
-from pipelines.config import resolve_profile
+from pipelines.resolved import resolve_profile
 from reports.build import ReportContext
 from reports.render import counted, fmt_ms, markdown_table, write_table
 from reports.kit import Notes, chosen, not_run, outside_run, outside_section, pct, scale_line

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipelines.config import stand_in
+from pipelines.resolved import stand_in
 from reports.build import ReportContext
 from reports.kit import chosen, pct, raw_task
 
@@ -23,7 +23,7 @@ VAL = "val_last"
 
 def our_task(ctx: ReportContext, column: str, experiment: str = "") -> str:
     """The task this profile trains for a paper column (in ``experiment``): the column's own task or the profile's
-    offline stand-in (pipelines.config.stand_in)."""
+    offline stand-in (pipelines.resolved.stand_in)."""
     return stand_in(ctx.profile, experiment, PAPER_TASKS[column])
 
 

@@ -165,8 +165,9 @@ def teacher_targets(teacher_logits, digest: str | None, data: dict, cfg) -> dict
     return {p: torch.from_numpy(np.mean([np.asarray(m[p], np.float32) for m in members], axis=0)) for p in PARTS}
 
 
-# TrainConfig fields that only single-task settings set (trainers.settings): a multitask run has no use for them, and
-# a value other than the default is an error, not silently ignored (pipelines.config rejects the arm settings first).
+# TrainConfig fields that only single-task settings set (trainers.settings): a multitask run has no use for them,
+# and a value other than the default is an error, not silently ignored (pipelines.validation rejects the settings
+# first).
 # ``batching`` is a profile's, shared by every paper's trials: a multitask run's batches are its sampler's.
 SINGLE_TASK_ONLY = tuple(only_fields(objectives.SINGLE_TASK))
 
