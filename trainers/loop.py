@@ -26,7 +26,9 @@ from trainers.multitask.train import MultitaskRun
 from trainers.objectives import get_objective, resolve
 from trainers.optim import PretrainedWeightDecay, build_optimizer
 from trainers.param_distance import BlockDistance, measure_steps
+from trainers.run_kind import RunKind
 from trainers.tokens import TokenizedSplit, encoded_splits
+
 
 def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -257,7 +259,7 @@ class SingleTaskRun:
         return {}
 
 
-def model_kind(cfg: TrainConfig):
+def model_kind(cfg: TrainConfig) -> type[RunKind]:
     """The run class for a config's task: one encoder over several tasks (the CS224N minBERT reports) or one."""
     if get_task(cfg.task).parts:
         return MultitaskRun
@@ -273,12 +275,9 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
     (best-validation weights, eval mode) as ``result["train_logits"]`` with ``result["labels_digest"]``, for the
     trials it teaches.
 
-    One loop for every model kind (``model_kind``). A kind's run object holds the data and ``model``, and gives
-    ``total_steps()``, ``checkpoints(steps)`` (where to validate), ``epoch(i)`` (the epoch's steps, each a batch or
-    a group of batches), ``step(...)`` (one step's loss with its gradients), ``validate`` (the validation score,
-    logging any per-task curves), ``predict``/``score`` (per-split predictions and their score with any per-task
-    scores), ``outputs`` and ``train_outputs`` (what ensembles and students read) and its ``callbacks``; the loop
-    owns the optimizer, schedule, clipping, loss log, divergence, best-validation state and the final scoring.
+    One loop for every model kind (``model_kind``): a kind implements trainers.run_kind.RunKind (its data, model,
+    batches, loss and scores); the loop owns the optimizer, schedule, clipping, loss log, divergence,
+    best-validation state and the final scoring.
     Methods plug in at four seams: the model (Re-init,
     Mixout, intermediate-task weights, the multitask heads), the optimizer's parameter groups (LLRD, weight decay,
     the head's lr), a hook before each optimizer step (pre-trained weight decay) and step callbacks
