@@ -9,7 +9,7 @@ import yaml
 
 from pipelines.config_errors import ConfigError, choices
 from pipelines.experiment_graph import references, teacher_sources
-from pipelines.resolved import resolve_profile
+from pipelines.resolved import Paper, Profile
 from pipelines.validation import TOP_KEYS, validate
 
 __all__ = ["ConfigError", "DEFAULT_CONFIG", "REPO_ROOT", "SuiteConfig", "load", "parse_yaml", "scratch_copy",
@@ -70,32 +70,34 @@ def parse_yaml(text: str, name: str):
 @dataclass(frozen=True)
 class SuiteConfig:
     path: Path
-    data: dict
+    data: dict  # suite.yaml as written, validated
+    papers: dict[str, Paper]  # from validation, as the profiles below
+    profiles: dict[tuple[str, str], Profile]  # (profile, paper) -> the paper's view of the profile
 
     @property
     def runs_dir(self) -> Path:
         return (self.path.parent / self.data["runs_dir"]).resolve()
 
-    def paper(self, name: str) -> dict:
-        papers = self.data["papers"]
-        if name not in papers:
-            raise ConfigError(f"unknown paper {name!r} (valid: {choices(papers)})")
-        return papers[name]
+    def paper(self, name: str) -> Paper:
+        if name not in self.papers:
+            raise ConfigError(f"unknown paper {name!r} (valid: {choices(self.papers)})")
+        return self.papers[name]
 
-    def profile(self, name: str | None, paper: str | None = None) -> tuple[str, dict]:
-        """The profile's name and, for a paper, its resolved view (resolve_profile); without a paper, the profile
-        as written (name, description, scale)."""
+    def profile(self, name: str | None, paper: str | None = None) -> tuple[str, dict | Profile]:
+        """The profile's name and, for a paper, its resolved view (a Profile); without a paper, the profile as
+        written (name, description, scale)."""
         name = name or self.data["default_profile"]
         profiles = self.data["profiles"]
         if name not in profiles:
             raise ConfigError(f"unknown profile {name!r} (valid: {choices(profiles)})")
         if paper is None:
             return name, profiles[name]
-        return name, resolve_profile(profiles[name], paper, self.paper(paper))
+        self.paper(paper)  # an unknown paper: its one-line error
+        return name, self.profiles[(name, paper)]
 
     def experiments(self, paper: str, chosen: list[str] | None) -> list[str]:
         """The chosen experiments (all by default) plus the earlier stages they select from."""
-        declared = self.paper(paper)["experiments"]
+        declared = self.paper(paper).experiments
         for name in chosen or []:
             if name not in declared:
                 raise ConfigError(f"unknown experiment {name!r} for paper {paper!r} (valid: {choices(declared)})")
@@ -138,5 +140,4 @@ def load(path: str | Path | None = None) -> SuiteConfig:
     if data is None:
         raise ConfigError(f"{path.name}: the file is empty; expected a mapping with keys "
                           f"{choices(sorted(TOP_KEYS))}")
-    validate(data, path)
-    return SuiteConfig(path, data)
+    return SuiteConfig(path, data, *validate(data, path))

@@ -16,7 +16,7 @@ from pipelines.config import SuiteConfig
 from pipelines.config_errors import ConfigError
 from pipelines.experiment_graph import (SEARCH_PREFIX, references, source_key, stage_depth, teacher_ref,
                                         teacher_sources)
-from pipelines.resolved import profile_tasks
+from pipelines.resolved import Profile, profile_tasks
 from trainers.config import TrainConfig, eval_steps, total_steps
 from trainers import settings as arm_settings
 from trainers.multitask.data import PART_TASKS
@@ -93,34 +93,33 @@ def task_label(task: str, settings: dict) -> str:
     return task
 
 
-def _arm_settings(profile: dict, exp_name: str, exp: dict, arm: str) -> dict:
+def _arm_settings(profile: Profile, exp_name: str, exp: dict, arm: str) -> dict:
     settings = {**(exp.get("settings") or {}), **exp["arms"][arm]}
-    for path, values in profile["grids"].items():
+    for path, values in profile.grids.items():
         name, which, key = path.split(".")
         if name == exp_name and which in (arm, "*") and key in settings:
             settings[key] = values
     return settings
 
 
-def _train_config(profile: dict, recipes: dict, task: str, s: dict, init_seed: int, data_seed: int) -> TrainConfig:
+def _train_config(profile: Profile, recipes: dict, task: str, s: dict, init_seed: int, data_seed: int) -> TrainConfig:
     """The profile's protocol and scale for ``task``, then the arm's settings ``s`` as each declares it reaches the
     trainer (trainers.settings)."""
     base = dict(
-        task=task, model=profile["model"], lr=float(profile["lr"]), batch_size=profile["batch_size"],
-        epochs=float(profile["epochs"]), warmup_ratio=float(profile["warmup_ratio"]),
-        max_grad_norm=float(profile["max_grad_norm"]), weight_decay=float(profile["weight_decay"]),
-        adam_epsilon=float(profile["adam_epsilon"]), max_seq_len=profile["max_seq_len"],
-        num_layers=profile["num_layers"], batching=profile.get("batching", "random"),
-        evaluations=profile["evaluations"], eval_examples=profile["eval_examples"],
-        train_examples=(profile.get("task_train_examples") or {}).get(task, profile["train_examples"]),
+        task=task, model=profile.model, lr=float(profile.lr), batch_size=profile.batch_size,
+        epochs=float(profile.epochs), warmup_ratio=float(profile.warmup_ratio),
+        max_grad_norm=float(profile.max_grad_norm), weight_decay=float(profile.weight_decay),
+        adam_epsilon=float(profile.adam_epsilon), max_seq_len=profile.max_seq_len, num_layers=profile.num_layers,
+        batching=profile.batching, evaluations=profile.evaluations, eval_examples=profile.eval_examples,
+        train_examples=profile.task_train_examples.get(task, profile.train_examples),
         init_seed=init_seed, data_seed=data_seed, part_examples=part_caps(profile, task),
     )
-    return TrainConfig(**arm_settings.reach(base, s, arm_settings.Trial(task, profile.get("models") or {}, recipes)))
+    return TrainConfig(**arm_settings.reach(base, s, arm_settings.Trial(task, profile.models, recipes)))
 
 
-def part_caps(profile: dict, task: str) -> tuple:
+def part_caps(profile: Profile, task: str) -> tuple:
     """A multitask task's training caps per part, from the profile's task_train_examples of its parts' tasks."""
-    caps = profile.get("task_train_examples") or {}
+    caps = profile.task_train_examples
     return tuple(sorted((part, caps[name]) for part, name in PART_TASKS.items()
                         if get_task(task).parts and name in caps))
 
@@ -132,9 +131,9 @@ def _seed_pairs(seeds: list[int], cross: bool, init_seed: int | None = None) -> 
     return list(itertools.product(seeds, seeds)) if cross else [(s, s) for s in seeds]
 
 
-def experiment_seeds(profile: dict, exp: dict) -> list[int]:
+def experiment_seeds(profile: Profile, exp: dict) -> list[int]:
     """An experiment's seeds: its paper's seed set cut to the profile's count, or 1..n for a fixed count."""
-    return profile["seed_lists"][exp["seeds"]] if isinstance(exp["seeds"], str) else list(range(1, exp["seeds"] + 1))
+    return profile.seed_lists[exp["seeds"]] if isinstance(exp["seeds"], str) else list(range(1, exp["seeds"] + 1))
 
 
 def run_name(label: str, arm: str, values: dict, grid: dict, chosen: set, init_seed: int, data_seed: int) -> str:
@@ -271,9 +270,9 @@ def sample_points(members: list[Member], samples: int, seed: int) -> list[Member
     return kept
 
 
-def stand_in_choices(config: SuiteConfig, paper: str, profile: dict) -> dict:
+def stand_in_choices(config: SuiteConfig, paper: str, profile: Profile) -> dict:
     """The first candidate of every selected grid: lets a pending stage be counted and costed before it runs."""
-    experiments = config.paper(paper)["experiments"]
+    experiments = config.paper(paper).experiments
     out = {}
     for name, exp in experiments.items():
         for arm in exp["arms"]:
@@ -300,8 +299,7 @@ def make_plan(config: SuiteConfig, paper: str, profile_name: str | None = None,
     """``choices``: {(experiment, task, arm): {setting: value}} from finished earlier stages (pipelines.selection)."""
     profile_name, profile = config.profile(profile_name, paper)
     paper_cfg = config.paper(paper)
-    declared = paper_cfg["experiments"]
-    recipes = paper_cfg.get("recipes") or {}
+    declared, recipes = paper_cfg.experiments, paper_cfg.recipes
     plan = Plan(paper, profile_name)
     stand_in = stand_in_choices(config, paper, profile)
     known = choices or {}
@@ -314,7 +312,7 @@ def make_plan(config: SuiteConfig, paper: str, profile_name: str | None = None,
         tasks = profile_tasks(profile, exp_name, exp)
         needed = {t: [(source, t, arm) for _, source, arm in references(exp)] for t in tasks}
         ready = [t for t in tasks if all(k in known for k in needed[t])]
-        skip = profile["skip"].get(exp_name) or search_only(paper, exp_name, exp)
+        skip = profile.skip.get(exp_name) or search_only(paper, exp_name, exp)
         if skip or len(ready) < len(tasks):
             later = tasks if skip else [t for t in tasks if t not in ready]
             members, specs = expand_experiment(profile, recipes, exp_name, exp, later, {**stand_in, **known},
@@ -442,24 +440,24 @@ class PlanTotals:
     runnable_ids: frozenset = frozenset()
 
 
-def cost_unit(profile: dict) -> str:
-    return "GPU-hours" if profile["resources"]["gpus_per_trial"] else "CPU-hours"
+def cost_unit(profile: Profile) -> str:
+    return "GPU-hours" if profile.resources["gpus_per_trial"] else "CPU-hours"
 
 
-def trial_hours(cfg: TrainConfig, profile: dict) -> float:
+def trial_hours(cfg: TrainConfig, profile: Profile) -> float:
     """One trial's accelerator hours: its seconds times the share of a GPU it holds (0.25 GPU for 4 h is 1 GPU-hour),
     or its CPU slot's seconds on a CPU profile."""
-    share = profile["resources"]["gpus_per_trial"] or 1
+    share = profile.resources["gpus_per_trial"] or 1
     return trial_seconds(cfg, model_cost(cfg, profile)) * share / 3600
 
 
-def model_cost(cfg: TrainConfig, profile: dict) -> dict:
+def model_cost(cfg: TrainConfig, profile: Profile) -> dict:
     """The trial's cost per step: its model role's own `cost` (a teacher is slower than its student), else the
     profile's."""
-    for role in (profile.get("models") or {}).values():
+    for role in profile.models.values():
         if "cost" in role and (role["model"], role.get("num_layers")) == (cfg.model, cfg.num_layers):
             return role["cost"]
-    return profile["cost"]
+    return profile.cost
 
 
 def _row_status(plan: Plan, name: str, specs: list[TrialSpec], why: dict[str, str | None]) -> str:
@@ -473,11 +471,11 @@ def _row_status(plan: Plan, name: str, specs: list[TrialSpec], why: dict[str, st
     return status
 
 
-def describe(plan: Plan, profile: dict) -> tuple[str, PlanTotals]:
+def describe(plan: Plan, profile: Profile) -> tuple[str, PlanTotals]:
     """The table `suite plan` prints (trials per experiment, how many can run here, estimated hours, status; every
     row that cannot run here says why) and the paper's totals, shared trials counted once."""
     unit = cost_unit(profile)
-    lines = [f"Plan for {plan.paper} at profile {plan.profile} ({profile['description']})",
+    lines = [f"Plan for {plan.paper} at profile {plan.profile} ({profile.description})",
              f"{'experiment':<20} {'stage':>5} {'trials':>7} {'here':>6} {unit:>10}  status"]
     why: dict[str, str | None] = {}
     everything: dict[str, TrialSpec] = {}
@@ -502,7 +500,7 @@ def describe(plan: Plan, profile: dict) -> tuple[str, PlanTotals]:
                         sum(trial_hours(s.config, profile) for s in everything.values()),
                         sum(trial_hours(s.config, profile) for s in runnable), unit,
                         frozenset(s.trial_id for s in runnable))
-    cost = profile["cost"]
+    cost = profile.cost
     lines += [
         f"Total for {plan.paper}: {totals.unique:,} unique trials ({totals.hours:,.1f} {unit}), "
         f"{totals.runnable:,} runnable here ({totals.runnable_hours:,.1f} {unit})" + _wall(totals, profile),
@@ -514,23 +512,23 @@ def describe(plan: Plan, profile: dict) -> tuple[str, PlanTotals]:
         f"{_resources(profile)}" + "".join(
             f"; {role['model']}: {role['cost']['seconds_per_step']} s/step, "
             f"{role['cost']['seconds_per_eval_example']} s/eval example"
-            for role in {r["model"]: r for r in (profile.get("models") or {}).values() if "cost" in r}.values())
+            for role in {r["model"]: r for r in profile.models.values() if "cost" in r}.values())
         + ".",
     ]
     return "\n".join(lines), totals
 
 
-def _resources(profile: dict) -> str:
-    r = profile["resources"]
+def _resources(profile: Profile) -> str:
+    r = profile.resources
     return f"{r['gpus_per_trial']:g} GPU per trial" if r["gpus_per_trial"] else f"{r['cpus_per_trial']:g} CPU per trial"
 
 
-def _wall(totals: PlanTotals, profile: dict) -> str:
+def _wall(totals: PlanTotals, profile: Profile) -> str:
     """On a CPU profile, the wall time on this machine: its cores hold cores / cpus_per_trial trials at once."""
     import os
-    if profile["resources"]["gpus_per_trial"] or not totals.runnable:
+    if profile.resources["gpus_per_trial"] or not totals.runnable:
         return ""
-    slots = max(1, int((os.cpu_count() or 1) // profile["resources"]["cpus_per_trial"]))
+    slots = max(1, int((os.cpu_count() or 1) // profile.resources["cpus_per_trial"]))
     return f"; about {totals.runnable_hours / slots:,.1f} h wall on this machine ({slots} trials at a time)"
 
 

@@ -13,7 +13,7 @@ runs/search/<paper>-<profile>-<experiment>.yaml, where {searched: EXP} settings 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -61,12 +61,12 @@ def search_plan(config: SuiteConfig, paper: str, profile_name: str | None, exper
     allowed = profile_tasks(profile, experiment, exp)
     if not allowed:
         raise ConfigError(f"experiment {experiment!r} has no task at profile {profile_name} (its tasks: "
-                          f"{', '.join(exp['tasks'])}; the profile's: {', '.join(profile['tasks'])})")
+                          f"{', '.join(exp['tasks'])}; the profile's: {', '.join(profile.tasks)})")
     for task in tasks or []:
         if task not in allowed:
             raise ConfigError(f"task {task!r} is not searched in {experiment} at profile {profile_name} "
                               f"(valid: {', '.join(allowed)})")
-    wide = {**profile, "grids": {}}  # the declared grids, not the profile's narrowing
+    wide = replace(profile, grids={})  # the declared grids, not the profile's narrowing
     sources = sorted(teacher_sources(exp, experiment))  # KD's teachers: the study's own trials of these
     teachers = make_plan(config, paper, profile_name, sources).teachers if sources else Teachers(declared)
     members, specs = expand_experiment(wide, config.paper(paper).get("recipes") or {}, experiment,
@@ -180,7 +180,7 @@ def confirm_top(config: SuiteConfig, plan: Plan, experiment: str, settings: dict
     for (task, arm), points in tops.items():
         for i, point in enumerate(points):
             teachers = base.copy()  # each point's Self-KD reads that point's Finetune
-            members, made = expand_experiment({**profile, "grids": {}}, recipes, settings["confirm"],
+            members, made = expand_experiment(replace(profile, grids={}), recipes, settings["confirm"],
                                               {**target, "seeds": settings["seeds"]}, [task],
                                               {(SEARCH_PREFIX + experiment, task, arm): point}, teachers)
             specs.update({s.trial_id: s for s in made})

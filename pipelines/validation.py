@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pipelines.config_errors import ConfigError, as_text_number, choices, kind_of
 from pipelines.experiment_graph import REFERENCE_SETTINGS, SEARCH_PREFIX, references, stage_depth
-from pipelines.resolved import profile_tasks, resolve_profile
+from pipelines.resolved import Paper, Profile, profile_tasks, resolve_profile
 from trainers import objectives
 from trainers.batching import BATCHING
 from trainers.objectives import MULTITASK, SINGLE_TASK
@@ -170,7 +170,8 @@ def _check_seed_sets(where: str, seeds) -> None:
             _positive(f"{where}.{name}", value, int)
 
 
-def _check_profile(name: str, profile, papers: dict) -> None:
+def _check_profile(name: str, profile, papers: dict) -> dict[str, Profile]:
+    """A profile's keys and values, and each paper's resolved view of it (returned, typed)."""
     where = f"profiles.{name}"
     _check_keys(where, profile, PROFILE_TOP, optional=PROFILE_TOP_OPTIONAL)
     _check_profile_values(where, profile)
@@ -182,15 +183,18 @@ def _check_profile(name: str, profile, papers: dict) -> None:
             raise ConfigError(f"{where}.papers: unknown paper {paper_name!r} (valid: {choices(papers)})")
         _check_keys(f"{where}.papers.{paper_name}", section, PAPER_SCALE, required=False)
         _check_profile_values(f"{where}.papers.{paper_name}", section, papers[paper_name]["seeds"])
+    out = {}
     for paper_name, paper in papers.items():
         resolved = resolve_profile(profile, paper_name, paper)
         missing = sorted(PROFILE_KEYS - set(resolved))
         if missing:
             raise ConfigError(f"{where}: missing key {missing[0]!r} (set it here, under papers.{paper_name}, or in "
                               f"papers.{paper_name}.defaults)")
-        _check_profile_targets(f"{where}.papers.{paper_name}", resolved, paper)
-        _check_trained_full_train(f"{where}.papers.{paper_name}", resolved, paper)
-        _check_models(f"{where}.papers.{paper_name}.models", resolved.get("models") or {}, paper, resolved["skip"])
+        typed = out[paper_name] = Profile.of(resolved)
+        _check_profile_targets(f"{where}.papers.{paper_name}", typed, paper)
+        _check_trained_full_train(f"{where}.papers.{paper_name}", typed, paper)
+        _check_models(f"{where}.papers.{paper_name}.models", typed.models, paper, typed.skip)
+    return out
 
 
 def _check_value(where: str, key: str, value, selectable: bool = True) -> None:
@@ -322,14 +326,14 @@ def _check_full_train(where: str, settings: dict, tasks: list) -> None:
                           f"(full_train applies to {choices(accepting)})")
 
 
-def _check_trained_full_train(where: str, profile: dict, paper: dict) -> None:
+def _check_trained_full_train(where: str, profile: Profile, paper: dict) -> None:
     """_check_full_train on what a resolved profile trains: its stand-in tasks, its grids' full_train values."""
     for exp_name, exp in paper["experiments"].items():
-        if exp_name in profile["skip"]:
+        if exp_name in profile.skip:
             continue
         for arm, settings in exp["arms"].items():
             merged = {**(exp.get("settings") or {}), **settings}
-            for path, values in profile["grids"].items():  # as pipelines.plan applies them
+            for path, values in profile.grids.items():  # as pipelines.plan applies them
                 if path in (f"{exp_name}.{arm}.full_train", f"{exp_name}.*.full_train") and "full_train" in merged:
                     merged["full_train"] = values
             _check_full_train(f"{where}: experiments.{exp_name}.arms.{arm}", merged,
@@ -433,10 +437,10 @@ def _check_recipes(where: str, recipes) -> None:
             _check_keys(f"{where}.{name}.tasks.{task}", hp, RECIPE_KEYS, required=False)
 
 
-def _check_profile_targets(where: str, profile: dict, paper: dict) -> None:
+def _check_profile_targets(where: str, profile: Profile, paper: dict) -> None:
     """grids keys (experiment.arm.setting, arm may be *) and skip keys must name the paper's experiments."""
     experiments = paper["experiments"]
-    for path, values in profile["grids"].items():
+    for path, values in profile.grids.items():
         parts = str(path).split(".")
         if len(parts) != 3 or parts[0] not in experiments:
             raise ConfigError(f"{where}.grids: {path!r} is not experiment.arm.setting of a declared experiment")
@@ -451,12 +455,14 @@ def _check_profile_targets(where: str, profile: dict, paper: dict) -> None:
             raise ConfigError(f"{where}.grids: {path!r}: no arm of experiment {exp_name!r} declares setting "
                               f"{key!r} (declare the paper's value in the experiment's settings)")
         _check_value(f"{where}.grids.{path}", key, values, selectable=False)
-    for name in profile["skip"]:
+    for name in profile.skip:
         if name not in experiments:
             raise ConfigError(f"{where}.skip: unknown experiment {name!r} (valid: {choices(experiments)})")
 
 
-def validate(data, path: Path) -> None:
+def validate(data, path: Path) -> tuple[dict[str, Paper], dict[tuple[str, str], Profile]]:
+    """The whole of suite.yaml checked; returns its papers, typed, and every paper's view of every profile,
+    {(profile, paper): Profile}."""
     where = path.name
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping with keys {choices(sorted(TOP_KEYS))} at the top level, "
@@ -476,11 +482,15 @@ def validate(data, path: Path) -> None:
             _check_paper(name, paper)
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
+    papers = {name: Paper.of(paper) for name, paper in data["papers"].items()}
+    resolved = {}
     for name, profile in data["profiles"].items():
         try:
-            _check_profile(name, profile, data["papers"])
+            resolved.update({(name, paper): typed for paper, typed in _check_profile(name, profile,
+                                                                                     data["papers"]).items()})
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
+    return papers, resolved
 
 
 def _check_paper(name: str, paper) -> None:

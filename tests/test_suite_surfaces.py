@@ -1,5 +1,6 @@
 """What a user sees around the studies: `suite plan` totals (shared trials once, every blocked row says why),
 `all` papers, the quiet terminal with an honest ETA, and the index of every report."""
+import dataclasses
 import json
 import subprocess
 import sys
@@ -33,7 +34,7 @@ def test_gpu_hours_follow_the_gpu_share_and_cpu_plans_give_wall_time():
     config = load()
     _, profile = config.profile("paper", "revisiting")
     cfg = make_plan(config, "revisiting", "paper", ["bias_correction"]).unique()[0].config
-    quarter = {**profile, "resources": {"cpus_per_trial": 1, "gpus_per_trial": 0.25}}
+    quarter = dataclasses.replace(profile, resources={"cpus_per_trial": 1, "gpus_per_trial": 0.25})
     assert abs(trial_hours(cfg, quarter) * 4 - trial_hours(cfg, profile)) < 1e-12
     _, cpu = config.profile("cpu", "revisiting")
     text, totals = describe(make_plan(config, "revisiting", "cpu", ["bias_correction"]), cpu)
