@@ -511,7 +511,8 @@ def _decide(r: Result, p_adj: float, alpha: float, family: int) -> Decision:
         return out(NOT_RUN, "no finished runs of the claim's arms")
     if not live:
         return out(COULD_NOT_TELL, "no comparison carries a signal" + left)
-    holm = f"Holm-adjusted over {family} claims" if not r.shape.exploratory else "exploratory, not adjusted"
+    holm = (f"Holm-adjusted over {family} claim{'s' if family != 1 else ''}" if not r.shape.exploratory
+            else "exploratory, not adjusted")
     how = {"all": "every task (intersection-union)", "each": "every task (intersection-union)",
            "pooled": "the tasks pooled (stratified)", "any": "at least one task (Fisher)"}[r.shape.scope]
     sig = f"p {r.p:.3g} ({holm}: {p_adj:.3g}) over {how}"

@@ -193,7 +193,7 @@ def test_the_toy_papers_report_reads_its_runs_from_mlflow(tmp_path, monkeypatch)
     assert "\n- (b) not run yet (rerun `make reproduce` to finish it)" in report
     claims = claim_rows(report)
     assert claims["kd_beats_finetune"][1:5] == ["reproduced", "RTE +6.25 [+6.25, +6.25]", "RTE 5", "0.0312 (0.0312)"]
-    assert claims["kd_beats_finetune"][6] == "p 0.0312 (Holm-adjusted over 1 claims: 0.0312) over every task " \
+    assert claims["kd_beats_finetune"][6] == "p 0.0312 (Holm-adjusted over 1 claim: 0.0312) over every task " \
                                              "(intersection-union)"
     assert claims["ls_beats_finetune"][0].endswith("[exploratory]")
     assert claims["ls_beats_finetune"][1:3] == ["not reproduced", "RTE -3.12 [-3.12, -3.12]"]
