@@ -16,7 +16,7 @@ from pipelines.config import SuiteConfig
 from pipelines.config_errors import ConfigError
 from pipelines.experiment_graph import (SEARCH_PREFIX, references, source_key, stage_depth, teacher_ref,
                                         teacher_sources)
-from pipelines.resolved import Profile, profile_tasks
+from pipelines.resolved import Experiment, Profile, profile_tasks
 from trainers.config import TrainConfig, eval_steps, total_steps
 from trainers import settings as arm_settings
 from trainers.multitask.data import PART_TASKS
@@ -93,8 +93,8 @@ def task_label(task: str, settings: dict) -> str:
     return task
 
 
-def _arm_settings(profile: Profile, exp_name: str, exp: dict, arm: str) -> dict:
-    settings = {**(exp.get("settings") or {}), **exp["arms"][arm]}
+def _arm_settings(profile: Profile, exp_name: str, exp: Experiment, arm: str) -> dict:
+    settings = {**(exp.settings or {}), **exp.arms[arm]}
     for path, values in profile.grids.items():
         name, which, key = path.split(".")
         if name == exp_name and which in (arm, "*") and key in settings:
@@ -131,9 +131,9 @@ def _seed_pairs(seeds: list[int], cross: bool, init_seed: int | None = None) -> 
     return list(itertools.product(seeds, seeds)) if cross else [(s, s) for s in seeds]
 
 
-def experiment_seeds(profile: Profile, exp: dict) -> list[int]:
+def experiment_seeds(profile: Profile, exp: Experiment) -> list[int]:
     """An experiment's seeds: its paper's seed set cut to the profile's count, or 1..n for a fixed count."""
-    return profile.seed_lists[exp["seeds"]] if isinstance(exp["seeds"], str) else list(range(1, exp["seeds"] + 1))
+    return profile.seed_lists[exp.seeds] if isinstance(exp.seeds, str) else list(range(1, exp.seeds + 1))
 
 
 def run_name(label: str, arm: str, values: dict, grid: dict, chosen: set, init_seed: int, data_seed: int) -> str:
@@ -205,11 +205,11 @@ def teacher_order(declared: dict, names: list[str]) -> list[str]:
     return out
 
 
-def _arm_order(exp: dict) -> list[str]:
+def _arm_order(exp: Experiment) -> list[str]:
     """Arms taught by another arm of the same experiment (Self-KD by Finetune) come after it."""
-    own = [a for a, s in exp["arms"].items() if "teacher" in {**(exp.get("settings") or {}), **s}
-           and "experiment" not in {**(exp.get("settings") or {}), **s}["teacher"]]
-    return [a for a in exp["arms"] if a not in own] + own
+    own = [a for a, s in exp.arms.items() if "teacher" in {**(exp.settings or {}), **s}
+           and "experiment" not in {**(exp.settings or {}), **s}["teacher"]]
+    return [a for a in exp.arms if a not in own] + own
 
 
 def expand_experiment(profile, recipes, exp_name, exp, tasks, choices,
@@ -230,7 +230,7 @@ def expand_experiment(profile, recipes, exp_name, exp, tasks, choices,
             grid = {k: v if isinstance(v, list) else [v] for k, v in settings.items()}
             for combo in itertools.product(*grid.values()):
                 values = dict(zip(grid, combo))
-                for init_seed, data_seed in _seed_pairs(seeds, exp.get("cross_seeds", False), exp.get("init_seed")):
+                for init_seed, data_seed in _seed_pairs(seeds, bool(exp.cross_seeds), exp.init_seed):
                     cfg = _train_config(profile, recipes, task, values, init_seed, data_seed)
                     if ref is not None:
                         cfg = dataclasses.replace(cfg, teacher=teachers.resolve(ref, exp_name, task, init_seed, cfg))
@@ -248,9 +248,9 @@ def expand_experiment(profile, recipes, exp_name, exp, tasks, choices,
     return members, specs
 
 
-def search_only(paper: str, name: str, exp: dict) -> str | None:
+def search_only(paper: str, name: str, exp: Experiment) -> str | None:
     """Why reproduce leaves a search-only experiment (`search: {only: true}`) to `make search`."""
-    if (exp.get("search") or {}).get("only"):
+    if (exp.search or {}).get("only"):
         return (f"an ASHA search (Appendix D), run by `make search PAPER={paper} EXPERIMENT={name}`, not by "
                 f"reproduce; its choice feeds the experiments that read it")
     return None
@@ -275,13 +275,13 @@ def stand_in_choices(config: SuiteConfig, paper: str, profile: Profile) -> dict:
     experiments = config.paper(paper).experiments
     out = {}
     for name, exp in experiments.items():
-        for arm in exp["arms"]:
+        for arm in exp.arms:
             settings = _arm_settings(profile, name, exp, arm)
-            select = exp.get("select") or []
+            select = exp.select or []
             first = {k: v[0] if isinstance(v, list) else v for k, v in settings.items() if k in select}
             for task in profile_tasks(profile, name, exp):
                 out[(name, task, arm)] = first
-                if "search" in exp:
+                if exp.search is not None:
                     out[(SEARCH_PREFIX + name, task, arm)] = first
     return out
 
@@ -318,9 +318,9 @@ def make_plan(config: SuiteConfig, paper: str, profile_name: str | None = None,
             members, specs = expand_experiment(profile, recipes, exp_name, exp, later, {**stand_in, **known},
                                                teachers)
             origins.update({(s.trial_id, s.name): (exp_name, m.values) for m, s in zip(members, specs)})
-            if (exp.get("search") or {}).get("samples"):  # the points a search would draw, not the whole grid
-                drawn = {m.trial_id for m in sample_points(members, exp["search"]["samples"],
-                                                           exp["search"].get("sample_seed", 0))}
+            if (exp.search or {}).get("samples"):  # the points a search would draw, not the whole grid
+                drawn = {m.trial_id for m in sample_points(members, exp.search["samples"],
+                                                           exp.search.get("sample_seed", 0))}
                 specs = [s for s in specs if s.trial_id in drawn]
             plan.estimates[exp_name] = specs
             if skip:

@@ -41,19 +41,48 @@ class _Fields(Mapping):
 
 
 @dataclass(frozen=True)
+class Experiment(_Fields):
+    """papers.<name>.experiments.<experiment> of suite.yaml, validated. Read as a mapping, it holds only the keys
+    suite.yaml set (an optional one left out is not ``in`` it, and ``get`` gives the default), as the YAML did."""
+    about: str
+    covers: list  # the tables and figures it feeds
+    tasks: list  # paper task names
+    seeds: str | int  # one of the paper's seed sets, or a count
+    arms: dict  # arm -> its settings
+    settings: dict | None = None  # shared by every arm
+    select: list | None = None  # how a later stage picks from this one's arms
+    cross_seeds: bool | None = None
+    init_seed: int | None = None
+    search: dict | None = None  # the ASHA search block
+
+    def __getitem__(self, key: str):
+        value = super().__getitem__(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __iter__(self):
+        return (k for k in self.__dataclass_fields__ if getattr(self, k) is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+@dataclass(frozen=True)
 class Paper(_Fields):
-    """papers.<name> of suite.yaml, validated (its experiments stay the mappings suite.yaml writes)."""
+    """papers.<name> of suite.yaml, validated."""
     title: str
     source: str
     report: str  # reports/<report>/ and reports/published/<report>.yaml
     defaults: dict  # the paper's protocol
     seeds: dict  # seed set -> a count or the paper's own seeds
-    experiments: dict  # name -> {about, covers, tasks, seeds, arms, ...}
+    experiments: dict  # name -> Experiment
     recipes: dict = field(default_factory=dict)  # Table 6: a model's own hyperparameters per task
 
     @classmethod
     def of(cls, paper: dict) -> "Paper":
-        return cls(**{**paper, "recipes": paper.get("recipes") or {}})
+        experiments = {name: Experiment(**exp) for name, exp in paper["experiments"].items()}
+        return cls(**{**paper, "experiments": experiments, "recipes": paper.get("recipes") or {}})
 
 
 @dataclass(frozen=True)
@@ -99,7 +128,7 @@ def stand_in(profile: Profile, name: str, task: str) -> str:
     return stand.get(f"{name}.{task}", stand.get(task, task))
 
 
-def profile_tasks(profile: Profile, name: str, exp: dict) -> list[str]:
+def profile_tasks(profile: Profile, name: str, exp: Mapping) -> list[str]:
     """The registry tasks experiment ``name`` trains at a resolved profile: its tasks that the profile keeps
     (`tasks`, in paper names), each replaced by its offline stand-in (stand_in)."""
     return [stand_in(profile, name, t) for t in exp["tasks"] if profile.tasks is None or t in profile.tasks]

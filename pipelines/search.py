@@ -70,7 +70,7 @@ def search_plan(config: SuiteConfig, paper: str, profile_name: str | None, exper
     sources = sorted(teacher_sources(exp, experiment))  # KD's teachers: the study's own trials of these
     teachers = make_plan(config, paper, profile_name, sources).teachers if sources else Teachers(declared)
     members, specs = expand_experiment(wide, config.paper(paper).get("recipes") or {}, experiment,
-                                       {**exp, "seeds": settings["seeds"]}, tasks or allowed, {}, teachers)
+                                       replace(exp, seeds=settings["seeds"]), tasks or allowed, {}, teachers)
     if settings["samples"]:
         members = sample_points(members, settings["samples"], settings["sample_seed"])
     ids = {m.trial_id for m in members}
@@ -181,7 +181,7 @@ def confirm_top(config: SuiteConfig, plan: Plan, experiment: str, settings: dict
         for i, point in enumerate(points):
             teachers = base.copy()  # each point's Self-KD reads that point's Finetune
             members, made = expand_experiment(replace(profile, grids={}), recipes, settings["confirm"],
-                                              {**target, "seeds": settings["seeds"]}, [task],
+                                              replace(target, seeds=settings["seeds"]), [task],
                                               {(SEARCH_PREFIX + experiment, task, arm): point}, teachers)
             specs.update({s.trial_id: s for s in made})
             for m in members:

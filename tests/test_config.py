@@ -163,3 +163,19 @@ def test_cli_bad_yaml_through_the_console_script(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr == ("suite: error: suite.yaml: invalid YAML at line 2, column 7: expected ',' or ']', but got "
                            "':'\n")
+
+
+def test_an_experiment_reads_as_its_yaml_with_fields_for_planning():
+    """papers.<p>.experiments.<e> is a frozen Experiment: planning reads its fields; as a mapping it holds only the
+    keys suite.yaml set, so `"search" in exp` and `exp.get("select")` mean what they meant on the YAML."""
+    import dataclasses
+    paper = load().paper("revisiting")
+    exp, raw = paper.experiments["reinit"], load().data["papers"]["revisiting"]["experiments"]["reinit"]
+    assert dict(exp) == raw and set(exp) == set(raw)
+    assert exp.arms is exp["arms"] and exp.search is None and "search" not in exp and exp.get("search") is None
+    with pytest.raises(KeyError):
+        exp["search"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        exp.arms = {}
+    searched = next(e for e in paper.experiments.values() if e.search is not None)
+    assert "search" in searched and searched["search"] is searched.search
