@@ -7,12 +7,12 @@ single-task trainer (`loss`, from the logits) and, where it declares a `multitas
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
+
+from trainers.plugins import plugin_modules
 
 
 @dataclass(frozen=True)
@@ -57,11 +57,10 @@ class Objective:
 
 def _discover() -> dict[str, Objective]:
     found: dict[str, Objective] = {}
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if not info.name.startswith("_"):
-            obj = importlib.import_module(f"{__name__}.{info.name}").OBJECTIVE
-            assert obj.name not in found, f"objective {obj.name!r} defined twice"
-            found[obj.name] = obj
+    for module in plugin_modules(__name__, __path__):
+        obj = module.OBJECTIVE
+        assert obj.name not in found, f"objective {obj.name!r} defined twice"
+        found[obj.name] = obj
     return dict(sorted(found.items()))
 
 

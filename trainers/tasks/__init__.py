@@ -15,19 +15,17 @@ they share.
 from __future__ import annotations
 
 import functools
-import importlib
-import pkgutil
 
 import numpy as np
 
+from trainers.plugins import plugin_modules
 from trainers.tasks._base import RECIPES, SPLIT_SEED, Examples, Task, stratified_sample, strata
 
 
 def _discover() -> dict[str, Task]:
     """{name: task} over the task modules' TASKS, the modules by (ORDER, name); a task name defined twice is an
     error naming both modules."""
-    modules = [importlib.import_module(f"{__name__}.{info.name}") for info in pkgutil.iter_modules(__path__)
-               if not info.name.startswith("_")]
+    modules = plugin_modules(__name__, __path__)
     found: dict[str, Task] = {}
     where: dict[str, str] = {}
     for module in sorted(modules, key=lambda m: (m.ORDER, m.__name__)):
