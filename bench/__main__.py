@@ -2,6 +2,7 @@
 docs/benchmarks.md (with the machine it ran on) and the raw numbers beside it.
 
 python -m bench [--seeds N] [--quick] [--out docs]
+python -m bench --levers-only    # the CPU levers at the signal profile alone (~10 min), merged into bench/cpu.json
 """
 from __future__ import annotations
 
@@ -38,6 +39,32 @@ def write_page(out: Path, results: dict) -> Path:
     return page
 
 
+def _signal_threads() -> int:
+    from pipelines.config import load
+    return int(load().profile("signal", "revisiting")[1].resources["cpus_per_trial"])
+
+
+def levers_only(out: Path, seeds: int) -> int:
+    """The signal profile's CPU levers alone: measured, merged into bench/cpu.json (the other sections keep the run
+    that measured them; the page says which command and date measured each), and the page rewritten."""
+    import torch
+
+    from bench import signal_levers
+    torch.set_num_threads(_signal_threads())  # one thread per trial, as the profile runs them
+    print("CPU levers at the signal profile", flush=True)
+    measured = {**signal_levers.measure(seeds), "machine": machine(), "command": "python -m bench --levers-only"}
+    raw = out / "bench" / "cpu.json"
+    raw.parent.mkdir(parents=True, exist_ok=True)
+    results = json.loads(raw.read_text(encoding="utf-8")) if raw.is_file() else {}
+    results["signal_levers"] = measured
+    raw.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    if "trainer" not in results:
+        print(f"written: {raw} (no full `make bench` run in it yet: run one for benchmarks.md)")
+        return 0
+    print(f"written: {write_page(out, results)} (raw numbers: {raw}) in {measured['seconds'] / 60:.1f} min")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=2, help="seeds per task in the trainer comparison (default 2)")
@@ -46,6 +73,11 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(REPO / "docs"), help="where benchmarks.md and bench/ go")
     parser.add_argument("--render", action="store_true",
                         help="measure nothing: rewrite benchmarks.md from bench/cpu.json and bench/gpu-*.json")
+    parser.add_argument("--levers-only", action="store_true",
+                        help="only the CPU levers at the signal profile (bf16, evaluation, per-trial costs, trials per "
+                             "hour; bench.signal_levers), merged into bench/cpu.json and the page")
+    parser.add_argument("--lever-seeds", type=int, default=4,
+                        help="seeds of the paired shortened signal trials (default 4)")
     args = parser.parse_args(argv)
     out = Path(args.out)
     if args.render:
@@ -59,8 +91,10 @@ def main(argv=None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import torch
 
-    from bench import analysis, levers, study, trainer
+    from bench import analysis, levers, signal_levers, study, trainer
     from pipelines.config import load
+    if args.levers_only:
+        return levers_only(out, args.lever_seeds)
     _, profile = load().profile("cpu", "revisiting")
     threads = int(profile["resources"]["cpus_per_trial"])
     torch.set_num_threads(threads)  # the cpu profile's trials run on this many threads each
@@ -68,10 +102,10 @@ def main(argv=None) -> int:
     results = {"machine": machine(), "threads": threads, "profile": "cpu", "command": "make bench"
                + (" BENCH_ARGS=--quick" if args.quick else "")}
     start = time.perf_counter()
-    print(f"[1/4] trainer vs transformers.Trainer: {len(tasks)} tasks x {seeds} seed(s), {threads} thread(s)",
+    print(f"[1/5] trainer vs transformers.Trainer: {len(tasks)} tasks x {seeds} seed(s), {threads} thread(s)",
           flush=True)
     results["trainer"] = [row for cfg in trainer.planned_trials(tasks, seeds) for row in trainer.compare(cfg)]
-    print("[2/4] levers on/off", flush=True)
+    print("[2/5] levers on/off", flush=True)
     results["levers"] = [levers.token_cache(), levers.weight_cache(profile["model"], profile["num_layers"]),
                          levers.mlflow_batching()]
     results["cpu_profile"] = levers.cpu_step_profile(profile)
@@ -82,13 +116,18 @@ def main(argv=None) -> int:
     results["self_teacher"] = levers.self_teacher()
     print("  self-teachers: " + ", ".join(f"{k} {v:.2f}s" for k, v in results["self_teacher"]["seconds"].items()),
           flush=True)
-    print("[3/4] study efficiency (Ray Tune + MLflow, cpu profile)", flush=True)
+    print("[3/5] study efficiency (Ray Tune + MLflow, cpu profile)", flush=True)
     results["study"] = study.measure(tasks=TASKS[2:] if args.quick else TASKS)
     print(f"  {results['study']['trials']} trials: efficiency {results['study']['efficiency']:.1%}", flush=True)
     runs = 200 if args.quick else 1000
-    print(f"[4/4] report rebuilt from {runs} runs", flush=True)
+    print(f"[4/5] report rebuilt from {runs} runs", flush=True)
     results["analysis"] = analysis.measure(runs)
     print(f"  {results['analysis']['rebuild_s']:.1f}s", flush=True)
+    print("[5/5] CPU levers at the signal profile", flush=True)
+    torch.set_num_threads(_signal_threads())
+    results["signal_levers"] = {**signal_levers.measure(2 if args.quick else args.lever_seeds),
+                                "machine": results["machine"],
+                                "command": results["command"]}
     results["seconds"] = time.perf_counter() - start
     (out / "bench").mkdir(parents=True, exist_ok=True)
     raw = out / "bench" / "cpu.json"

@@ -85,26 +85,31 @@ def mlflow_batching(steps: int = 300, blocks: int = 24, evaluations: int = 10) -
             "off_s": off, "on_s": on}
 
 
-def cpu_step_profile(profile: dict, task: str = "RTE", steps: int = 4) -> str:
-    """Where a cpu-profile training step spends its time, by operator (torch.profiler): the trainer's own step
-    (collate, forward_backward, optimizer_step) on the profile's model, batch and length."""
+def cpu_step_profile(profile: dict, task: str = "RTE", steps: int = 4, precision: str = "fp32") -> str:
+    """Where a training step spends its time on a CPU, by operator (torch.profiler): the trainer's own step
+    (collate, forward_backward, optimizer_step) on the profile's model, batch, length and batching (the first
+    batches of data seed 1), at ``precision`` (bf16: with the eager attention the trainer runs it with on a CPU)."""
     import torch
     from torch.profiler import ProfilerActivity, profile as torch_profile
 
+    from trainers.batching import epoch_batches
+    from trainers.execution import cpu_bf16_attention
     from trainers.tasks import get_task
     from trainers.loop import collate, forward_backward, optimizer_step
     from trainers.optim import build_optimizer
     splits, pad_id = tokens.encoded_splits(task, profile["model"], profile["max_seq_len"],
                                            profile["train_examples"], profile["eval_examples"], False)
     model = build_model(profile["model"], get_task(task).num_labels, 0, profile["num_layers"])
+    cpu_bf16_attention(model, precision, torch.device("cpu"))
     model.train()
     optimizer = build_optimizer(model, "adamw", float(profile["lr"]))
     scaler = torch.amp.GradScaler("cpu", enabled=False)
-    size = profile["batch_size"]
+    batches = list(epoch_batches(splits["train"].lengths, profile["batch_size"], torch.Generator().manual_seed(1),
+                                 profile.get("batching", "random")))
 
     def step(i: int) -> None:
-        inputs, labels = collate(splits["train"], list(range(i * size, (i + 1) * size)), pad_id, False)
-        forward_backward(model, inputs, labels, "fp32", scaler)
+        inputs, labels = collate(splits["train"], batches[i], pad_id, False)
+        forward_backward(model, inputs, labels, precision, scaler)
         optimizer_step(model, optimizer, scaler, float(profile["max_grad_norm"]))
     step(0)
     with torch_profile(activities=[ProfilerActivity.CPU]) as prof:

@@ -18,6 +18,7 @@ from pipelines.experiment_graph import (SEARCH_PREFIX, references, source_key, s
                                         teacher_sources)
 from pipelines.resolved import Experiment, Profile, profile_tasks
 from trainers.config import TrainConfig, eval_steps, total_steps
+from trainers.execution import resolve_precision
 from trainers import settings as arm_settings
 from trainers.multitask.data import PART_TASKS
 from trainers.tasks import get_task, split_seed
@@ -104,7 +105,8 @@ def _arm_settings(profile: Profile, exp_name: str, exp: Experiment, arm: str) ->
 
 def _train_config(profile: Profile, recipes: dict, task: str, s: dict, init_seed: int, data_seed: int) -> TrainConfig:
     """The profile's protocol and scale for ``task``, then the arm's settings ``s`` as each declares it reaches the
-    trainer (trainers.settings)."""
+    trainer (trainers.settings). The profile's precision is resolved on this machine (`auto`: bf16 where it has
+    bf16 units, trainers.execution.auto_precision), so it is part of the trial id; an arm's own precision wins."""
     base = dict(
         task=task, model=profile.model, lr=float(profile.lr), batch_size=profile.batch_size,
         epochs=float(profile.epochs), warmup_ratio=float(profile.warmup_ratio),
@@ -113,8 +115,16 @@ def _train_config(profile: Profile, recipes: dict, task: str, s: dict, init_seed
         batching=profile.batching, evaluations=profile.evaluations, eval_examples=profile.eval_examples,
         train_examples=profile.task_train_examples.get(task, profile.train_examples),
         init_seed=init_seed, data_seed=data_seed, part_examples=part_caps(profile, task),
+        precision=_precision(profile.precision),
     )
     return TrainConfig(**arm_settings.reach(base, s, arm_settings.Trial(task, profile.models, recipes)))
+
+
+def _precision(value: str) -> str:
+    try:
+        return resolve_precision(value)
+    except ValueError as exc:  # a bad SUITE_PRECISION: one line, as a config error
+        raise ConfigError(str(exc)) from None
 
 
 def part_caps(profile: Profile, task: str) -> tuple:

@@ -111,6 +111,7 @@ class Profile(_Fields):
     grids: dict  # experiment.arm.setting -> values replacing the declared ones
     skip: dict  # experiment -> why this profile does not run it
     batching: str = "random"
+    precision: str = "fp32"  # fp32, fp16, bf16, or auto: bf16 where this machine has bf16 units (trainers.execution)
     task_train_examples: dict = field(default_factory=dict)  # task -> its own cap in place of train_examples
     stand_ins: dict = field(default_factory=dict)  # [experiment.]paper task -> the offline task trained for it
     models: dict = field(default_factory=dict)  # model role -> {model, num_layers, cost}

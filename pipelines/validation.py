@@ -11,6 +11,7 @@ from pipelines.experiment_graph import REFERENCE_SETTINGS, SEARCH_PREFIX, refere
 from pipelines.resolved import Paper, Profile, profile_tasks, resolve_profile
 from trainers import objectives
 from trainers.batching import BATCHING
+from trainers.execution import PROFILE_PRECISIONS
 from trainers.objectives import MULTITASK, SINGLE_TASK
 from trainers.settings import SETTINGS, number, only
 from trainers.tasks import TASKS
@@ -23,7 +24,7 @@ PROTOCOL_KEYS = {"lr", "batch_size", "epochs", "warmup_ratio", "max_grad_norm", 
 SCALE_KEYS = {"model", "num_layers", "max_seq_len", "train_examples", "eval_examples", "retries", "resources", "cost"}
 PER_PAPER_KEYS = {"tasks", "seeds", "grids", "skip"}
 PROFILE_KEYS = PROTOCOL_KEYS | SCALE_KEYS | PER_PAPER_KEYS | {"description"}  # a paper's resolved profile
-PROFILE_OPTIONAL = {"batching", "task_train_examples", "stand_ins"}
+PROFILE_OPTIONAL = {"batching", "precision", "task_train_examples", "stand_ins"}
 PROFILE_TOP = {"description"} | SCALE_KEYS  # required at profiles.<name>
 PROFILE_TOP_OPTIONAL = PROTOCOL_KEYS | PROFILE_OPTIONAL | {"papers"}
 # profiles.<name>.papers.<paper>: the scale keys for one paper, and `models`: role -> {model, num_layers}, what an
@@ -73,6 +74,9 @@ def _check_profile_values(where: str, profile: dict, seed_sets: dict | None = No
     """Check the profile keys present in one layer (a profile, its section for one paper, a paper's defaults)."""
     if profile.get("batching", "random") not in BATCHING:
         raise ConfigError(f"{where}.batching: unknown batching {profile['batching']!r} (valid: {choices(BATCHING)})")
+    if "precision" in profile and profile["precision"] not in PROFILE_PRECISIONS:
+        raise ConfigError(f"{where}.precision: unknown precision {profile['precision']!r} "
+                          f"(valid: {choices(PROFILE_PRECISIONS)})")
     if "model" in profile and not isinstance(profile["model"], str):
         raise ConfigError(f"{where}.model: expected a model name, got {kind_of(profile['model'])}")
     if "task_train_examples" in profile:  # {task: n}: one task's cap in place of train_examples

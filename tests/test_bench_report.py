@@ -1,4 +1,6 @@
 """docs/benchmarks.md arithmetic: aggregate throughput, speed-ups, the paired agreement test and target verdicts."""
+import pytest
+
 from bench.report import _aggregate, _paired, render
 from bench.trainer import CONFIGS
 
@@ -75,3 +77,59 @@ def test_kd_row_states_the_cost_ratio_and_the_target():
     assert "KD 10.40s vs Finetune 10.00s (+ one teacher pass of 3.00s)" in page
     data["kd"]["kd_s"] = 11.0
     assert "| 1.10x | **missed** |" in render(data, [])
+
+
+def signal_levers(today=(0.80, 0.82, 0.84, 0.81), levers=(0.81, 0.82, 0.83, 0.81), units=True) -> dict:
+    """bench.signal_levers.measure's numbers: levered trials take half the wall time of today's."""
+    rows = []
+    for arm, values, wall in (("today", today, 100.0), ("levers", levers, 50.0)):
+        for seed, val in enumerate(values, 1):
+            rows.append({"arm": arm, "seed": seed, "precision": "fp32" if arm == "today" else "bf16", "pid": 1,
+                         "order": 1 if seed == 1 else 2, "imports_s": 6.0 if seed == 1 else 0.0, "wall_s": wall,
+                         "train_s": wall * 0.7, "eval_s": wall * 0.2, "steps": 96, "outcome": "finished",
+                         "best_val": val, "val_last": val, "test_at_best_val": val, "evaluated": 1226})
+    steps = [{"task": t, "variant": v, "steps": 16, "median_s": s, "speedup": 0.5 / s}
+             for t in ("RTE", "CoLA") for v, s in (("fp32", 0.5), ("bf16, sdpa attention", 0.4),
+                                                   ("bf16, eager attention", 0.25))]
+    evals = [{"task": t, "precision": p, "batch": b, "seconds": s * (1 if b == 64 else 0.8), "validation": 100,
+              "test": 100} for t in ("RTE", "CoLA") for p, s in (("fp32", 2.0), ("bf16", 1.0)) for b in (16, 64)]
+    return {"date": "2026-12-05 11:00", "bf16_units": units, "levered_precision": "bf16",
+            "machine": {"cpu": "Intel Xeon", "cores": 2, "torch": "2.13.0"}, "command": "python -m bench --levers-only",
+            "uptime": "load average: 1.00, 1.00, 1.00", "steps": {"rows": steps, "load": [[1, 1, 1], [1, 1, 1]]},
+            "eval": {"rows": evals, "default_batch": 64, "load": [[1, 1, 1], [1, 1, 1]]},
+            "profiles": {"fp32": "table", "bf16": "table"},
+            "trials": {"task": "MRPC", "metric": "f1", "train_examples": 512, "seeds": 4, "workers": 2,
+                       "levers": "bf16", "rows": rows, "wall_s": 400.0, "load": [[1, 1, 1], [1, 1, 1]]},
+            "signal_trial": {t: {"steps": 375, "evaluations": 4, "validation": 100, "test": 100}
+                             for t in ("RTE", "CoLA")}}
+
+
+def test_signal_levers_state_the_paired_interval_costs_and_trial_rate():
+    from scipy import stats
+
+    from bench.report import equal_verdict, full_trials, paired_metric, trial_costs
+    data = signal_levers()
+    p = paired_metric(data["trials"], "best_val")
+    diffs = [0.01, 0.0, -0.01, 0.0]
+    half = stats.t.ppf(0.975, 3) * stats.tstd(diffs) / 2
+    assert p["diffs"] == pytest.approx(diffs) and p["mean"] == pytest.approx(0.0)
+    assert (p["lo"], p["hi"]) == pytest.approx((-half, half))
+    assert equal_verdict(p, 0.02).startswith("**equal within seed noise**")
+    assert equal_verdict(p, 0.01).startswith("no difference found (the 95% interval contains 0)")
+    costs = trial_costs(data["trials"])
+    assert costs["ratio"] == 2.0 and costs["today"]["per_hour"] == 72
+    assert costs["today"]["fixed_later_s"] == pytest.approx(10.0) and costs["today"]["imports_s"] == 6.0
+    full = {(f["task"], f["arm"]): f for f in full_trials(data, costs)}
+    rte = full["RTE", "today"]  # 375 x 0.5 s + (4 x 100 + 2 x 100) x 20 ms + 10 s
+    assert rte["total_s"] == pytest.approx(187.5 + 12 + 10) and rte["eval_share"] == pytest.approx(12 / 209.5)
+    assert rte["best_batch"] == 16 and rte["batch_save"] == pytest.approx(0.2 * 12 / 209.5)
+    page = render({**results(), "signal_levers": data}, [])
+    assert ("| signal trials per hour: every CPU lever on vs today's code | >= 2x (>= 1.5x with bf16 units) | "
+            "2.00x (shortened trials, Intel Xeon); 2.00x composed for whole trials | met |") in page
+    assert "measured separately, by `python -m bench --levers-only` on 2026-12-05 11:00 on Intel Xeon" in page
+    assert "| RTE | bf16, eager attention | 0.250 | 2.00x | 16 |" in page
+    slower = signal_levers()
+    for row in slower["trials"]["rows"]:
+        row["wall_s"] = 60.0 if row["arm"] == "levers" else row["wall_s"]
+    page = render({**results(), "signal_levers": slower}, [])
+    assert "| 1.67x (shortened trials, Intel Xeon); " in page and "| **missed** (the 1.5x floor met) |" in page

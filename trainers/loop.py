@@ -18,7 +18,7 @@ from trainers.config import TrainConfig, eval_steps, total_steps
 from trainers.averaging import load_flat
 from trainers.batching import epoch_batches
 from trainers.callbacks import step_callbacks
-from trainers.execution import EVAL_BATCH, autocast, labels_digest
+from trainers.execution import EVAL_BATCH, autocast, cpu_bf16_attention, labels_digest
 from trainers.tasks import get_task, split_seed
 from trainers.metrics import score
 from trainers.model import build_model
@@ -37,13 +37,17 @@ def device() -> torch.device:
 def execution_options() -> dict[str, bool]:
     """How (not what) a trial computes; logged as run tags, not part of the trial id.
     SUITE_TF32 (default 1): fp32 matrix products on TF32 tensor cores (Ampere and later GPUs).
-    SUITE_COMPILE (default 0): torch.compile the model (dynamic shapes; pays off on long GPU trials)."""
-    return {"tf32": os.environ.get("SUITE_TF32", "1") != "0", "compile": os.environ.get("SUITE_COMPILE", "0") == "1"}
+    SUITE_COMPILE (default 0): torch.compile the model (dynamic shapes; pays off on long GPU trials).
+    SUITE_CPU_EAGER_ATTENTION (default 1): bf16 trials on a CPU run eager attention (execution.cpu_bf16_attention)."""
+    return {"tf32": os.environ.get("SUITE_TF32", "1") != "0", "compile": os.environ.get("SUITE_COMPILE", "0") == "1",
+            "cpu_eager_attention": os.environ.get("SUITE_CPU_EAGER_ATTENTION", "1") != "0"}
 
 
-def prepare_execution(model: torch.nn.Module, dev: torch.device) -> torch.nn.Module:
-    """The module the steps call: the model itself, or its compiled form (sharing the same parameters)."""
+def prepare_execution(model: torch.nn.Module, dev: torch.device, precision: str = "fp32") -> torch.nn.Module:
+    """The module the steps call: the model itself, or its compiled form (sharing the same parameters); a bf16
+    trial on a CPU runs its attention in eager form (trainers.execution.cpu_bf16_attention)."""
     options = execution_options()
+    cpu_bf16_attention(model, precision, dev)
     if dev.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = options["tf32"]
         torch.backends.cudnn.allow_tf32 = options["tf32"]
@@ -295,7 +299,7 @@ def train(cfg: TrainConfig, on_eval=None, keep_model: bool = False, micro_batch:
                  else get_constant_schedule_with_warmup(optimizer, warmup))
     checkpoints = run.checkpoints(steps)
     distance, distance_steps = (BlockDistance(model), measure_steps(steps)) if run.block_distance else (None, ())
-    forward = prepare_execution(model, dev)
+    forward = prepare_execution(model, dev, cfg.precision)
     model.train()
     for callback in run.callbacks:
         callback.start(model)
