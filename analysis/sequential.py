@@ -206,6 +206,17 @@ class Design:
     def chances(self, delta: float) -> Chances:
         return _chances(self, float(delta))
 
+    def at_pairs(self, pairs: int, k: int) -> "Design":
+        """The looks as a comparison with ``pairs`` pairs at look k sees them: every look's count scaled by
+        pairs / looks[k] (a comparison's pairs need not be a cell's seeds: Xu et al.'s VOTE(4) makes one pair of 4
+        seeds), so that its futility bound reads the power of the pairs it will have, not the design's."""
+        if pairs == self.looks[k]:
+            return self
+        out: list[int] = []
+        for n in self.looks:
+            out.append(max(2, round(n * pairs / self.looks[k]), out[-1] + 1 if out else 2))
+        return Design(tuple(out), self.alpha, self.spending, self.power)
+
     def futility_p(self, delta: float | None) -> tuple:
         """Per look, the p at or above which a claim at standardized effect ``delta`` (the paper's effect / the
         observed sd) stops for futility; NaN where there is no bound: no effect given, or the design's power at it
@@ -377,17 +388,18 @@ def _refuted(r: Result, k: int, design: Design, resolutions: dict) -> str | None
     # tests/test_sequential.py). The last look reads the observed sd, as the engine's power rule does.
     upper = INTERIM_SD if k < len(design.looks) - 1 else None
     sizes = {id(t): effect_size(t, r.shape, resolutions.get(t.unit.task), upper) for t in live}
+    bound = {id(t): design.at_pairs(t.pairs, k).futility_p(sizes[id(t)])[k] for t in live}
     if r.shape.scope in ("all", "each"):
-        futile = [t for t in live if t.p >= design.futility_p(sizes[id(t)])[k]]
+        futile = [t for t in live if t.p >= bound[id(t)]]
         if futile:
             return (f"futility on {', '.join(_name(t) for t in futile)} (p {max(t.p for t in futile):.3g} ≥ "
-                    f"{min(design.futility_p(sizes[id(t)])[k] for t in futile):.3g}, with power ≥ "
-                    f"{design.power:g} for the paper's effect)")
+                    f"{min(bound[id(t)] for t in futile):.3g}, with power ≥ {design.power:g} for the paper's "
+                    f"effect by the last look)")
         return None
     if any(sizes[id(t)] is None for t in live):
         return None
     smallest = min(sizes[id(t)] for t in live)  # pooled / any: every unit powered, so the least powered one
-    line = design.futility_p(smallest)[k]
+    line = design.at_pairs(min(t.pairs for t in live), k).futility_p(smallest)[k]
     failing = [t for t in live if not t.p < design.efficacy_p[k]]  # as the engine: some unit does not cross
     if failing and r.p >= line:
         return f"futility (p {r.p:.3g} ≥ {line:.3g}, every comparison with power ≥ {design.power:g})"

@@ -10,7 +10,7 @@ import time
 from importlib.metadata import entry_points
 
 from pipelines.config import ConfigError, load
-from pipelines.driver import StudyError
+from pipelines.driver import StudyError, StudyOutcome
 from pipelines.plan import describe
 from pipelines.selection import resolved_plan
 from reports.shipped import check_papers
@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--config", help="path to suite.yaml (default: the repository's)")
         if name in ("run", "reproduce"):
             cmd.add_argument("--ray-address", help="HOST:PORT of an existing Ray cluster (or set RAY_ADDRESS)")
+        cmd.add_argument("--budget", metavar="TIME", help="seeds in the profile's looks, each next look only for "
+                         "undecided claims, within TIME wall (e.g. 2h, 90m); reuses every finished trial")
         if name == "report":
             cmd.add_argument("--runs", metavar="PATH", help="rebuild the report from the data it ships (a report "
                              "folder or its data/ folder) instead of MLflow; --profile defaults to the data's")
@@ -158,7 +160,8 @@ def _papers(config, paper: str, chosen: list[str] | None) -> list[str]:
     return list(config.data["papers"])
 
 
-def _plan(config, papers: list[str], profile: str | None, chosen) -> None:
+def _plan(config, papers: list[str], profile: str | None, chosen, budget: dict | None = None) -> None:
+    from pipelines.looks import schedule
     from pipelines.plan import describe_suite
     from reports.index import claim_needs
     totals = []
@@ -166,20 +169,42 @@ def _plan(config, papers: list[str], profile: str | None, chosen) -> None:
         plan = resolved_plan(config, paper, profile, chosen)
         text, paper_totals = describe(plan, config.profile(plan.profile, plan.paper)[1])
         needs = claim_needs(config.runs_dir / "reports", paper, plan.profile)
-        print(text + (f"\n{needs}" if needs else "") + ("\n" if len(papers) > 1 else ""))
+        looks = schedule(config, paper, profile, chosen, budget["hours"], budget["slots"]) if budget else ""
+        print(text + "".join(f"\n{part}" for part in (needs, looks) if part) + ("\n" if len(papers) > 1 else ""))
         totals.append(paper_totals)
     if len(papers) > 1:
         print(describe_suite(totals, config.profile(profile)[0]))
+
+
+def _budget(args, papers: list[str], config) -> dict | None:
+    """--budget as {hours, slots} (pipelines.looks), checked before anything runs; None without it."""
+    if getattr(args, "budget", None) is None:
+        return None
+    from pipelines.looks import LookDesign, parse_budget, slots
+    hours = parse_budget(args.budget)
+    if len(papers) > 1:
+        raise ConfigError("--budget: give one paper (each paper's looks spend their own budget)")
+    LookDesign.of(config, papers[0], args.profile)  # a profile without looks: its one-line error
+    return {"hours": hours, "slots": slots(config, papers[0], args.profile)}
 
 
 def _run(config, args, papers: list[str], chosen) -> int:
     """Every paper's study in one process: one Ray instance and one MLflow store for all of them."""
     from pipelines.driver import fmt_seconds, run_study, shared_ray
     status = 0
+    budget = _budget(args, papers, config)
     with shared_ray():
         for paper in papers:
             start = time.monotonic()
-            _, outcome = run_study(config, paper, args.profile, chosen, getattr(args, "ray_address", None))
+            if budget:
+                from reports.looks_run import run_budgeted
+                state, looks = run_budgeted(config, paper, args.profile, chosen, budget["hours"],
+                                            getattr(args, "ray_address", None))
+                ran, failed = sum(o.ran for o in looks), [t for o in looks for t in o.failed]
+                planned = len(state.plan.unique()) if state.plan else 0
+                outcome = StudyOutcome(planned, max(0, planned - ran - len(failed)), ran, failed)
+            else:
+                _, outcome = run_study(config, paper, args.profile, chosen, getattr(args, "ray_address", None))
             print(f"{paper}: trials: {outcome.ran} ran, {outcome.reused} reused, {len(outcome.failed)} failed "
                   f"({fmt_seconds(time.monotonic() - start)})")
             if outcome.failed:  # the report is still written; a rerun retries only these
@@ -208,11 +233,13 @@ def _rebuild(config, paper: str, profile: str | None, chosen, path: str) -> None
         print(f"suite: warning: {paper}-{bundle.profile} plans other trials here than when its data was written "
               f"(commit {bundle.manifest.get('commit', 'unknown')}; suite.yaml or the code changed): the rebuilt "
               f"report may differ", file=sys.stderr)
-    print(f"report written: {build_report(config, plan, bundle)} (from {bundle.folder}, without MLflow)")
+    budget = bundle.manifest.get("budget")  # a budgeted run's report replays its looks from the data
+    print(f"report written: {build_report(config, plan, bundle, budget)} (from {bundle.folder}, without MLflow)")
     print(f"index of every report: {write_index(config.runs_dir / 'reports')}")
 
 
-def _report(config, papers: list[str], profile: str | None, chosen, after_run: bool = False) -> int:
+def _report(config, papers: list[str], profile: str | None, chosen, after_run: bool = False,
+            budget: dict | None = None) -> int:
     """The papers' reports and the index. `suite report` (not after a run): a paper with no finished run yet gets
     no report (its tables would all be empty); when no paper has one, that is an error and nothing is written."""
     from reports.build import build_report
@@ -225,7 +252,7 @@ def _report(config, papers: list[str], profile: str | None, chosen, after_run: b
                               f"{_store_where(config)}); run `{_make_reproduce(name, plans[0].profile, chosen)}` first")
     for plan in plans:
         if plan.paper not in missing:
-            print(f"report written: {build_report(config, plan)}")
+            print(f"report written: {build_report(config, plan, budget=budget)}")
             _no_runs_note(config, plan)
     print(f"index of every report: {write_index(config.runs_dir / 'reports')}")
     if missing:
@@ -251,13 +278,14 @@ def main(argv: list[str] | None = None) -> int:
         papers = _papers(config, args.paper, chosen)
         config.profile(args.profile)
         if args.command == "plan":
-            _plan(config, papers, args.profile, chosen)
+            _plan(config, papers, args.profile, chosen, _budget(args, papers, config))
             return 0
         status = _run(config, args, papers, chosen) if args.command in ("run", "reproduce") else 0
         if getattr(args, "runs", None) is not None:
             _rebuild(config, args.paper, args.profile, chosen, args.runs)
         elif args.command in ("report", "reproduce"):
-            status = _report(config, papers, args.profile, chosen, after_run=args.command == "reproduce") or status
+            status = _report(config, papers, args.profile, chosen, after_run=args.command == "reproduce",
+                             budget=_budget(args, papers, config)) or status
         return status
     except (ConfigError, AssetError, StudyError) as exc:
         print(f"suite: error: {exc}", file=sys.stderr)

@@ -115,6 +115,7 @@ class Profile(_Fields):
     task_train_examples: dict = field(default_factory=dict)  # task -> its own cap in place of train_examples
     stand_ins: dict = field(default_factory=dict)  # [experiment.]paper task -> the offline task trained for it
     models: dict = field(default_factory=dict)  # model role -> {model, num_layers, cost}
+    looks: dict | None = None  # BUDGET's looks: {pairs, seed_sets, spending} (pipelines.looks)
 
     @classmethod
     def of(cls, resolved: dict) -> "Profile":

@@ -29,7 +29,8 @@ PROFILE_TOP = {"description"} | SCALE_KEYS  # required at profiles.<name>
 PROFILE_TOP_OPTIONAL = PROTOCOL_KEYS | PROFILE_OPTIONAL | {"papers"}
 # profiles.<name>.papers.<paper>: the scale keys for one paper, and `models`: role -> {model, num_layers}, what an
 # experiment's `model: <role>` setting trains (a teacher, a student)
-PAPER_SCALE = PROTOCOL_KEYS | SCALE_KEYS | PER_PAPER_KEYS | PROFILE_OPTIONAL | {"models", "description"}
+PAPER_SCALE = PROTOCOL_KEYS | SCALE_KEYS | PER_PAPER_KEYS | PROFILE_OPTIONAL | {"models", "description", "looks"}
+LOOKS_KEYS = {"pairs", "seed_sets"}  # profiles.<name>.papers.<paper>.looks: BUDGET's looks (pipelines.looks)
 MODEL_ROLE_KEYS = {"model", "num_layers", "cost"}
 RESOURCE_KEYS = {"cpus_per_trial", "gpus_per_trial"}
 COST_KEYS = {"seconds_per_step", "seconds_per_eval_example"}
@@ -174,6 +175,27 @@ def _check_seed_sets(where: str, seeds) -> None:
             _positive(f"{where}.{name}", value, int)
 
 
+def _check_looks(where: str, looks, seed_sets: dict) -> None:
+    """BUDGET's looks: pairs a cell at each look (at least 2, increasing; within a listed seed set's length), the
+    seed sets they grow, and the alpha-spending family (analysis.sequential.SPENDING)."""
+    _check_keys(where, looks, LOOKS_KEYS, optional={"spending"})
+    pairs = looks["pairs"]
+    if (not isinstance(pairs, list) or not pairs or not all(number(1, integer=True)(n) for n in pairs)
+            or pairs != sorted(set(pairs))):
+        raise ConfigError(f"{where}.pairs: expected increasing integers >= 2 (pairs a cell at each look), got "
+                          f"{pairs!r}")
+    sets = looks["seed_sets"]
+    if not isinstance(sets, list) or not sets or any(not isinstance(s, str) or s not in seed_sets for s in sets):
+        raise ConfigError(f"{where}.seed_sets: expected a list of the paper's seed sets (valid: "
+                          f"{choices(sorted(seed_sets))}), got {sets!r}")
+    for name in sets:
+        if isinstance(seed_sets[name], list) and pairs[-1] > len(seed_sets[name]):
+            raise ConfigError(f"{where}.pairs: the last look asks {pairs[-1]} seeds of set {name!r}, which lists "
+                              f"{len(seed_sets[name])}")
+    if looks.get("spending", "obf") not in ("obf", "pocock"):
+        raise ConfigError(f"{where}.spending: expected obf or pocock, got {looks['spending']!r}")
+
+
 def _check_profile(name: str, profile, papers: dict) -> dict[str, Profile]:
     """A profile's keys and values, and each paper's resolved view of it (returned, typed)."""
     where = f"profiles.{name}"
@@ -187,6 +209,8 @@ def _check_profile(name: str, profile, papers: dict) -> dict[str, Profile]:
             raise ConfigError(f"{where}.papers: unknown paper {paper_name!r} (valid: {choices(papers)})")
         _check_keys(f"{where}.papers.{paper_name}", section, PAPER_SCALE, required=False)
         _check_profile_values(f"{where}.papers.{paper_name}", section, papers[paper_name]["seeds"])
+        if "looks" in section:
+            _check_looks(f"{where}.papers.{paper_name}.looks", section["looks"], papers[paper_name]["seeds"])
     out = {}
     for paper_name, paper in papers.items():
         resolved = resolve_profile(profile, paper_name, paper)

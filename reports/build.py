@@ -19,6 +19,7 @@ from reports.shipped import PUBLISHED
 from reports.bundle import Bundle, DATA, Recorder, plan_digest
 from reports.index import summary, write_summary
 from reports.latex import write_report_tex
+from reports.looks import replay, sequential_verdicts
 from reports.render import recording, replace_folder
 
 
@@ -97,10 +98,12 @@ def _linked(markdown: str, link: str | None) -> str:
     return f"{title}\n\nRuns in MLflow (`make ui`): <{link}>\n{rest}"
 
 
-def build_report(config: SuiteConfig, plan: Plan, bundle: Bundle | None = None) -> Path:
+def build_report(config: SuiteConfig, plan: Plan, bundle: Bundle | None = None, budget: dict | None = None) -> Path:
     """Write report.md, tables/*.tex, figures/* and report.tex (every table and figure in one LaTeX document:
     `make report-pdf`) into runs/reports/<paper>-<profile>/, replacing it whole, with the data it read in data/
-    (reports.bundle). ``bundle``: a report's data folder (load_bundle) to build from instead of MLflow."""
+    (reports.bundle). ``bundle``: a report's data folder (load_bundle) to build from instead of MLflow.
+    ``budget``: {hours, slots} of a budgeted run: the report is built from its looks (reports.looks), at the last
+    look's plan, with the claims' sequential verdicts."""
     paper = config.paper(plan.paper)
     _, profile = config.profile(plan.profile, plan.paper)
     published_file = PUBLISHED / f"{paper['report']}.yaml"
@@ -115,15 +118,28 @@ def build_report(config: SuiteConfig, plan: Plan, bundle: Bundle | None = None) 
         runs, failed, source, manifest = bundle.runs, bundle.failed, bundle, bundle.manifest
         link = manifest.get("mlflow")  # a rebuilt report links where the one it was built from did
     module = importlib.import_module(f"reports.{paper['report']}")
+    if budget:
+        manifest["budget"] = budget
 
     def fill(work: Path) -> None:
-        ctx = ReportContext(plan, profile, paper, runs, work, published, source.load_curves, suite=config.data,
-                            failed=failed, read_outputs=source.read_outputs, derive=source.derive)
+        def make_ctx(for_plan: Plan) -> ReportContext:
+            return ReportContext(for_plan, profile, paper, runs, work, published, source.load_curves,
+                                 suite=config.data, failed=failed, read_outputs=source.read_outputs,
+                                 derive=source.derive)
+        replayed = None
+        if budget:
+            chosen = [n for n in paper["experiments"] if n in plan.stages]
+            replayed = replay(config, plan.paper, plan.profile, None if chosen == list(paper["experiments"])
+                              else chosen, budget["hours"], budget["slots"], runs, failed, make_ctx,
+                              bundle.searched if bundle is not None else None)
+        ctx = make_ctx(replayed.plan if replayed and replayed.plan else plan)
+        ctx.memo["looks"] = replayed
         with recording() as written:
             markdown = module.render(ctx)
         (work / "report.md").write_text(_linked(markdown, link), encoding="utf-8")
         write_report_tex(work, markdown, written)
-        write_summary(work, {**summary(plan, paper["title"], runs, failed, module.claim_verdicts(ctx)),
+        write_summary(work, {**summary(ctx.plan, paper["title"], runs, failed,
+                                       sequential_verdicts(ctx, module.claim_verdicts(ctx))),
                              **({"mlflow": link} if link else {})})
         source.write(work / DATA, runs, failed, manifest)
     return replace_folder(config.runs_dir / "reports" / f"{plan.paper}-{plan.profile}", fill) / "report.md"

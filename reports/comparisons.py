@@ -88,7 +88,8 @@ def all_of(parts: list[tuple[str, dict]]) -> dict:
 def holm(verdicts: list[dict], claims: list[dict], hours_per_trial: float = float("nan")) -> list[dict]:
     """Holm's correction across a report's claims decided by the engine (dicts with a ``result``): each verdict
     and reason from its adjusted p; a claim whose shape says ``exploratory: true`` stays out of the family. Every
-    row gains the engine's columns (p, p_adjusted, effect, pairs, power, exploratory); the rest keep theirs. An
+    row gains the engine's columns (p, p_adjusted, effect, pairs, power, exploratory) and keeps its ``result``
+    (named and flagged, before Holm: what reports.looks re-tests at each look); the rest keep theirs. An
     undecided claim with a seeds estimate gains ``hours_needed``: two trials a pair for each comparison it tests,
     at ``hours_per_trial`` (the report's mean finished trial, kit.hours_per_trial)."""
     flags = {c["id"]: bool((c.get("shape") or {}).get("exploratory")) for c in claims}
@@ -100,8 +101,7 @@ def holm(verdicts: list[dict], claims: list[dict], hours_per_trial: float = floa
         results.append(dataclasses.replace(r, claim=verdicts[i]["id"], shape=shape))
     out = [dict(v) for v in verdicts]
     for i, d, r in zip(engined, engine.decide(results), results):
-        out[i].pop("result")
-        out[i].update(verdict=d.verdict, reason=d.reason, p=d.p, p_adjusted=d.p_adjusted, effect=d.effect,
+        out[i].update(result=r, verdict=d.verdict, reason=d.reason, p=d.p, p_adjusted=d.p_adjusted, effect=d.effect,
                       pairs=d.pairs, power=d.power, exploratory=d.exploratory, pairs_needed=d.needed)
         hours = hours_needed(d, hours_per_trial * 2 * sum(t.reason is None for t in r.tests))
         if np.isfinite(hours):

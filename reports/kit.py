@@ -12,6 +12,7 @@ import pandas as pd
 from pipelines.availability import blocked
 from pipelines.selection import choose
 from reports.build import ReportContext
+from reports.looks import section as looks_section, sequential_verdicts
 from reports.render import counted, markdown_table, write_table
 from trainers.metrics import majority_baseline
 from trainers.tasks import get_task, load_splits, split_seed
@@ -145,13 +146,17 @@ def engine_claims_section(ctx: ReportContext, verdicts: list[dict], method: str)
     """The claims table of a report whose claims the engine decided (analysis.engine.decide, or
     reports.comparisons.holm): per claim its verdict, effect with a 95% interval, pairs (and stand-ins), raw and
     Holm-adjusted p, power at the paper's effect and a one-line reason; exploratory claims (the suite's own) are
-    marked and left out of Holm's family. Rows the engine did not decide show "–" in its columns."""
+    marked and left out of Holm's family. Rows the engine did not decide show "–" in its columns. A budgeted run's
+    rows carry their sequential verdicts, and its looks follow the table (reports.looks)."""
+    verdicts = sequential_verdicts(ctx, verdicts)
     rows = [[v["id"], v["statement"] + (" [exploratory]" if v.get("exploratory") else ""), v["verdict"],
              v.get("effect", "–"), v.get("pairs", "–"), _p_cell(v), v.get("power", "–"), v["reason"]]
             for v in verdicts]
     header = ["Claim", "What the paper says", "Verdict", "Effect [95% CI]", "Pairs", "p (Holm)", "Power", "Why"]
-    return claims_table(ctx, header, rows, method, before=True,
-                        prose=("What the paper says", "Effect [95% CI]", "Why"))
+    table = claims_table(ctx, header, rows, method, before=True,
+                         prose=("What the paper says", "Effect [95% CI]", "Why"))
+    looks = looks_section(ctx)
+    return f"{table}\n\n{looks}" if looks else table
 
 
 def hours_per_trial(ctx: ReportContext, experiment: str | None = None) -> float:

@@ -312,3 +312,13 @@ def test_the_engine_itself_through_the_looks():
     assert rates[0.0] <= design.alpha + 3 * mc_se(design.alpha, sims)
     want = design.chances(1.0)
     assert want.reproduced - 3 * mc_se(want.reproduced, sims) <= rates[1.0] <= want.power + 3 * mc_se(want.power, sims)
+
+
+def test_futility_reads_the_pairs_a_comparison_has_not_the_cells_seeds():
+    """Xu et al.'s VOTE(4) makes one pair of 4 seeds: at 16 seeds a cell it has 4 pairs. Its futility bound must
+    read the power of 4 pairs (none at a paper effect of 0.9 sd: no "not reproduced" without power), not of 16."""
+    design = Design(looks=(8, 16))
+    assert design.at_pairs(16, 1) is design
+    small = design.at_pairs(4, 1)
+    assert small.looks == (2, 4) and small.fractions == design.fractions
+    assert math.isfinite(design.futility_p(0.9)[1]) and math.isnan(small.futility_p(0.9)[1])

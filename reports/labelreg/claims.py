@@ -61,6 +61,7 @@ def decisions(ctx: ReportContext) -> tuple[list[dict], list]:
                                            resolutions={t: resolution(ctx, t) for t in tasks},
                                            baselines={t: degenerate_threshold(ctx, t) for t in tasks}, seed=SEED))
         ctx.memo["labelreg_decisions"] = (claims, engine.decide(results))
+        ctx.memo["labelreg_results"] = {c["id"]: r for c, r in zip(claims, results)}
     return ctx.memo["labelreg_decisions"]
 
 
@@ -88,7 +89,8 @@ def verdicts(ctx: ReportContext) -> list[dict]:
             out.append({"id": claim["id"], "statement": statement, "verdict": d.verdict, "hours_needed": hours,
                         "reason": reason, "p": d.p, "p_adjusted": d.p_adjusted,
                         "effect": d.effect, "pairs": d.pairs, "power": d.power,
-                        "exploratory": d.exploratory, "pairs_needed": d.needed})
+                        "exploratory": d.exploratory, "pairs_needed": d.needed,
+                        "result": ctx.memo["labelreg_results"][claim["id"]]})
     return out
 
 

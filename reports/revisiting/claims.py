@@ -165,8 +165,9 @@ def decisions(ctx: ReportContext) -> tuple[list[dict], list[engine.Decision]]:
     if "revisiting_decisions" not in ctx.memo:
         claims = ctx.published["claims"]
         scores = Scores(ctx, claims)
-        ctx.memo["revisiting_decisions"] = (claims, engine.decide([evaluate(scores, c) for c in claims]))
-    return ctx.memo["revisiting_decisions"]
+        results = [evaluate(scores, c) for c in claims]
+        ctx.memo["revisiting_decisions"] = (claims, engine.decide(results), results)
+    return ctx.memo["revisiting_decisions"][:2]
 
 
 def _experiments(claim: dict) -> list[str]:
@@ -186,7 +187,7 @@ def verdicts(ctx: ReportContext) -> list[dict]:
     pairs_needed and hours_needed (the power rule's estimate for an undecided claim)."""
     claims, decided = decisions(ctx)
     out = []
-    for claim, d in zip(claims, decided):
+    for claim, d, result in zip(claims, decided, ctx.memo["revisiting_decisions"][2]):
         reason = d.reason
         if d.verdict == tests.NOT_RUN:
             why = "; ".join(dict.fromkeys(f"{e}: {not_run(ctx, e)}" for e in _experiments(claim)))
@@ -196,7 +197,8 @@ def verdicts(ctx: ReportContext) -> list[dict]:
         out.append({"id": claim["id"], "section": claim["section"],
                     "statement": f"{claim['statement']} ({claim['section']})", "verdict": d.verdict, "reason": reason,
                     "p": d.p, "p_adjusted": d.p_adjusted, "effect": d.effect, "pairs": d.pairs, "power": d.power,
-                    "exploratory": d.exploratory, "pairs_needed": d.needed, "hours_needed": hours})
+                    "exploratory": d.exploratory, "pairs_needed": d.needed, "hours_needed": hours,
+                    "result": result})
     return out
 
 
