@@ -181,7 +181,7 @@ def _fmt_p(values) -> str:
     return ", ".join("–" if not math.isfinite(x) else f"{x:.3g}" for x in values) or "–"
 
 
-def _grown(look: Look) -> str:
+def grown_text(look: Look) -> str:
     """The grown experiments that plan trials at this look, with their seeds."""
     plan = look.plan
     return ", ".join(f"{e} {n}" for e, n in sorted(look.counts.items())
@@ -213,9 +213,9 @@ def section(ctx) -> str:
     lines.append(markdown_table(header, rows))
     rows = []
     for i, look in enumerate(replayed.looks):
-        rows.append([str(i + 1), _grown(look), str(len(look.plan.unique())), f"{look.hours_done:.2f}"])
+        rows.append([str(i + 1), grown_text(look), str(len(look.plan.unique())), f"{look.hours_done:.2f}"])
     if replayed.next is not None:
-        rows.append([f"{len(replayed.looks) + 1} (not run)", _grown(replayed.next),
+        rows.append([f"{len(replayed.looks) + 1} (not run)", grown_text(replayed.next),
                      str(len(replayed.next.plan.unique())),
                      f"{replayed.next.hours_done + replayed.next.hours_todo:.2f} (est.)"])
     header = ["Look", "Seeds by experiment", "Trials (cumulative)", "Trial-hours"]

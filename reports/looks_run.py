@@ -7,7 +7,7 @@ import yaml
 from pipelines.config import ConfigError, SuiteConfig
 from pipelines.driver import StudyError
 from pipelines.looks import config_at
-from reports.looks import Replay, replay
+from reports.looks import Replay, grown_text, replay
 
 
 def live_replay(config: SuiteConfig, paper: str, profile_name: str, experiments, budget: float, slots: int,
@@ -59,7 +59,7 @@ def run_budgeted(config: SuiteConfig, paper: str, profile_name: str | None, expe
                     f"({state.spent:.2f} h of {budget:g} h): {state.stop}")
                 return state, outcomes
             k = len(state.looks)
-            grown = ", ".join(f"{e} {c}" for e, c in sorted(state.next.counts.items()))
+            grown = grown_text(state.next)
             undecided = [c for look in state.looks[-1:] for c in look.needed]
             out(f"{paper}/{profile_name}: look {k + 1} of {len(state.design.pairs)} ({state.design.pairs[k]} "
                 f"pairs): seeds {grown}; about {state.next.hours_todo / n:.2f} h to run"

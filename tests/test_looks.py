@@ -88,8 +88,8 @@ def test_a_bad_looks_block_is_one_line(tmp_path, looks, message):
 
 
 def test_a_profile_without_looks_says_budget_needs_them():
-    with pytest.raises(ConfigError, match=r"profile cpu declares no looks for labelreg: BUDGET needs its `looks:`"):
-        LookDesign.of(load(), "labelreg", "cpu")
+    with pytest.raises(ConfigError, match=r"profile smoke declares no looks for labelreg: BUDGET needs its `looks:`"):
+        LookDesign.of(load(), "labelreg", "smoke")
 
 
 def _replay(config, budget=10.0):
