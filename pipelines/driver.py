@@ -238,7 +238,7 @@ def run_taught(session, todo: list[TrialSpec], checksums: dict, progress: Progre
     return failed, orphaned
 
 
-EXECUTION_ENV = ("SUITE_TF32", "SUITE_COMPILE", "SUITE_TOKEN_CACHE", "SUITE_WEIGHT_CACHE")
+EXECUTION_ENV = ("SUITE_TF32", "SUITE_COMPILE", "SUITE_TOKEN_CACHE", "SUITE_WEIGHT_CACHE", "SUITE_CPU_EAGER_ATTENTION")
 
 
 def worker_env() -> dict[str, str]:

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 import re
 from dataclasses import dataclass
 
 from pipelines.config import ConfigError, SuiteConfig
 from pipelines.experiment_graph import teacher_sources
 from pipelines.plan import Plan, trial_hours
+from pipelines.plan import slots as plan_slots
 from pipelines.validation import validate
 
 _UNITS = {"h": 1.0, "m": 1 / 60, "min": 1 / 60, "s": 1 / 3600}
@@ -95,11 +95,8 @@ def next_counts(design: LookDesign, config: SuiteConfig, paper: str, counts: dic
 
 
 def slots(config: SuiteConfig, paper: str, profile_name: str | None) -> int:
-    """Trials at a time on this machine (a CPU profile's cores / cpus_per_trial; 1 on a GPU profile)."""
-    _, profile = config.profile(profile_name, paper)
-    if profile.resources["gpus_per_trial"]:
-        return 1
-    return max(1, int((os.cpu_count() or 1) // profile.resources["cpus_per_trial"]))
+    """Trials at a time on this machine at the paper's view of the profile (pipelines.plan.slots)."""
+    return plan_slots(config.profile(profile_name, paper)[1])
 
 
 def measured_hours(runs) -> dict[str, float]:

@@ -533,13 +533,20 @@ def _resources(profile: Profile) -> str:
     return f"{r['gpus_per_trial']:g} GPU per trial" if r["gpus_per_trial"] else f"{r['cpus_per_trial']:g} CPU per trial"
 
 
+def slots(profile: Profile) -> int:
+    """Trials at a time on this machine: a CPU profile's cores / cpus_per_trial (1 on a GPU profile)."""
+    import os
+    if profile.resources["gpus_per_trial"]:
+        return 1
+    return max(1, int((os.cpu_count() or 1) // profile.resources["cpus_per_trial"]))
+
+
 def _wall(totals: PlanTotals, profile: Profile) -> str:
     """On a CPU profile, the wall time on this machine: its cores hold cores / cpus_per_trial trials at once."""
-    import os
     if profile.resources["gpus_per_trial"] or not totals.runnable:
         return ""
-    slots = max(1, int((os.cpu_count() or 1) // profile.resources["cpus_per_trial"]))
-    return f"; about {totals.runnable_hours / slots:,.1f} h wall on this machine ({slots} trials at a time)"
+    slots_ = slots(profile)
+    return f"; about {totals.runnable_hours / slots_:,.1f} h wall on this machine ({slots_} trials at a time)"
 
 
 def describe_suite(totals: list[PlanTotals], profile_name: str) -> str:

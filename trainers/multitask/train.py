@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from trainers import objectives
 from trainers.callbacks import EpochAverage, MeanTeacher
-from trainers.execution import EVAL_BATCH, autocast, labels_digest
+from trainers.execution import EVAL_BATCH, autocast, cpu_bf16_attention, labels_digest
 from trainers.metrics import accuracy, pearson
 from trainers.multitask.data import PART_TASKS, batch_inputs, pad_id, part_splits
 from trainers.multitask.losses import rampup_weight
@@ -206,6 +206,7 @@ class MultitaskRun:
                                                                            self.data, cfg)
         self.model = model = build_multitask_model(cfg.model, cfg.init_seed, cfg.num_layers, args["para_head"],
                                                    args["sts_head"], args["head_dropout"], args["pooling"]).to(dev)
+        cpu_bf16_attention(model, cfg.precision, dev)  # as the single-task loop: bf16 on a CPU runs eager attention
         if args["para_head"] == "cosine" and "para" in self.trained:  # an untrained head keeps its initial threshold
             fit_cosine_head(model, self.data["para"]["train"], self.pad, cfg.precision)
         if args["head_bias"] == "prior":  # trained heads only: an untrained one keeps its zero bias
