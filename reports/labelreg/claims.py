@@ -47,6 +47,26 @@ def _units(ctx: ReportContext, check: dict) -> list[engine.Unit]:
     return units
 
 
+def teacher_premise(ctx: ReportContext, check: dict) -> str | None:
+    """KD's premise: knowledge flows "from a bigger model (a teacher) to a smaller model (a student)" (Sec. 1) that
+    it outscores (Tables 1-5 print the teacher above every student). Checked on the held-out test split the claims
+    read, where neither side chose its checkpoint: on every task, the teacher's mean above the mean of the arm KD is
+    compared with. None when it holds (or no teacher ran); else why not, per task."""
+    if check["arm"] != "kd":
+        return None
+    short = []
+    for experiment, base in check["pairs"]:
+        if not _runnable(ctx, experiment, "kd"):
+            continue
+        source = ctx.paper["experiments"][experiment]["arms"]["kd"]["teacher"]["experiment"]
+        arm = next(iter(ctx.paper["experiments"][source]["arms"]))
+        for task in dict.fromkeys(m.task for m in ctx.plan.experiments[experiment]):
+            teacher, student = scores(ctx, source, task, arm, "test")[0], scores(ctx, experiment, task, base, "test")[0]
+            if len(teacher) and len(student) and teacher.mean() <= student.mean():
+                short.append(f"{task}: teacher {teacher.mean():.1f} vs {base} {student.mean():.1f} on test")
+    return f"the teacher does not beat its student ({'; '.join(short)})" if short else None
+
+
 def decisions(ctx: ReportContext) -> tuple[list[dict], list]:
     """The engine's claims (all but Table 8's pattern) and their decisions, cached per build."""
     if "labelreg_decisions" not in ctx.memo:
@@ -59,7 +79,8 @@ def decisions(ctx: ReportContext) -> tuple[list[dict], list]:
             shape = engine.Shape.from_yaml(claim["shape"])
             results.append(engine.evaluate(claim["id"], shape, scores_, units,
                                            resolutions={t: resolution(ctx, t) for t in tasks},
-                                           baselines={t: degenerate_threshold(ctx, t) for t in tasks}, seed=SEED))
+                                           baselines={t: degenerate_threshold(ctx, t) for t in tasks}, seed=SEED,
+                                           premise=teacher_premise(ctx, claim["check"])))
         ctx.memo["labelreg_decisions"] = (claims, engine.decide(results))
         ctx.memo["labelreg_results"] = {c["id"]: r for c, r in zip(claims, results)}
     return ctx.memo["labelreg_decisions"]
@@ -130,8 +151,10 @@ METHOD = ("Paired by seed on the test split's counts of correct examples. Gains:
           "margin on every task; a significant gain (Holm over tasks) refutes it. A non-significant result reads "
           "\"not reproduced\" only with at least 80% power at the paper's effect (its Tables 7 and 9), else "
           "\"could not tell\" with the pairs it needs. A task where most runs of an arm sit at the majority "
-          "baseline is left out. p in brackets: Holm-adjusted over the report's claims. Effect: mean paired "
-          f"difference in points with its 95% t interval. Draws: seed {SEED}.")
+          "baseline is left out. A KD claim needs its premise, a teacher above the student it is compared with on "
+          "every task's test mean; without it the claim reads \"could not tell\". p in brackets: Holm-adjusted "
+          "over the report's claims. Effect: mean paired difference in points with its 95% t interval. Draws: seed "
+          f"{SEED}.")
 
 
 def section_claims(ctx: ReportContext) -> str:
