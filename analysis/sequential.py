@@ -274,6 +274,11 @@ def _futility(design: Design, delta: float) -> tuple[tuple, tuple]:
             p_at.append(design.efficacy_p[k])  # the bounds meet: every p not crossing efficacy is futile
         else:
             p_at.append(_p_below(float(special.ndtr(a - mu[k])), n, delta))
+        if p_at[-1] <= floor(n):
+            # the exact sign-flip test of n pairs gives no p below floor(n) (5 pairs: 1/32): a threshold at or under
+            # it would stop every claim here whatever its data, so this look has no futility stop (as _tail has no
+            # efficacy crossing there). Non-binding, so the looks' other bounds stand; it only errs less often.
+            p_at[-1] = math.nan
         walk.on(a, upper[k])
     return tuple(lower), tuple(p_at)
 

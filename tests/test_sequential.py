@@ -322,3 +322,15 @@ def test_futility_reads_the_pairs_a_comparison_has_not_the_cells_seeds():
     small = design.at_pairs(4, 1)
     assert small.looks == (2, 4) and small.fractions == design.fractions
     assert math.isfinite(design.futility_p(0.9)[1]) and math.isnan(small.futility_p(0.9)[1])
+
+
+def test_no_futility_stop_where_the_exact_test_cannot_reach_the_bound():
+    """Looks 5, 10, 20. At a paper effect of 3 sd, look 1's futility threshold fell under 1/32, the smallest p that 5
+    pairs give, so it stopped every claim there whatever its data: the meanteacher Para-only claim, 5 of 5 pairs
+    the claimed way (+3.07 [+1.16, +4.97] against the paper's +7.7), read "not reproduced". That look has no futility
+    stop now; at 1.5 sd its threshold (0.19) stands, as does look 2's at 3 sd (over 1/1024)."""
+    design = Design(looks=(5, 10, 20))
+    assert math.isnan(design.futility_p(3.0)[0]) and engine.floor(10) < design.futility_p(3.0)[1] < 0.01
+    assert design.futility_p(1.5)[0] == pytest.approx(0.194, abs=0.001)
+    test = engine.Test(Unit("para", "a", "b"), 1 / 32, 3.07, 1.16, 4.97, 5, 0.99, None, other_way=1.0)
+    assert sequential.verdict(design, [result("P", 1 / 32, effect=7.7, tests=(test,))]).verdict == CONTINUE
