@@ -21,6 +21,11 @@ def _runnable(ctx: ReportContext, experiment: str, arm: str) -> bool:
             and arm in ctx.paper["experiments"][experiment]["arms"])
 
 
+def _tasks(ctx: ReportContext, experiment: str) -> list[str]:
+    """The experiment's tasks, in plan order."""
+    return list(dict.fromkeys(m.task for m in ctx.plan.experiments[experiment]))
+
+
 def score_frame(ctx: ReportContext, claims: list[dict]):
     """One row per finished run the claims read: task, arm ("experiment:arm"), pair (the seed), test score x100."""
     rows, seen = [], set()
@@ -31,7 +36,7 @@ def score_frame(ctx: ReportContext, claims: list[dict]):
                 if (experiment, arm) in seen or not _runnable(ctx, experiment, arm):
                     continue
                 seen.add((experiment, arm))
-                for task in dict.fromkeys(m.task for m in ctx.plan.experiments[experiment]):
+                for task in _tasks(ctx, experiment):
                     values, seeds = scores(ctx, experiment, task, arm, "test")
                     rows += [(task, f"{experiment}:{arm}", seed, value) for seed, value in zip(seeds, values)]
     return engine.frame(rows)
@@ -42,7 +47,7 @@ def _units(ctx: ReportContext, check: dict) -> list[engine.Unit]:
     for experiment, base in check["pairs"]:
         if not _runnable(ctx, experiment, check["arm"]):
             continue
-        for task in dict.fromkeys(m.task for m in ctx.plan.experiments[experiment]):
+        for task in _tasks(ctx, experiment):
             units.append(engine.Unit(task, f"{experiment}:{check['arm']}", f"{experiment}:{base}", task))
     return units
 
@@ -58,9 +63,10 @@ def teacher_premise(ctx: ReportContext, check: dict) -> str | None:
     for experiment, base in check["pairs"]:
         if not _runnable(ctx, experiment, "kd"):
             continue
-        source = ctx.paper["experiments"][experiment]["arms"]["kd"]["teacher"]["experiment"]
-        arm = next(iter(ctx.paper["experiments"][source]["arms"]))
-        for task in dict.fromkeys(m.task for m in ctx.plan.experiments[experiment]):
+        teacher_of = ctx.paper["experiments"][experiment]["arms"]["kd"]["teacher"]
+        source = teacher_of["experiment"]
+        arm = teacher_of.get("arm") or next(iter(ctx.paper["experiments"][source]["arms"]))
+        for task in _tasks(ctx, experiment):
             teacher, student = scores(ctx, source, task, arm, "test")[0], scores(ctx, experiment, task, base, "test")[0]
             if len(teacher) and len(student) and teacher.mean() <= student.mean():
                 short.append(f"{task}: teacher {teacher.mean():.1f} vs {base} {student.mean():.1f} on test")
