@@ -120,7 +120,10 @@ def _figure4(ctx, check: dict):
     experiment = check["experiment"]
     if experiment in ctx.plan.skipped or experiment not in ctx.plan.experiments:
         return None
-    column = planned_columns(ctx, experiment)[0]
+    columns = planned_columns(ctx, experiment)
+    if not columns:  # the profile's `tasks` leave out Figure 4's task
+        return None
+    column = columns[0]
     base = _accuracy(ctx, experiment, column, check["base"])
     return column, [(ARM_NAMES.get(arm, arm), *_pairs(_accuracy(ctx, experiment, column, arm), base))
                     for arm in check["arms"]]
