@@ -19,11 +19,13 @@ def suite(config: Path, *args: str, **kwargs) -> subprocess.Popen:
 
 
 def finished_runs(db: Path) -> int:
-    """FINISHED runs in a sqlite MLflow store that a running study may be writing (0 before it exists)."""
+    """FINISHED runs in a sqlite MLflow store that a running study may be writing (0 before it exists, and while
+    it is being created: a half-written file reads as "database disk image is malformed", a DatabaseError, and a
+    store without its tables yet as an OperationalError, its subclass)."""
     if not db.exists():
         return 0
     try:
         with sqlite3.connect(db, timeout=1) as con:
             return con.execute("select count(*) from runs where status = 'FINISHED'").fetchone()[0]
-    except sqlite3.OperationalError:
+    except sqlite3.DatabaseError:
         return 0
