@@ -54,6 +54,7 @@ def _signal(tmp_path: Path, precision) -> Path:
     data = yaml.safe_load(DEFAULT_CONFIG.read_text())
     data["runs_dir"] = str(tmp_path / "runs")
     data["profiles"]["signal"]["precision"] = precision
+    data["profiles"]["signal"]["papers"]["revisiting"].pop("precision")  # the paper's own `auto` would win
     path = tmp_path / f"suite-{precision}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
@@ -69,7 +70,7 @@ def test_validation_takes_auto_and_names_the_valid_precisions(tmp_path):
 
 def test_auto_leaves_trial_ids_unchanged_where_the_machine_has_no_bf16_units(tmp_path, machine, monkeypatch):
     experiments = ["bias_correction", "reinit", "precision"]
-    today = make_plan(load(), "revisiting", "signal", experiments)
+    today = make_plan(load(_signal(tmp_path, "fp32")), "revisiting", "signal", experiments)
     machine(EPYC)
     auto = load(_signal(tmp_path, "auto"))
     assert list(make_plan(auto, "revisiting", "signal", experiments).specs) == list(today.specs)
