@@ -200,7 +200,8 @@ def _run(config, args, papers: list[str], chosen) -> int:
                 from reports.looks_run import run_budgeted
                 state, looks = run_budgeted(config, paper, args.profile, chosen, budget["hours"],
                                             getattr(args, "ray_address", None))
-                ran, failed = sum(o.ran for o in looks), [t for o in looks for t in o.failed]
+                # a trial that fails at one look is retried at the next: name it once
+                ran, failed = sum(o.ran for o in looks), list(dict.fromkeys(t for o in looks for t in o.failed))
                 planned = len(state.plan.unique()) if state.plan else 0
                 outcome = StudyOutcome(planned, max(0, planned - ran - len(failed)), ran, failed)
             else:

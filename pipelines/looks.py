@@ -134,7 +134,8 @@ def schedule(config: SuiteConfig, paper: str, profile_name: str | None, experime
     from pipelines.plan import make_plan
     design = LookDesign.of(config, paper, profile_name)
     name, profile = config.profile(profile_name, paper)
-    grown = design.grown(config, paper, config.experiments(paper, experiments))
+    grown = [n for n in design.grown(config, paper, config.experiments(paper, experiments))
+             if n not in profile.skip]  # a skipped experiment grows nothing
     lines = [f"Looks for {paper} at profile {name} (BUDGET {budget:g} h at {n_slots} trial(s) at a time; seed sets "
              f"{', '.join(design.seed_sets)}: {', '.join(grown) or 'no experiment'}), were every claim open:",
              f"{'look':>4} {'pairs':>5} {'trials':>7} {'CPU-hours':>10} {'wall h':>7}  fits"]

@@ -92,6 +92,17 @@ def test_a_profile_without_looks_says_budget_needs_them():
         LookDesign.of(load(), "labelreg", "smoke")
 
 
+def test_make_plan_budget_names_the_experiments_the_looks_grow_not_the_skipped_ones():
+    """revisiting at signal: its looks grow the table and many seeds of the claims' experiments; the figure-only
+    experiments on the same seed sets are skipped at that profile and grow nothing."""
+    from pipelines.looks import schedule
+    text = schedule(load(), "revisiting", "signal", None, 2.0, 2)
+    assert text.splitlines()[0].endswith("seed sets table, many: bias_correction, reinit, longer, methods), were "
+                                         "every claim open:")
+    looks = [line.split() for line in text.splitlines()[2:]]
+    assert [(row[0], row[1], row[2]) for row in looks] == [("1", "4", "80"), ("2", "8", "160")]
+
+
 def _replay(config, budget=10.0):
     from reports.looks_run import live_replay
     return live_replay(config, "toy", "smoke", None, budget, 2, config.runs_dir)
