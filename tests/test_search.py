@@ -114,6 +114,7 @@ def test_a_sampled_search_draws_the_same_grid_points_for_every_seed_and_every_re
             grids = profile.get("papers", {}).get("revisiting", {}).get("grids", {})
             for key in [k for k in grids if k.startswith("methods.")]:
                 del grids[key]
+            profile.get("papers", {}).get("revisiting", {}).get("skip", {}).pop("methods_searched", None)
     config = load(study_config(tmp_path, mutate))
     plan, settings = search_plan(config, "revisiting", "cpu", "methods", ["RTE"])
     members = plan.experiments["methods"]
