@@ -35,10 +35,12 @@ def parse_budget(text: str) -> float:
 @dataclass(frozen=True)
 class LookDesign:
     """A profile's ``looks:`` block for a paper: pairs a cell at each look, the seed sets the looks grow, and the
-    alpha-spending family (analysis.sequential.Design)."""
+    alpha-spending family (analysis.sequential.Design); ``skipped``: the experiments the profile skips, which grow
+    nothing."""
     pairs: tuple
     seed_sets: tuple
     spending: str = "obf"
+    skipped: frozenset = frozenset()
 
     @classmethod
     def of(cls, config: SuiteConfig, paper: str, profile_name: str | None) -> "LookDesign":
@@ -47,12 +49,14 @@ class LookDesign:
         if not block:
             raise ConfigError(f"profile {name} declares no looks for {paper}: BUDGET needs its `looks:` block "
                               f"(pairs a cell at each look, the seed sets they grow; docs/claims.md, 'Looks')")
-        return cls(tuple(block["pairs"]), tuple(block["seed_sets"]), block.get("spending", "obf"))
+        return cls(tuple(block["pairs"]), tuple(block["seed_sets"]), block.get("spending", "obf"),
+                   frozenset(profile.skip))
 
     def grown(self, config: SuiteConfig, paper: str, names) -> list[str]:
-        """The experiments among ``names`` whose seeds the looks set."""
+        """The experiments among ``names`` whose seeds the looks set (not those the profile skips)."""
         declared = config.paper(paper).experiments
-        return [n for n in names if isinstance(declared[n].seeds, str) and declared[n].seeds in self.seed_sets]
+        return [n for n in names if n not in self.skipped and isinstance(declared[n].seeds, str)
+                and declared[n].seeds in self.seed_sets]
 
 
 def config_at(config: SuiteConfig, paper: str, counts: dict[str, int]) -> SuiteConfig:
@@ -134,8 +138,7 @@ def schedule(config: SuiteConfig, paper: str, profile_name: str | None, experime
     from pipelines.plan import make_plan
     design = LookDesign.of(config, paper, profile_name)
     name, profile = config.profile(profile_name, paper)
-    grown = [n for n in design.grown(config, paper, config.experiments(paper, experiments))
-             if n not in profile.skip]  # a skipped experiment grows nothing
+    grown = design.grown(config, paper, config.experiments(paper, experiments))
     lines = [f"Looks for {paper} at profile {name} (BUDGET {budget:g} h at {n_slots} trial(s) at a time; seed sets "
              f"{', '.join(design.seed_sets)}: {', '.join(grown) or 'no experiment'}), were every claim open:",
              f"{'look':>4} {'pairs':>5} {'trials':>7} {'CPU-hours':>10} {'wall h':>7}  fits"]
