@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -411,12 +412,15 @@ def _refuted(r: Result, k: int, design: Design, resolutions: dict) -> str | None
     return None
 
 
-def decide(design: Design, looks, *, budget_left: bool = True, resolutions: dict | None = None) -> list[Sequential]:
+def decide(design: Design, looks, *, budget_left: bool = True, resolutions: dict | None = None,
+           held: Callable[[str, int], int] | None = None) -> list[Sequential]:
     """Sequential verdicts for a report's claims. ``looks[k]``: the claims' Results at the k-th declared look (the
     first design.looks[k] pairs of every cell), the same claims in the same order at every look; fewer looks than
     declared when the run stopped early. A claim decided at a look ignores the looks after it. Where the looks end
     before the last declared one, an undecided claim reads CONTINUE (``budget_left``) with the cells and pairs the
-    next look needs, or "could not tell" when the budget is spent."""
+    next look needs, or "could not tell" when the budget is spent. ``held(claim, k)``: the pairs a cell the claim's
+    data holds at look k (0-based) where a partial look left it out (reports.looks), for its row and reason; else
+    the look's declared count."""
     looks = [list(rs) for rs in looks]
     if not looks or len(looks) > len(design.looks):
         raise ValueError(f"{len(looks)} looks given for a design of {len(design.looks)}")
@@ -431,8 +435,11 @@ def decide(design: Design, looks, *, budget_left: bool = True, resolutions: dict
     family: set[int] = set()
     rejected: set[int] = set()
 
+    def pairs(i, k):
+        return held(names[i], k) if held else design.looks[k]
+
     def settle(i, k, verdict, reason, level, needed=None):
-        out[i] = Sequential(names[i], verdict, reason, k + 1, design.looks[k], tuple(ps[i]), tuple(lines[i]),
+        out[i] = Sequential(names[i], verdict, reason, k + 1, pairs(i, k), tuple(ps[i]), tuple(lines[i]),
                             level, needed=needed)
 
     def share(r: Result) -> float:  # the claim's alpha now: its Holm share, or its own alpha if exploratory
@@ -456,7 +463,7 @@ def decide(design: Design, looks, *, budget_left: bool = True, resolutions: dict
             for i in crossed:
                 level = share(results[i])
                 lines[i].append(design.at(level).efficacy_p[k])
-                settle(i, k, REPRODUCED, _crossed(results[i], k, design, level, len(family)), level)
+                settle(i, k, REPRODUCED, _crossed(results[i], k, design, level, len(family), pairs(i, k)), level)
             rejected |= {i for i in crossed if i in family}
         for i in [i for i in open_ if i not in out]:
             r, level = results[i], share(results[i])
@@ -470,7 +477,7 @@ def decide(design: Design, looks, *, budget_left: bool = True, resolutions: dict
                 continue
             why = _refuted(r, k, design, resolutions)
             if why:
-                settle(i, k, NOT_REPRODUCED, f"look {k + 1} ({design.looks[k]} pairs): {why}", level)
+                settle(i, k, NOT_REPRODUCED, f"look {k + 1} ({pairs(i, k)} pairs): {why}", level)
             elif k == final:
                 settle(i, k, COULD_NOT_TELL, _short(r, design, level, resolutions), level, needed=_needed(r, design))
     last = len(looks) - 1
@@ -481,7 +488,7 @@ def decide(design: Design, looks, *, budget_left: bool = True, resolutions: dict
             continue
         nxt = design.looks[last + 1]
         r = looks[last][i]
-        common = dict(look=last + 1, pairs=design.looks[last], p=tuple(ps[i]), thresholds=tuple(lines[i]),
+        common = dict(look=last + 1, pairs=pairs(i, last), p=tuple(ps[i]), thresholds=tuple(lines[i]),
                       level=share(r), next_pairs=nxt)
         if budget_left:
             verdicts.append(Sequential(name, CONTINUE, f"undecided after look {last + 1}: the next look needs {nxt} "
@@ -493,9 +500,9 @@ def decide(design: Design, looks, *, budget_left: bool = True, resolutions: dict
     return verdicts
 
 
-def _crossed(r: Result, k: int, design: Design, level: float, family: int) -> str:
+def _crossed(r: Result, k: int, design: Design, level: float, family: int, pairs: int) -> str:
     holm = "exploratory, its own alpha" if r.shape.exploratory else f"Holm share of {family} claims"
-    return (f"crossed at look {k + 1} ({design.looks[k]} pairs): p {r.p:.3g} < {design.at(level).efficacy_p[k]:.3g} "
+    return (f"crossed at look {k + 1} ({pairs} pairs): p {r.p:.3g} < {design.at(level).efficacy_p[k]:.3g} "
             f"(alpha {level:.3g}, {holm}, {design.spending} spending)")
 
 

@@ -36,11 +36,13 @@ def parse_budget(text: str) -> float:
 class LookDesign:
     """A profile's ``looks:`` block for a paper: pairs a cell at each look, the seed sets the looks grow, and the
     alpha-spending family (analysis.sequential.Design); ``skipped``: the experiments the profile skips, which grow
-    nothing."""
+    nothing; ``partial``: a look that does not fit the budget whole grows the open claims whose experiments fit,
+    cheapest first (reports.looks.replay), where without it the looks stop."""
     pairs: tuple
     seed_sets: tuple
     spending: str = "obf"
     skipped: frozenset = frozenset()
+    partial: bool = False
 
     @classmethod
     def of(cls, config: SuiteConfig, paper: str, profile_name: str | None) -> "LookDesign":
@@ -50,7 +52,7 @@ class LookDesign:
             raise ConfigError(f"profile {name} declares no looks for {paper}: BUDGET needs its `looks:` block "
                               f"(pairs a cell at each look, the seed sets they grow; docs/claims.md, 'Looks')")
         return cls(tuple(block["pairs"]), tuple(block["seed_sets"]), block.get("spending", "obf"),
-                   frozenset(profile.skip))
+                   frozenset(profile.skip), bool(block.get("partial", False)))
 
     def grown(self, config: SuiteConfig, paper: str, names) -> list[str]:
         """The experiments among ``names`` whose seeds the looks set (not those the profile skips)."""
@@ -131,10 +133,35 @@ def look_hours(plan: Plan, profile, measured: dict[str, float]) -> tuple[float, 
     return done, todo
 
 
+def growth_hours(plan: Plan, profile, measured: dict[str, float], counts: dict[str, int],
+                 grown: dict[str, int]) -> float:
+    """Trial-hours that growing a finished look's experiments from ``counts`` to ``grown`` seeds would add, read from
+    that look alone: each of its trials (at its measured hours, else its experiment's mean, else the cost model)
+    scaled by the largest relative growth among the experiments that plan it (seeds are nested: n -> m seeds adds
+    (m - n) / n trials a planned trial). Fixed once the look has run, so a replay after the next look ran makes the
+    same choice the live run made before it."""
+    factor: dict[str, float] = {}
+    for name, members in plan.experiments.items():
+        n, m = counts.get(name), grown.get(name)
+        ratio = (m - n) / n if n and m and m > n else 0.0
+        for member in members:
+            factor[member.trial_id] = max(factor.get(member.trial_id, 0.0), ratio)
+    hours = 0.0
+    for name, members in plan.experiments.items():
+        ran = [measured[m.trial_id] for m in members if m.trial_id in measured]
+        for member in members:
+            t = member.trial_id
+            if factor.get(t):
+                cost = measured.get(t, sum(ran) / len(ran) if ran else trial_hours(plan.specs[t].config, profile))
+                hours += cost * factor.pop(t)  # popped: a trial two experiments plan counts once
+    return hours
+
+
 def schedule(config: SuiteConfig, paper: str, profile_name: str | None, experiments, budget: float,
              n_slots: int) -> str:
     """`make plan BUDGET=...`: each look's trials and hours were every claim still open at it (the most the looks
-    can cost: a look grows only what undecided claims read), against the budget."""
+    can cost: a look grows only what undecided claims read), against the budget; with ``partial`` looks, a look that
+    does not fit whole grows the open claims that fit."""
     from pipelines.plan import make_plan
     design = LookDesign.of(config, paper, profile_name)
     name, profile = config.profile(profile_name, paper)
@@ -147,5 +174,6 @@ def schedule(config: SuiteConfig, paper: str, profile_name: str | None, experime
         hours = sum(trial_hours(s.config, profile) for s in plan.unique())
         wall = hours / n_slots
         lines.append(f"{k + 1:>4} {n:>5} {len(plan.unique()):>7} {hours:>10.1f} {wall:>7.2f}  "
-                     + ("yes" if wall <= budget else "no: the looks stop before it unless claims are decided"))
+                     + ("yes" if wall <= budget else "no: only the open claims that fit grow, cheapest first"
+                        if design.partial and k else "no: the looks stop before it unless claims are decided"))
     return "\n".join(lines)

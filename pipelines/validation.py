@@ -177,8 +177,9 @@ def _check_seed_sets(where: str, seeds) -> None:
 
 def _check_looks(where: str, looks, seed_sets: dict) -> None:
     """BUDGET's looks: pairs a cell at each look (at least 2, increasing; within a listed seed set's length), the
-    seed sets they grow, and the alpha-spending family (analysis.sequential.SPENDING)."""
-    _check_keys(where, looks, LOOKS_KEYS, optional={"spending"})
+    seed sets they grow, the alpha-spending family (analysis.sequential.SPENDING), and whether a look that does not
+    fit the budget whole grows the open claims that fit (``partial``)."""
+    _check_keys(where, looks, LOOKS_KEYS, optional={"spending", "partial"})
     pairs = looks["pairs"]
     if (not isinstance(pairs, list) or not pairs or not all(number(1, integer=True)(n) for n in pairs)
             or pairs != sorted(set(pairs))):
@@ -194,6 +195,8 @@ def _check_looks(where: str, looks, seed_sets: dict) -> None:
                               f"{len(seed_sets[name])}")
     if looks.get("spending", "obf") not in ("obf", "pocock"):
         raise ConfigError(f"{where}.spending: expected obf or pocock, got {looks['spending']!r}")
+    if not isinstance(looks.get("partial", False), bool):
+        raise ConfigError(f"{where}.partial: expected true or false, got {looks['partial']!r}")
 
 
 def _check_profile(name: str, profile, papers: dict) -> dict[str, Profile]:

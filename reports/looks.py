@@ -25,7 +25,8 @@ from analysis.claims import COULD_NOT_TELL
 from analysis.sequential import CONTINUE, Design, Sequential, decide
 from pipelines.availability import blocked
 from pipelines.config import SuiteConfig
-from pipelines.looks import LookDesign, config_at, first_counts, look_hours, measured_hours, next_counts
+from pipelines.looks import (LookDesign, config_at, first_counts, growth_hours, look_hours, measured_hours,
+                             next_counts)
 from pipelines.plan import Plan
 from pipelines.selection import members_frame, resolved_plan
 from reports.render import markdown_table, write_table
@@ -38,6 +39,8 @@ class Look:
     hours_done: float  # trial-hours its finished trials took
     hours_todo: float  # trial-hours of its trials not yet run (estimated)
     needed: dict = field(default_factory=dict)  # claim -> the grown experiments it reads (after this look)
+    grows: list = field(default_factory=list)  # the open claims the next look's seeds go to (after this look)
+    held: list = field(default_factory=list)  # open claims the budget left out of a partial next look
 
 
 @dataclass
@@ -114,8 +117,9 @@ def replay(config: SuiteConfig, paper: str, profile_name: str, experiments, budg
         look = Look(counts, plan, done, todo)
         blocked_now = blocked(plan.unique())  # trials that cannot run here never count as waiting
         if any(s.trial_id not in attempted and not blocked_now[s.trial_id] for s in plan.unique()):
+            # a partial design fitted this look to the budget when the look before it ended (_fit)
             spent = looks[-1].hours_done if looks else 0.0
-            if (spent + todo) / slots > budget:
+            if (not looks or not design.partial) and (spent + todo) / slots > budget:
                 stop = (f"the budget: look {k + 1} ({design.pairs[k]} pairs) needs about {todo / slots:.2f} h more "
                         f"after {spent / slots:.2f} h, over {budget:g} h")
                 break
@@ -123,7 +127,7 @@ def replay(config: SuiteConfig, paper: str, profile_name: str, experiments, budg
         looks.append(look)
         results = _results(module.claim_verdicts(make_ctx(plan)))
         history.append(list(results.values()))
-        decided = decide(seq, history, budget_left=True)
+        decided = decide(seq, history, budget_left=True, held=_held(design, looks))
         open_ = [s.claim for s in decided if s.verdict == CONTINUE]
         if not open_:
             stop = "every claim decided" if k < len(design.pairs) - 1 else "the last look"
@@ -133,8 +137,56 @@ def replay(config: SuiteConfig, paper: str, profile_name: str, experiments, budg
         if not wanted:
             stop = "no undecided claim reads an experiment the looks grow"
             break
-        counts = next_counts(design, config, paper, counts, wanted, design.pairs[k + 1])
+        grows, counts, why = _fit(design, config, paper, look, open_, k, budget, slots,
+                                  lambda grown: growth_hours(plan, profile, measured, look.counts, grown))
+        if not grows:
+            stop = f"the budget: {why}"
+            break
+        look.grows, look.held = grows, [c for c in open_ if look.needed[c] and c not in grows]
     return _finish(design, seq, budget, slots, looks, history, None, stop or "the budget")
+
+
+def _fit(design: LookDesign, config: SuiteConfig, paper: str, look: Look, open_: list, k: int, budget: float,
+         slots: int, cost: Callable) -> tuple[list, dict, str]:
+    """(the open claims look k + 2 grows, its seed counts, why the budget stops it) under ``budget`` wall hours at
+    ``slots`` trials at a time. Without ``design.partial``, the whole look (replay checks it when it plans it, as
+    look 1). With it: the whole look if it fits, else the claims whose experiments
+    fit, cheapest first (``cost``: trial-hours, read from this look's own trials, pipelines.looks.growth_hours), one
+    at a time while the sum fits. A claim left out keeps its data and is re-tested at the later looks' thresholds:
+    the same p against a looser line crosses with probability at most the last line's, so its alpha still holds."""
+    pairs = design.pairs[k + 1]
+    reading = [c for c in open_ if look.needed[c]]
+    whole = next_counts(design, config, paper, look.counts, sorted({e for c in reading for e in look.needed[c]}),
+                        pairs)
+    if not design.partial:  # whole or not at all: replay's next step checks it against the budget
+        return reading, whole, ""
+    spent, need = look.hours_done, cost(whole)
+    if (spent + need) / slots <= budget:
+        return reading, whole, ""
+    why = (f"look {k + 2} ({pairs} pairs) needs about {need / slots:.2f} h more after {spent / slots:.2f} h, over "
+           f"{budget:g} h")
+    alone = {c: cost(next_counts(design, config, paper, look.counts, look.needed[c], pairs)) for c in reading}
+    grows, counts = [], look.counts
+    for c in sorted(reading, key=lambda c: (alone[c], reading.index(c))):
+        trial = next_counts(design, config, paper, counts, look.needed[c], pairs)
+        if (spent + cost(trial)) / slots <= budget:
+            grows, counts = grows + [c], trial
+    return grows, counts, why + ", and no open claim's share of it fits"
+
+
+def _held(design: LookDesign, looks: list) -> Callable | None:
+    """With partial looks: the pairs a cell a claim's data holds at look k (0-based), its seeds grown only at the
+    looks whose seeds went to it (Look.grows); None (each look's declared count) otherwise."""
+    if not design.partial:
+        return None
+
+    def held(claim: str, k: int) -> int:
+        n = design.pairs[0]
+        for i in range(min(k, len(looks))):
+            if claim in looks[i].grows:
+                n = design.pairs[i + 1]
+        return n
+    return held
 
 
 def _finish(design, seq, budget, slots, looks, history, nxt: Look | None, stop: str) -> Replay:
@@ -142,7 +194,7 @@ def _finish(design, seq, budget, slots, looks, history, nxt: Look | None, stop: 
     end here (``nxt``: the next look, which the live run runs before it replays again)."""
     verdicts: dict[str, Sequential] = {}
     decided_on = {}
-    for i, s in enumerate(decide(seq, history, budget_left=True) if history else []):
+    for i, s in enumerate(decide(seq, history, budget_left=True, held=_held(design, looks)) if history else []):
         if s.verdict == CONTINUE:
             s = dataclasses.replace(s, verdict=COULD_NOT_TELL,
                                     reason=f"undecided after look {s.look} ({s.pairs} pairs); the looks end here: "
@@ -205,7 +257,11 @@ def section(ctx) -> str:
              f"that look's threshold (at its Holm share: alpha / the confirmatory claims still open, "
              f"group-sequentially, Ye et al. 2013); non-binding futility by beta-spending for the power rule "
              f"(power {seq.power:g} at the paper's effect). A look's seeds go only to the experiments an undecided "
-             f"claim reads."]
+             f"claim reads." + (" A look that does not fit the budget whole gives its seeds to the undecided claims "
+                                "whose experiments fit, cheapest first (their cost from the look before, declared in "
+                                "advance: `partial: true`); a claim left out keeps its data and is re-tested at the "
+                                "later looks' thresholds, which only spends less of its alpha." if design.partial
+                                else "")]
     tables = ctx.out_dir / "tables"
     header = ["Look", "Pairs", "Alpha spent (cumulative)", "p threshold at alpha"]
     rows = [[str(r["look"]), str(r["pairs"]), f"{r['alpha spent']:.4f}", f"{r['p below']:.4g}"] for r in seq.table()]
@@ -223,6 +279,11 @@ def section(ctx) -> str:
                 notes=[f"Budget {replayed.budget:g} h at {replayed.slots} trial(s) at a time; spent "
                        f"{replayed.spent:.2f} h. The looks end here: {replayed.stop}."])
     lines.append(markdown_table(header, rows))
+    for i, look in enumerate(replayed.looks):
+        if look.held:
+            ran = "" if i + 1 < len(replayed.looks) else " (not run yet)"
+            lines.append(f"Look {i + 2}{ran} did not fit the budget whole: its seeds went to {', '.join(look.grows)} "
+                         f"(the cheapest open claims that fit); {', '.join(look.held)} kept the pairs they had.")
     needed = {}
     for look in replayed.looks:
         needed.update(look.needed)

@@ -61,9 +61,11 @@ def run_budgeted(config: SuiteConfig, paper: str, profile_name: str | None, expe
             k = len(state.looks)
             grown = grown_text(state.next)
             undecided = [c for look in state.looks[-1:] for c in look.needed]
+            held = [c for look in state.looks[-1:] for c in look.held]
             out(f"{paper}/{profile_name}: look {k + 1} of {len(state.design.pairs)} ({state.design.pairs[k]} "
                 f"pairs): seeds {grown}; about {state.next.hours_todo / n:.2f} h to run"
-                + (f"; undecided: {', '.join(undecided)}" if undecided else ""))
+                + (f"; undecided: {', '.join(undecided)}" if undecided else "")
+                + (f"; partial, over the budget whole: {', '.join(held)} keep their pairs" if held else ""))
             _, outcome = run_study(config_at(config, paper, state.next.counts), paper, profile_name, experiments,
                                    ray_address)
             outcomes.append(outcome)

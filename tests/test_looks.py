@@ -70,6 +70,51 @@ def test_the_next_look_grows_the_experiments_asked_for_and_their_teachers():
         "glue": 3, "fewrel": 5, "teachers_fewrel": 5, "glue_random": 3}  # FewRel's students read its teachers
 
 
+def _partial_fit(budget, partial=True):
+    """labelreg's looks at 3, then 5 pairs, after look 1 took 1 trial-hour: the KD no-gain claim reads glue and
+    fewrel (FewRel's students read its teachers), the random-init gain glue_random; 2 more seeds of an experiment
+    cost 2 x its trial-hours a seed."""
+    from reports.looks import Look, _fit
+    counts = {"glue": 3, "fewrel": 3, "teachers_fewrel": 3, "glue_random": 3}
+    per_seed = {"glue": 0.3, "fewrel": 0.1, "teachers_fewrel": 0.05, "glue_random": 0.2}
+    look = Look(counts, None, 1.0, 0.0, {"kd_no_gain": ["glue", "fewrel"], "ri_gain_kd": ["glue_random"]})
+    design = LookDesign((3, 5), ("five",), partial=partial)
+    return _fit(design, load(), "labelreg", look, ["kd_no_gain", "ri_gain_kd"], 0, budget, 1,
+                lambda grown: sum((grown[e] - counts[e]) * per_seed[e] for e in counts))
+
+
+def test_a_partial_look_grows_the_cheapest_open_claims_that_fit():
+    """Whole, look 2 adds 1.3 trial-hours to 1.0. Under 1.5 h only ri_gain_kd's 0.4 fits; under 2.0 h it is still
+    the only one (cheapest first: kd_no_gain's 0.9 after it would make 2.3); under 1.2 h nothing does."""
+    everything = {"glue": 5, "fewrel": 5, "teachers_fewrel": 5, "glue_random": 5}
+    assert _partial_fit(3.0) == (["kd_no_gain", "ri_gain_kd"], everything, "")
+    for budget in (1.5, 2.0):
+        grows, counts, _ = _partial_fit(budget)
+        assert (grows, counts) == (["ri_gain_kd"], {"glue": 3, "fewrel": 3, "teachers_fewrel": 3, "glue_random": 5})
+    assert _partial_fit(1.2) == ([], {"glue": 3, "fewrel": 3, "teachers_fewrel": 3, "glue_random": 3},
+                                 "look 2 (5 pairs) needs about 1.30 h more after 1.00 h, over 1.2 h, and no open "
+                                 "claim's share of it fits")
+    assert _partial_fit(1.2, partial=False)[:2] == (["kd_no_gain", "ri_gain_kd"], everything)  # replay checks it
+
+
+def test_growth_is_costed_from_the_look_that_ran(tmp_path):
+    """The toy's look 1 (2 seeds of 5 student arms, one teacher): growing the students to 3 seeds adds half a trial
+    for each of their 10, at its measured hours; the teacher (one seed) adds nothing; an unmeasured trial costs its
+    experiment's mean."""
+    from pipelines.looks import growth_hours
+    config = load(study_config(tmp_path, lambda d: _toy_seeds(d, 2)))
+    plan = make_plan(config, "toy", "smoke")
+    students = plan.ids("students")
+    measured = {t: 0.01 * (i + 1) for i, t in enumerate(students)} | {plan.ids("teachers")[0]: 5.0}
+    profile = config.profile("smoke", "toy")[1]
+    assert growth_hours(plan, profile, measured, {"students": 2}, {"students": 3}) == pytest.approx(
+        0.5 * 0.01 * sum(range(1, 11)))
+    assert growth_hours(plan, profile, measured, {"students": 2}, {"students": 2}) == 0
+    del measured[students[0]]
+    assert growth_hours(plan, profile, measured, {"students": 2}, {"students": 5}) == pytest.approx(
+        1.5 * (0.01 * sum(range(2, 11)) + 0.01 * sum(range(2, 11)) / 9))
+
+
 @pytest.mark.parametrize("looks,message", [
     ({"pairs": [4, 2], "seed_sets": ["five"]}, r"looks.pairs: expected increasing integers >= 2"),
     ({"pairs": [1, 2], "seed_sets": ["five"]}, r"looks.pairs: expected increasing integers >= 2"),
@@ -78,6 +123,7 @@ def test_the_next_look_grows_the_experiments_asked_for_and_their_teachers():
     ({"pairs": [2, 6], "seed_sets": ["five"]}, r"looks.pairs: the last look asks 6 seeds of set 'five', which "
                                                r"lists 5"),
     ({"pairs": [2, 3], "seed_sets": ["five"], "spending": "linear"}, r"looks.spending: expected obf or pocock"),
+    ({"pairs": [2, 3], "seed_sets": ["five"], "partial": "yes"}, r"looks.partial: expected true or false, got 'yes'"),
     ({"pairs": [2, 3]}, r"looks: missing key 'seed_sets'"),
 ])
 def test_a_bad_looks_block_is_one_line(tmp_path, looks, message):
@@ -216,6 +262,23 @@ def test_a_report_replays_its_looks_from_its_data_the_same_every_time(labelreg_l
 def test_a_smaller_budget_stops_the_replay_where_the_run_stopped(labelreg_looks):
     report, _ = _rebuild(labelreg_looks, 1.3)
     assert "The looks end here: the budget: look 3 (5 pairs) needs about" in report
+
+
+def test_a_partial_look_goes_to_the_claims_that_fit_and_the_report_names_them(tmp_path):
+    """The labelreg example with `partial: true`: look 3 whole adds 0.18 h to the 1.25 h spent, over 1.34 h; the
+    random-init gains' glue_random seeds fit (cheapest first), the no-gain claims' glue and fewrel do not. Their
+    rows keep look 2's 3 pairs."""
+    def mutate(data):
+        data["profiles"]["cpu"]["papers"]["labelreg"]["looks"] = {"pairs": [2, 3, 5], "seed_sets": ["five"],
+                                                                  "partial": True}
+    report, _ = _rebuild(load(scratch_copy(tmp_path, mutate)), 1.34)
+    looks = report.split("## Looks")[1]
+    assert "| 3 (not run) | fewrel 3, glue 3, glue_random 5, glue_searched 2, teachers_fewrel 3 | 123 | 2.60 (est.) |" \
+        in looks
+    assert ("Look 3 (not run yet) did not fit the budget whole: its seeds went to ri_gain_kd, ri_gain_ls, "
+            "ri_gain_selfkd (the cheapest open claims that fit); kd_no_gain, tfreg_no_gain, ls_no_gain, "
+            "selfkd_no_gain kept the pairs they had.") in looks
+    assert "A look that does not fit the budget whole gives its seeds to the undecided claims" in looks
 
 
 @pytest.mark.study

@@ -115,6 +115,19 @@ def test_group_sequential_holm_recycles_a_rejected_claims_alpha_within_the_look_
     assert alone[1].verdict == REPRODUCED and alone[0].level == 0.05
 
 
+def test_a_claim_a_partial_look_held_back_keeps_its_pairs_and_meets_the_later_threshold():
+    """A partial look 2 grows A, not H: H's p is the same at both looks (its data did not grow). Above look 1's
+    threshold and below look 2's, it crosses at look 2, and its row and reason give the 4 pairs it has."""
+    design = Design(LOOKS)
+    p = (design.efficacy_p[0] + design.efficacy_p[1]) / 2
+    out = sequential.decide(design, [[result("A", 0.5), result("H", p, exploratory=True)],
+                                     [result("A", 0.5), result("H", p, exploratory=True)]],
+                            held=lambda claim, k: 4 if claim == "H" else LOOKS[k])
+    assert (out[1].verdict, out[1].look, out[1].pairs) == (REPRODUCED, 2, 4) and out[1].p == (p, p)
+    assert out[1].reason.startswith("crossed at look 2 (4 pairs)")
+    assert (out[0].verdict, out[0].pairs) == (CONTINUE, 8)
+
+
 def test_a_spent_budget_says_could_not_tell_with_the_next_looks_pairs():
     design = Design(LOOKS)
     v = sequential.verdict(design, [result("A", 0.2)], budget_left=False)
