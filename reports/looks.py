@@ -138,7 +138,8 @@ def replay(config: SuiteConfig, paper: str, profile_name: str, experiments, budg
             stop = "no undecided claim reads an experiment the looks grow"
             break
         grows, counts, why = _fit(design, config, paper, look, open_, k, budget, slots,
-                                  lambda grown: growth_hours(plan, profile, measured, look.counts, grown))
+                                  lambda grown: growth_hours(plan, profile, measured, look.counts, grown),
+                                  {c: _power_pairs(results[c]) for c in open_})
         if not grows:
             stop = f"the budget: {why}"
             break
@@ -146,14 +147,23 @@ def replay(config: SuiteConfig, paper: str, profile_name: str, experiments, budg
     return _finish(design, seq, budget, slots, looks, history, None, stop or "the budget")
 
 
+def _power_pairs(result) -> int | None:
+    """The pairs a task the engine's power rule asks of a claim (fixed sample, from the look's observed spread and
+    the paper's effect): its most demanding comparison; None where it gives none."""
+    needed = [t.needed for t in result.tests if t.reason is None and t.needed is not None]
+    return max(needed) if needed else None
+
+
 def _fit(design: LookDesign, config: SuiteConfig, paper: str, look: Look, open_: list, k: int, budget: float,
-         slots: int, cost: Callable) -> tuple[list, dict, str]:
+         slots: int, cost: Callable, power_pairs: dict | None = None) -> tuple[list, dict, str]:
     """(the open claims look k + 2 grows, its seed counts, why the budget stops it) under ``budget`` wall hours at
     ``slots`` trials at a time. Without ``design.partial``, the whole look (replay checks it when it plans it, as
-    look 1). With it: the whole look if it fits, else the claims whose experiments
-    fit, cheapest first (``cost``: trial-hours, read from this look's own trials, pipelines.looks.growth_hours), one
-    at a time while the sum fits. A claim left out keeps its data and is re-tested at the later looks' thresholds:
-    the same p against a looser line crosses with probability at most the last line's, so its alpha still holds."""
+    look 1). With it: the whole look if it fits, else the claims whose experiments fit, one at a time while the sum
+    fits: first those the next look can power (``power_pairs``: the power rule's pairs at most the look's), then
+    those with no estimate, then those it cannot power, each group cheapest first (``cost``: trial-hours, read from this look's own trials,
+    pipelines.looks.growth_hours). The order reads no claim's effect, only costs and spreads. A claim left out
+    keeps its data and is re-tested at the later looks' thresholds: the same p against a looser line crosses with
+    probability at most the last line's, so its alpha still holds."""
     pairs = design.pairs[k + 1]
     reading = [c for c in open_ if look.needed[c]]
     whole = next_counts(design, config, paper, look.counts, sorted({e for c in reading for e in look.needed[c]}),
@@ -167,11 +177,14 @@ def _fit(design: LookDesign, config: SuiteConfig, paper: str, look: Look, open_:
            f"{budget:g} h")
     alone = {c: cost(next_counts(design, config, paper, look.counts, look.needed[c], pairs)) for c in reading}
     grows, counts = [], look.counts
-    for c in sorted(reading, key=lambda c: (alone[c], reading.index(c))):
+    power_pairs = power_pairs or {}
+    # 0: the power rule's pairs within the next look's; 1: no estimate (no effect or spread to read); 2: beyond it
+    group = {c: 1 if power_pairs.get(c) is None else 0 if power_pairs[c] <= pairs else 2 for c in reading}
+    for c in sorted(reading, key=lambda c: (group[c], alone[c], reading.index(c))):
         trial = next_counts(design, config, paper, counts, look.needed[c], pairs)
         if (spent + cost(trial)) / slots <= budget:
             grows, counts = grows + [c], trial
-    return grows, counts, why + ", and no open claim's share of it fits"
+    return grows, counts, why if grows else why + ", and no open claim's share of it fits"
 
 
 def _held(design: LookDesign, looks: list) -> Callable | None:

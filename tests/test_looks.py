@@ -70,7 +70,7 @@ def test_the_next_look_grows_the_experiments_asked_for_and_their_teachers():
         "glue": 3, "fewrel": 5, "teachers_fewrel": 5, "glue_random": 3}  # FewRel's students read its teachers
 
 
-def _partial_fit(budget, partial=True):
+def _partial_fit(budget, partial=True, power_pairs=None):
     """labelreg's looks at 3, then 5 pairs, after look 1 took 1 trial-hour: the KD no-gain claim reads glue and
     fewrel (FewRel's students read its teachers), the random-init gain glue_random; 2 more seeds of an experiment
     cost 2 x its trial-hours a seed."""
@@ -80,12 +80,14 @@ def _partial_fit(budget, partial=True):
     look = Look(counts, None, 1.0, 0.0, {"kd_no_gain": ["glue", "fewrel"], "ri_gain_kd": ["glue_random"]})
     design = LookDesign((3, 5), ("five",), partial=partial)
     return _fit(design, load(), "labelreg", look, ["kd_no_gain", "ri_gain_kd"], 0, budget, 1,
-                lambda grown: sum((grown[e] - counts[e]) * per_seed[e] for e in counts))
+                lambda grown: sum((grown[e] - counts[e]) * per_seed[e] for e in counts), power_pairs)
 
 
 def test_a_partial_look_grows_the_cheapest_open_claims_that_fit():
     """Whole, look 2 adds 1.3 trial-hours to 1.0. Under 1.5 h only ri_gain_kd's 0.4 fits; under 2.0 h it is still
-    the only one (cheapest first: kd_no_gain's 0.9 after it would make 2.3); under 1.2 h nothing does."""
+    the only one (cheapest first: kd_no_gain's 0.9 after it would make 2.3); under 1.2 h nothing does. Claims the
+    next look can power (the power rule's pairs at most its 5) go before those with no estimate, and those before
+    the ones it cannot."""
     everything = {"glue": 5, "fewrel": 5, "teachers_fewrel": 5, "glue_random": 5}
     assert _partial_fit(3.0) == (["kd_no_gain", "ri_gain_kd"], everything, "")
     for budget in (1.5, 2.0):
@@ -95,6 +97,11 @@ def test_a_partial_look_grows_the_cheapest_open_claims_that_fit():
                                  "look 2 (5 pairs) needs about 1.30 h more after 1.00 h, over 1.2 h, and no open "
                                  "claim's share of it fits")
     assert _partial_fit(1.2, partial=False)[:2] == (["kd_no_gain", "ri_gain_kd"], everything)  # replay checks it
+    # a claim the next look can power goes first: kd_no_gain's power rule asks 4 pairs, ri_gain_kd's 40
+    grows, counts, _ = _partial_fit(2.0, power_pairs={"kd_no_gain": 4, "ri_gain_kd": 40})
+    assert (grows, counts) == (["kd_no_gain"], {"glue": 5, "fewrel": 5, "teachers_fewrel": 5, "glue_random": 3})
+    assert _partial_fit(2.0, power_pairs={"kd_no_gain": None, "ri_gain_kd": 40})[0] == ["kd_no_gain"]
+    assert _partial_fit(2.0, power_pairs={"kd_no_gain": 6, "ri_gain_kd": None})[0] == ["ri_gain_kd"]
 
 
 def test_growth_is_costed_from_the_look_that_ran(tmp_path):
