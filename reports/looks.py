@@ -271,10 +271,11 @@ def section(ctx) -> str:
              f"group-sequentially, Ye et al. 2013); non-binding futility by beta-spending for the power rule "
              f"(power {seq.power:g} at the paper's effect). A look's seeds go only to the experiments an undecided "
              f"claim reads." + (" A look that does not fit the budget whole gives its seeds to the undecided claims "
-                                "whose experiments fit, cheapest first (their cost from the look before, declared in "
-                                "advance: `partial: true`); a claim left out keeps its data and is re-tested at the "
-                                "later looks' thresholds, which only spends less of its alpha." if design.partial
-                                else "")]
+                                "whose experiments fit (declared in advance: `partial: true`): first those the look "
+                                "can power by the power rule, then those with no estimate, then the rest, each "
+                                "cheapest first by the look before's trial-hours; a claim left out keeps its data "
+                                "and is re-tested at the later looks' thresholds, which only spends less of its "
+                                "alpha." if design.partial else "")]
     tables = ctx.out_dir / "tables"
     header = ["Look", "Pairs", "Alpha spent (cumulative)", "p threshold at alpha"]
     rows = [[str(r["look"]), str(r["pairs"]), f"{r['alpha spent']:.4f}", f"{r['p below']:.4g}"] for r in seq.table()]
@@ -296,7 +297,7 @@ def section(ctx) -> str:
         if look.held:
             ran = "" if i + 1 < len(replayed.looks) else " (not run yet)"
             lines.append(f"Look {i + 2}{ran} did not fit the budget whole: its seeds went to {', '.join(look.grows)} "
-                         f"(the cheapest open claims that fit); {', '.join(look.held)} kept the pairs they had.")
+                         f"(the open claims that fit, in the order above); {', '.join(look.held)} kept the pairs they had.")
     needed = {}
     for look in replayed.looks:
         needed.update(look.needed)

@@ -273,7 +273,8 @@ def test_a_smaller_budget_stops_the_replay_where_the_run_stopped(labelreg_looks)
 
 def test_a_partial_look_goes_to_the_claims_that_fit_and_the_report_names_them(tmp_path):
     """The labelreg example with `partial: true`: look 3 whole adds 0.18 h to the 1.25 h spent, over 1.34 h; the
-    random-init gains' glue_random seeds fit (cheapest first), the no-gain claims' glue and fewrel do not. Their
+    random-init gains' glue_random seeds fit (every open claim's power rule asks more than 5 pairs: cheapest first),
+    the no-gain claims' glue and fewrel do not. Their
     rows keep look 2's 3 pairs."""
     def mutate(data):
         data["profiles"]["cpu"]["papers"]["labelreg"]["looks"] = {"pairs": [2, 3, 5], "seed_sets": ["five"],
@@ -283,7 +284,7 @@ def test_a_partial_look_goes_to_the_claims_that_fit_and_the_report_names_them(tm
     assert "| 3 (not run) | fewrel 3, glue 3, glue_random 5, glue_searched 2, teachers_fewrel 3 | 123 | 2.60 (est.) |" \
         in looks
     assert ("Look 3 (not run yet) did not fit the budget whole: its seeds went to ri_gain_kd, ri_gain_ls, "
-            "ri_gain_selfkd (the cheapest open claims that fit); kd_no_gain, tfreg_no_gain, ls_no_gain, "
+            "ri_gain_selfkd (the open claims that fit, in the order above); kd_no_gain, tfreg_no_gain, ls_no_gain, "
             "selfkd_no_gain kept the pairs they had.") in looks
     assert "A look that does not fit the budget whole gives its seeds to the undecided claims" in looks
 
