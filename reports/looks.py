@@ -289,15 +289,15 @@ def section(ctx) -> str:
                      str(len(replayed.next.plan.unique())),
                      f"{replayed.next.hours_done + replayed.next.hours_todo:.2f} (est.)"])
     header = ["Look", "Seeds by experiment", "Trials (cumulative)", "Trial-hours"]
+    partial = [f"Look {i + 2}{'' if i + 1 < len(replayed.looks) else ' (not run yet)'} did not fit the budget "
+               f"whole: its seeds went to {', '.join(look.grows)} (the open claims that fit: those the look can "
+               f"power first, each group cheapest first); "
+               f"{', '.join(look.held)} kept the pairs they had." for i, look in enumerate(replayed.looks) if look.held]
     write_table(tables / "looks_runs.tex", header, rows, "Looks: what each look ran", "tab:looks-runs",
                 notes=[f"Budget {replayed.budget:g} h at {replayed.slots} trial(s) at a time; spent "
-                       f"{replayed.spent:.2f} h. The looks end here: {replayed.stop}."])
+                       f"{replayed.spent:.2f} h. The looks end here: {replayed.stop}.", *partial])
     lines.append(markdown_table(header, rows))
-    for i, look in enumerate(replayed.looks):
-        if look.held:
-            ran = "" if i + 1 < len(replayed.looks) else " (not run yet)"
-            lines.append(f"Look {i + 2}{ran} did not fit the budget whole: its seeds went to {', '.join(look.grows)} "
-                         f"(the open claims that fit, in the order above); {', '.join(look.held)} kept the pairs they had.")
+    lines += partial
     needed = {}
     for look in replayed.looks:
         needed.update(look.needed)

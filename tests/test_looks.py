@@ -284,7 +284,8 @@ def test_a_partial_look_goes_to_the_claims_that_fit_and_the_report_names_them(tm
     assert "| 3 (not run) | fewrel 3, glue 3, glue_random 5, glue_searched 2, teachers_fewrel 3 | 123 | 2.60 (est.) |" \
         in looks
     assert ("Look 3 (not run yet) did not fit the budget whole: its seeds went to ri_gain_kd, ri_gain_ls, "
-            "ri_gain_selfkd (the open claims that fit, in the order above); kd_no_gain, tfreg_no_gain, ls_no_gain, "
+            "ri_gain_selfkd (the open claims that fit: those the look can power first, each group cheapest first); "
+            "kd_no_gain, tfreg_no_gain, ls_no_gain, "
             "selfkd_no_gain kept the pairs they had.") in looks
     assert "A look that does not fit the budget whole gives its seeds to the undecided claims" in looks
 
