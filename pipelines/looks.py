@@ -37,7 +37,7 @@ class LookDesign:
     """A profile's ``looks:`` block for a paper: pairs a cell at each look, the seed sets the looks grow, and the
     alpha-spending family (analysis.sequential.Design); ``skipped``: the experiments the profile skips, which grow
     nothing; ``partial``: a look that does not fit the budget whole grows the open claims whose experiments fit,
-    cheapest first (reports.looks.replay), where without it the looks stop."""
+    those it can power first (reports.looks._fit), where without it the looks stop."""
     pairs: tuple
     seed_sets: tuple
     spending: str = "obf"
@@ -174,6 +174,6 @@ def schedule(config: SuiteConfig, paper: str, profile_name: str | None, experime
         hours = sum(trial_hours(s.config, profile) for s in plan.unique())
         wall = hours / n_slots
         lines.append(f"{k + 1:>4} {n:>5} {len(plan.unique()):>7} {hours:>10.1f} {wall:>7.2f}  "
-                     + ("yes" if wall <= budget else "no: only the open claims that fit grow, cheapest first"
+                     + ("yes" if wall <= budget else "no: it grows the open claims that fit, those it can power first"
                         if design.partial and k else "no: the looks stop before it unless claims are decided"))
     return "\n".join(lines)

@@ -160,8 +160,9 @@ def _fit(design: LookDesign, config: SuiteConfig, paper: str, look: Look, open_:
     ``slots`` trials at a time. Without ``design.partial``, the whole look (replay checks it when it plans it, as
     look 1). With it: the whole look if it fits, else the claims whose experiments fit, one at a time while the sum
     fits: first those the next look can power (``power_pairs``: the power rule's pairs at most the look's), then
-    those with no estimate, then those it cannot power, each group cheapest first (``cost``: trial-hours, read from this look's own trials,
-    pipelines.looks.growth_hours). The order reads no claim's effect, only costs and spreads. A claim left out
+    those with no estimate, then those it cannot power, each group cheapest first (``cost``: trial-hours, read from
+    this look's own trials, pipelines.looks.growth_hours). The order reads costs and spreads, no claim's effect.
+    A claim left out
     keeps its data and is re-tested at the later looks' thresholds: the same p against a looser line crosses with
     probability at most the last line's, so its alpha still holds."""
     pairs = design.pairs[k + 1]
@@ -271,7 +272,7 @@ def section(ctx) -> str:
              f"group-sequentially, Ye et al. 2013); non-binding futility by beta-spending for the power rule "
              f"(power {seq.power:g} at the paper's effect). A look's seeds go only to the experiments an undecided "
              f"claim reads." + (" A look that does not fit the budget whole gives its seeds to the undecided claims "
-                                "whose experiments fit (declared in advance: `partial: true`): first those the look "
+                                "whose experiments fit (the looks block's `partial: true`): first those the look "
                                 "can power by the power rule, then those with no estimate, then the rest, each "
                                 "cheapest first by the look before's trial-hours; a claim left out keeps its data "
                                 "and is re-tested at the later looks' thresholds, which only spends less of its "
