@@ -115,6 +115,13 @@ class Result:
     gain_p: float = float("nan")  # no_gain: the Holm-over-tasks p of a gain (equivalence: of a difference either
     # way), which refutes the claim when significant
 
+    @property
+    def needed(self) -> int | None:
+        """Pairs a task the power rule asks of the claim (fixed sample): its most demanding live comparison's; None
+        where no comparison gives one."""
+        needed = [t.needed for t in self.tests if t.reason is None and t.needed is not None]
+        return max(needed) if needed else None
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -495,8 +502,7 @@ def _decide(r: Result, p_adj: float, alpha: float, family: int) -> Decision:
     pairs = ", ".join(f"{t.unit.label or t.unit.task}"
                       f"{f' ({t.unit.stand_in})' if t.unit.stand_in else ''} {t.pairs}" for t in r.tests) or "0"
     power_text = ", ".join(f"{t.unit.label or t.unit.task} {_unit_power_text(t)}" for t in live) or "–"
-    needed = [t.needed for t in live if t.needed is not None]
-    need = max(needed) if needed else None
+    need = r.needed
 
     def out(verdict: str, reason: str, asks: bool = False, tail: str = "") -> Decision:
         """``asks``: the reason asks for ``need`` pairs a task (Decision.needed; None otherwise), before ``tail``."""

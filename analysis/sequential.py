@@ -522,8 +522,7 @@ def _short(r: Result, design: Design, level: float, resolutions: dict) -> str:
 
 def _needed(r: Result, design: Design) -> int | None:
     """The engine's pairs for POWER (fixed sample), scaled by the design's inflation."""
-    needed = [t.needed for t in r.tests if t.reason is None and t.needed is not None]
-    return math.ceil(max(needed) * design.inflation()) if needed else None
+    return math.ceil(r.needed * design.inflation()) if r.needed is not None else None
 
 
 def verdict(design: Design, results, *, budget_left: bool = True, resolutions: dict | None = None) -> Sequential:

@@ -139,19 +139,12 @@ def replay(config: SuiteConfig, paper: str, profile_name: str, experiments, budg
             break
         grows, counts, why = _fit(design, config, paper, look, open_, k, budget, slots,
                                   lambda grown: growth_hours(plan, profile, measured, look.counts, grown),
-                                  {c: _power_pairs(results[c]) for c in open_})
+                                  {c: results[c].needed for c in open_})
         if not grows:
             stop = f"the budget: {why}"
             break
         look.grows, look.held = grows, [c for c in open_ if look.needed[c] and c not in grows]
     return _finish(design, seq, budget, slots, looks, history, None, stop or "the budget")
-
-
-def _power_pairs(result) -> int | None:
-    """The pairs a task the engine's power rule asks of a claim (fixed sample, from the look's observed spread and
-    the paper's effect): its most demanding comparison; None where it gives none."""
-    needed = [t.needed for t in result.tests if t.reason is None and t.needed is not None]
-    return max(needed) if needed else None
 
 
 def _fit(design: LookDesign, config: SuiteConfig, paper: str, look: Look, open_: list, k: int, budget: float,
@@ -161,10 +154,9 @@ def _fit(design: LookDesign, config: SuiteConfig, paper: str, look: Look, open_:
     look 1). With it: the whole look if it fits, else the claims whose experiments fit, one at a time while the sum
     fits: first those the next look can power (``power_pairs``: the power rule's pairs at most the look's), then
     those with no estimate, then those it cannot power, each group cheapest first (``cost``: trial-hours, read from
-    this look's own trials, pipelines.looks.growth_hours). The order reads costs and spreads, no claim's effect.
-    A claim left out
-    keeps its data and is re-tested at the later looks' thresholds: the same p against a looser line crosses with
-    probability at most the last line's, so its alpha still holds."""
+    this look's own trials, pipelines.looks.growth_hours). The order reads costs and spreads, no claim's effect. A
+    claim left out keeps its data and is re-tested at the later looks' thresholds: the same p against a looser line
+    crosses with probability at most the last line's, so its alpha still holds."""
     pairs = design.pairs[k + 1]
     reading = [c for c in open_ if look.needed[c]]
     whole = next_counts(design, config, paper, look.counts, sorted({e for c in reading for e in look.needed[c]}),

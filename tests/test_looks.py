@@ -274,8 +274,7 @@ def test_a_smaller_budget_stops_the_replay_where_the_run_stopped(labelreg_looks)
 def test_a_partial_look_goes_to_the_claims_that_fit_and_the_report_names_them(tmp_path):
     """The labelreg example with `partial: true`: look 3 whole adds 0.18 h to the 1.25 h spent, over 1.34 h; the
     random-init gains' glue_random seeds fit (every open claim's power rule asks more than 5 pairs: cheapest first),
-    the no-gain claims' glue and fewrel do not. Their
-    rows keep look 2's 3 pairs."""
+    the no-gain claims' glue and fewrel do not. Their rows keep look 2's 3 pairs."""
     def mutate(data):
         data["profiles"]["cpu"]["papers"]["labelreg"]["looks"] = {"pairs": [2, 3, 5], "seed_sets": ["five"],
                                                                   "partial": True}
