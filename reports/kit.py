@@ -153,6 +153,11 @@ def engine_claims_section(ctx: ReportContext, verdicts: list[dict], method: str)
              v.get("effect", "–"), v.get("pairs", "–"), _p_cell(v), v.get("power", "–"), v["reason"]]
             for v in verdicts]
     header = ["Claim", "What the paper says", "Verdict", "Effect [95% CI]", "Pairs", "p (Holm)", "Power", "Why"]
+    if ctx.memo.get("looks"):
+        # group-sequential Holm has no single adjusted p (reports.looks.sequential_verdicts): say what the column is
+        header[5] = "p"
+        method += (" In this budgeted run p is the claim's own p at the look its verdict is from, unadjusted; its "
+                   "threshold at each look (its Holm share of the alpha spent so far) is in the looks section.")
     table = claims_table(ctx, header, rows, method, before=True,
                          prose=("What the paper says", "Effect [95% CI]", "Why"))
     looks = looks_section(ctx)

@@ -255,6 +255,9 @@ def test_a_report_replays_its_looks_from_its_data_the_same_every_time(labelreg_l
     Rebuilt, the report is the same bytes."""
     report, path = _rebuild(labelreg_looks, 100.0)
     assert "The looks end here: look 3 has not run yet." in report
+    # group-sequential Holm has no adjusted p: the column says p, and the note says what it is
+    assert "| Verdict | Effect [95% CI] | Pairs | p | Power | Why |" in report
+    assert "p is the claim's own p at the look its verdict is from, unadjusted" in report
     assert "| 2 | fewrel 3, glue 3, glue_random 3, glue_searched 2, teachers_fewrel 3 | 113 | 2.51 |" in report
     looks = report.split("## Looks")[1]
     assert "| kd_no_gain | could not tell | 2 | 3 | 0.953, 0.953 | 1.54e-05, 0.00041 | glue, fewrel |" in looks
