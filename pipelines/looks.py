@@ -173,7 +173,8 @@ def schedule(config: SuiteConfig, paper: str, profile_name: str | None, experime
         plan = make_plan(config_at(config, paper, {e: n for e in grown}), paper, profile_name, experiments)
         hours = sum(trial_hours(s.config, profile) for s in plan.unique())
         wall = hours / n_slots
-        lines.append(f"{k + 1:>4} {n:>5} {len(plan.unique()):>7} {hours:>10.1f} {wall:>7.2f}  "
+        shown = wall if wall <= budget else math.ceil(wall * 100) / 100  # over the budget never prints as equal to it
+        lines.append(f"{k + 1:>4} {n:>5} {len(plan.unique()):>7} {hours:>10.1f} {shown:>7.2f}  "
                      + ("yes" if wall <= budget else "no: it grows the open claims that fit, those it can power first"
                         if design.partial and k else "no: the looks stop before it unless claims are decided"))
     return "\n".join(lines)

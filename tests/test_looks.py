@@ -154,6 +154,8 @@ def test_make_plan_budget_names_the_experiments_the_looks_grow_not_the_skipped_o
                                          "every claim open:")
     looks = [line.split() for line in text.splitlines()[2:]]
     assert [(row[0], row[1], row[2]) for row in looks] == [("1", "4", "80"), ("2", "8", "160")]
+    # look 2 costs 2.0004 h wall: over the 2 h budget, so it must not print as 2.00 beside "no"
+    assert (looks[1][4], looks[1][5]) == ("2.01", "no:")
 
 
 def _replay(config, budget=10.0):
