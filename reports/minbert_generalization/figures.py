@@ -40,9 +40,10 @@ def section_changes(ctx: ReportContext) -> str:
     # wrapped, not rotated: slanted labels ran past the figure's left edge
     ax.set_xticks(range(len(rows)), [textwrap.fill(r.get("short", r["label"]), 12) for r in rows], fontsize=7)
     ax.set_ylabel("change vs B3 (points, test)")
-    ax.set_title("Ablations against B3, paired by seed")
+    ax.set_title("Ablations against B3, paired by seed (bars: mean; whiskers: ± sd over seeds)")
     ax.legend(fontsize=7, ncol=4)
-    save_figure(fig, ctx.out_dir / "figures", "ablation_changes", "Each ablation's paired change against B3 (test)")
+    save_figure(fig, ctx.out_dir / "figures", "ablation_changes",
+                "Each ablation's paired change against B3 (test): mean ± sd over seeds")
     table = [[r["label"], *(ms(diffs[r["label"]][c]) for c in COLUMNS), r["text"]] for r in rows]
     return "\n\n".join([title, "Mean ± sd over seeds of (arm − B3) on the same seed, held-out test, in points; the "
                         "paper's text beside each row.",
