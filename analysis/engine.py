@@ -101,6 +101,13 @@ class Test:
     needed: int | None  # pairs for POWER at the paper's effect (None: unknown)
     other_way: float = float("nan")  # p in the opposite direction (gain kinds)
     reason: str | None = None  # why the unit carries no signal (then p is NaN)
+    sd: float = float("nan")  # the paired differences' sd the power rule reads (mean kinds)
+    against: float | None = None  # the effect it is powered against: the paper's, or a no-gain claim's margin
+    target: float = POWER  # the power it asks for (TOST: (1 + POWER) / 2 a side)
+
+    def needed_at(self, alpha: float) -> int | None:
+        """`needed` at another level (a claim's Holm share); None where the power rule has no effect to read."""
+        return pairs_needed(self.against, self.sd, alpha, self.target) if self.reason is None else None
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,11 @@ class Result:
         """Pairs a task the power rule asks of the claim (fixed sample): its most demanding live comparison's; None
         where no comparison gives one."""
         needed = [t.needed for t in self.tests if t.reason is None and t.needed is not None]
+        return max(needed) if needed else None
+
+    def needed_at(self, alpha: float) -> int | None:
+        """`needed` with every comparison tested at ``alpha`` (a Holm share) rather than ALPHA."""
+        needed = [n for t in self.tests if (n := t.needed_at(alpha)) is not None]
         return max(needed) if needed else None
 
 
@@ -335,13 +347,14 @@ def mean_test(unit: Unit, better, worse, shape: Shape, resolution: float | None 
             p = max(p, sign_flip(d + m, "greater", seed))
         one = power(m, sd, n)  # at no true difference: a margin's worth of room
         pw = max(0.0, 2 * one - 1) if shape.equivalence and math.isfinite(one) else one
-        need = pairs_needed(m, sd, target=(1 + POWER) / 2 if shape.equivalence else POWER)
+        target = (1 + POWER) / 2 if shape.equivalence else POWER
         # what refutes it: a significant gain (equivalence: a significant difference either way)
         refute = sign_flip(d, "two-sided" if shape.equivalence else "greater", seed)
-        return Test(unit, p, effect, low, high, n, pw, need, other_way=refute)
+        return Test(unit, p, effect, low, high, n, pw, pairs_needed(m, sd, target=target), other_way=refute, sd=sd,
+                    against=m, target=target)
     paper = shape.effect(unit.task)
     return Test(unit, sign_flip(d, "greater", seed), effect, low, high, n, power(paper, sd, n),
-                pairs_needed(paper, sd), other_way=sign_flip(d, "less", seed))
+                pairs_needed(paper, sd), other_way=sign_flip(d, "less", seed), sd=sd, against=paper)
 
 
 def spread_test(unit: Unit, better, worse, seed: int = SEED) -> Test:

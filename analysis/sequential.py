@@ -340,7 +340,7 @@ class Sequential:
     level: float  # the alpha it held at its last look (alpha / claims left in Holm's family)
     next_pairs: int | None = None  # CONTINUE, or the budget ended: pairs per cell the next look needs
     cells: tuple = field(default_factory=tuple)  # CONTINUE: the (task, arm) cells that need them
-    needed: int | None = None  # could not tell at the last look: pairs a task the power rule asks for
+    needed: int | None = None  # undecided: pairs a task the power rule asks for at its Holm share (sequential)
 
 
 def effect_size(test: Test, shape, resolution: float | None = None, upper: float | None = None) -> float | None:
@@ -479,7 +479,8 @@ def decide(design: Design, looks, *, budget_left: bool = True, resolutions: dict
             if why:
                 settle(i, k, NOT_REPRODUCED, f"look {k + 1} ({pairs(i, k)} pairs): {why}", level)
             elif k == final:
-                settle(i, k, COULD_NOT_TELL, _short(r, design, level, resolutions), level, needed=_needed(r, design))
+                settle(i, k, COULD_NOT_TELL, _short(r, design, level, resolutions), level,
+                       needed=_needed(r, design, level))
     last = len(looks) - 1
     verdicts = []
     for i, name in enumerate(names):
@@ -489,7 +490,7 @@ def decide(design: Design, looks, *, budget_left: bool = True, resolutions: dict
         nxt = design.looks[last + 1]
         r = looks[last][i]
         common = dict(look=last + 1, pairs=pairs(i, last), p=tuple(ps[i]), thresholds=tuple(lines[i]),
-                      level=share(r), next_pairs=nxt)
+                      level=share(r), next_pairs=nxt, needed=_needed(r, design, share(r)))
         if budget_left:
             verdicts.append(Sequential(name, CONTINUE, f"undecided after look {last + 1}: the next look needs {nxt} "
                                                        f"pairs a cell", cells=_cells(r), **common))
@@ -520,9 +521,11 @@ def _short(r: Result, design: Design, level: float, resolutions: dict) -> str:
             f"{design.power:g} for the paper's effect")
 
 
-def _needed(r: Result, design: Design) -> int | None:
-    """The engine's pairs for POWER (fixed sample), scaled by the design's inflation."""
-    return math.ceil(r.needed * design.inflation()) if r.needed is not None else None
+def _needed(r: Result, design: Design, level: float) -> int | None:
+    """The engine's pairs for POWER (fixed sample) at ``level``, the claim's Holm share at its last look (the alpha
+    it is tested at, not the family's), scaled by the design's inflation at that level."""
+    fixed = r.needed_at(level)
+    return math.ceil(fixed * design.at(level).inflation()) if fixed is not None else None
 
 
 def verdict(design: Design, results, *, budget_left: bool = True, resolutions: dict | None = None) -> Sequential:

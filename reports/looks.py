@@ -21,7 +21,7 @@ from typing import Callable
 import pandas as pd
 
 from analysis import engine
-from analysis.claims import COULD_NOT_TELL
+from analysis.claims import COULD_NOT_TELL, NOT_REPRODUCED, REPRODUCED
 from analysis.sequential import CONTINUE, Design, Sequential, decide
 from pipelines.availability import blocked
 from pipelines.config import SuiteConfig
@@ -229,8 +229,11 @@ def sequential_verdicts(ctx, verdicts: list[dict]) -> list[dict]:
                                                    f"{len(replayed.design.pairs)})",
                "p": s.p[-1] if s.p else float("nan"), "p_adjusted": float("nan"), "effect": at.effect,
                "pairs": at.pairs, "power": at.power}
-        if s.needed is not None:
+        if s.verdict not in (REPRODUCED, NOT_REPRODUCED):  # its needs at its Holm share, sequentially
+            fixed, hours = v.get("pairs_needed"), v.get("hours_needed")
+            per_pair = hours / fixed if fixed and hours is not None and math.isfinite(hours) else float("nan")
             row["pairs_needed"] = s.needed
+            row["hours_needed"] = per_pair * s.needed if s.needed else float("nan")
         out.append(row)
     return out
 

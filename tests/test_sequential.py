@@ -140,6 +140,26 @@ def test_a_spent_budget_says_could_not_tell_with_the_next_looks_pairs():
         Design((8, 4))
 
 
+def test_the_seeds_an_undecided_claim_needs_are_read_at_its_holm_share():
+    """A claim left undecided by the last look needs its pairs at the alpha it is tested at (its Holm share), not the
+    family's: engine.pairs_needed at that share, times the design's inflation there. At ALPHA it is the engine's."""
+    rng = np.random.default_rng(7)
+    d = rng.normal(0.2, 1.0, 8)
+    test = engine.mean_test(Unit("t", "a", "b"), 70 + d, np.full(8, 70.0), Shape("gain", "all", paper_effect=0.5))
+    assert test.needed_at(engine.ALPHA) == test.needed == engine.pairs_needed(0.5, test.sd)
+    assert test.needed_at(engine.ALPHA / 4) > test.needed  # a quarter of alpha asks for more pairs
+    design = Design(LOOKS)
+    claims = [Result(c, Shape("gain", "all", paper_effect=0.5), (test,), 0.3) for c in "ABCD"]
+    out = sequential.decide(design, [claims] * 3)
+    assert [v.verdict for v in out] == [COULD_NOT_TELL] * 4 and out[0].level == engine.ALPHA / 4
+    share = design.at(engine.ALPHA / 4)
+    assert out[0].needed == math.ceil(test.needed_at(engine.ALPHA / 4) * share.inflation())
+    alone = sequential.decide(design, [[claims[0]]] * 3)[0]  # a family of one: the whole alpha
+    assert alone.needed == math.ceil(test.needed * design.inflation()) < out[0].needed
+    # a claim the budget stopped early says the same
+    assert sequential.decide(design, [claims], budget_left=False)[0].needed == out[0].needed
+
+
 def test_a_powered_claim_stops_for_futility_and_an_underpowered_one_cannot():
     design = Design(LOOKS)
     # the unit's interval gives sd 1.0 at 4 pairs: half-width t_{0.975,3} / 2
