@@ -506,16 +506,19 @@ def decide(results: list[Result], alpha: float = ALPHA) -> list[Decision]:
     # outside the family: an exploratory claim keeps its raw p; one without a p or premise has no adjusted p
     adjusted = {i: r.p if r.shape.exploratory else float("nan") for i, r in enumerate(results)}
     adjusted.update(zip(family, holm([results[i].p for i in family])))
-    return [_decide(r, adjusted[i], alpha, len(family)) for i, r in enumerate(results)]
+    # an undecided claim's pairs are read at the alpha it would be tested at: its Holm share among the claims left
+    share = alpha / max(1, len(family) - sum(adjusted[i] < alpha for i in family))
+    return [_decide(r, adjusted[i], alpha, len(family), share if i in family else alpha)
+            for i, r in enumerate(results)]
 
 
-def _decide(r: Result, p_adj: float, alpha: float, family: int) -> Decision:
+def _decide(r: Result, p_adj: float, alpha: float, family: int, level: float) -> Decision:
     live = [t for t in r.tests if t.reason is None]
     effect = "; ".join(_describe(t, r.shape.kind) for t in r.tests) or "–"
     pairs = ", ".join(f"{t.unit.label or t.unit.task}"
                       f"{f' ({t.unit.stand_in})' if t.unit.stand_in else ''} {t.pairs}" for t in r.tests) or "0"
     power_text = ", ".join(f"{t.unit.label or t.unit.task} {_unit_power_text(t)}" for t in live) or "–"
-    need = r.needed
+    need = r.needed_at(level)  # at ``level``, its Holm share (decide), as the sequential verdicts read it
 
     def out(verdict: str, reason: str, asks: bool = False, tail: str = "") -> Decision:
         """``asks``: the reason asks for ``need`` pairs a task (Decision.needed; None otherwise), before ``tail``."""

@@ -126,6 +126,25 @@ def test_no_gain_needs_the_margin_and_says_so_when_it_cannot_tell():
     assert d.verdict == COULD_NOT_TELL and "needs about" in d.reason
 
 
+def test_an_undecided_claim_needs_its_pairs_at_its_holm_share():
+    """Three confirmatory claims, one reproduced: the two left undecided ask for pairs at alpha / 2 (the share
+    they would be tested at), more than at alpha; alone in its family a claim asks for the engine's own."""
+    rng = np.random.default_rng(3)
+    base = 80 + rng.normal(0, 1, 8)
+    gain = Shape("gain", "all", paper_effect=1.0)
+    noisy = scores_of({("T", "x"): base + rng.normal(0.3, 1.5, 8), ("T", "y"): base})
+    clear = scores_of({("T", "x"): base + 3 + rng.normal(0, 0.1, 8), ("T", "y"): base})
+    unit = [Unit("T", "x", "y")]
+    results = [engine.evaluate("a", gain, clear, unit), engine.evaluate("b", gain, noisy, unit),
+               engine.evaluate("c", gain, noisy, unit)]
+    out = engine.decide(results)
+    assert [d.verdict for d in out] == [REPRODUCED, COULD_NOT_TELL, COULD_NOT_TELL]
+    test = results[1].tests[0]
+    assert out[1].needed == test.needed_at(engine.ALPHA / 2) > test.needed == engine.pairs_needed(1.0, test.sd)
+    assert f"needs about {out[1].needed} pairs a task" in out[1].reason
+    assert engine.decide([results[1]])[0].needed == test.needed
+
+
 def test_degenerate_arms_and_identical_vectors():
     table = {("RTE", "a"): [50, 50, 50, 70], ("RTE", "b"): [60, 61, 62, 63],
              ("MRPC", "a"): [70, 71, 72, 73], ("MRPC", "b"): [60, 61, 62, 63],
