@@ -119,5 +119,7 @@ def test_the_papers_text_effects_give_power_and_a_futility_verdict():
     assert even["effect"].endswith("Avg -0.43 [-2.56, +1.71]")
     assert even["reason"].startswith("Avg had power ≥ 0.8 for the paper's effect and no significant gain")
     assert (found["mnr_helps_sts"]["verdict"], found["mnr_helps_sts"]["power"]) == ("could not tell", "STS 0.66")
-    assert (found["mnr_helps_sts"]["pairs_needed"], found["mnr_costs_others"]["pairs_needed"]) == (7, 61)
+    # pairs at the Holm share 0.05 / 10 (this context loads no ensemble outputs, so the two ensemble claims are not
+    # run); at 0.05 they were 7 and 61
+    assert (found["mnr_helps_sts"]["pairs_needed"], found["mnr_costs_others"]["pairs_needed"]) == (13, 122)
     assert found["simcse_helps"]["power"] == "SST –, Para –, STS –"  # the text gives it no effect size
