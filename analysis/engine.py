@@ -30,6 +30,7 @@ from analysis.claims import COULD_NOT_TELL, NOT_REPRODUCED, NOT_RUN, REPRODUCED
 from analysis.permutation import EXACT_PAIRS, RESAMPLES, sign_vectors, tail_p
 
 ALPHA, POWER = 0.05, 0.8
+MOST_PAIRS = 1000  # pairs_needed looks no further: MOST_PAIRS + 1 reads "more than MOST_PAIRS"
 SEED = 2021
 KINDS = ("gain", "no_gain", "ordering", "lower_spread", "fewer_degenerate", "better_worst")
 SCOPES = ("each", "all", "pooled", "any")
@@ -98,16 +99,40 @@ class Test:
     high: float
     pairs: int
     power: float  # at the paper's effect (NaN: the paper gives none)
-    needed: int | None  # pairs for POWER at the paper's effect (None: unknown)
     other_way: float = float("nan")  # p in the opposite direction (gain kinds)
     reason: str | None = None  # why the unit carries no signal (then p is NaN)
     sd: float = float("nan")  # the paired differences' sd the power rule reads (mean kinds)
     against: float | None = None  # the effect it is powered against: the paper's, or a no-gain claim's margin
     target: float = POWER  # the power it asks for (TOST: (1 + POWER) / 2 a side)
+    floor: float = 0.0  # the smallest p its exact test can give: sign-flip, 2^-(pairs that differ), so tied pairs
+    # raise it above engine.floor(pairs); a futility bound at or under it could not be passed (analysis.sequential)
+    seen: float = float("nan")  # the effect seen, as far as it goes the claimed way (gain: the mean difference;
+    # no-gain: the room left under the margin; spread: the mean paired deviation gap), for `Need` once the paper's
+    # effect is powered or where the paper gives none
+
+    @property
+    def needed(self) -> int | None:
+        """Pairs for POWER at ALPHA at the effect it is powered against (None: no such effect, or no signal)."""
+        return self.needed_at(ALPHA)
 
     def needed_at(self, alpha: float) -> int | None:
         """`needed` at another level (a claim's Holm share); None where the power rule has no effect to read."""
         return pairs_needed(self.against, self.sd, alpha, self.target) if self.reason is None else None
+
+    def seen_needed_at(self, alpha: float) -> int | None:
+        """Pairs for POWER at ``alpha`` were the effect seen the true one; None where it is not the claimed way or
+        the test has no spread to read (worst case, rates)."""
+        if self.reason is not None or not (self.seen > 0):
+            return None
+        return pairs_needed(self.seen, self.sd, alpha, self.target)
+
+
+@dataclass(frozen=True)
+class Need:
+    """The pairs a task an undecided claim asks for and what they are powered against (``basis``: "the paper's
+    effect", "the margin" or "the effect seen"); ``pairs`` None: ``basis`` says why there is no count."""
+    pairs: int | None
+    basis: str
 
 
 @dataclass(frozen=True)
@@ -130,9 +155,31 @@ class Result:
         return max(needed) if needed else None
 
     def needed_at(self, alpha: float) -> int | None:
-        """`needed` with every comparison tested at ``alpha`` (a Holm share) rather than ALPHA."""
-        needed = [n for t in self.tests if (n := t.needed_at(alpha)) is not None]
-        return max(needed) if needed else None
+        """`need`'s pairs at ``alpha``."""
+        return self.need(alpha).pairs
+
+    def need(self, alpha: float) -> Need:
+        """The pairs a task that would decide the claim at ``alpha`` (a Holm share), with 80% power: at the paper's
+        effect (no-gain: at no true difference, within the margin) while some comparison lacks that power; once
+        every comparison has it, or where the paper gives no effect, at the effect seen (a claim undecided with
+        power for the paper's effect has a smaller true effect, if any). The most demanding comparison's count."""
+        live = [t for t in self.tests if t.reason is None]
+        if not live:
+            return Need(None, "no comparison carries a signal")
+        paper = [(t, n) for t in live if (n := t.needed_at(alpha)) is not None]
+        if any(n > t.pairs for t, n in paper):
+            return Need(max(n for _, n in paper), "the margin" if self.shape.kind == "no_gain" else "the paper's effect")
+        seen = [(t, t.seen_needed_at(alpha)) for t in live]
+        lost = [t for t, n in seen if n is None]
+        if not lost:
+            return Need(max(n for _, n in seen), "the effect seen")
+        if any(math.isnan(t.seen) for t in lost):
+            test = {"better_worst": "a worst-seed", "fewer_degenerate": "a rate"}.get(self.shape.kind, "this")
+            return Need(None, f"{test} test has no power rule here")
+        names = ", ".join(t.unit.label or t.unit.task for t in lost)
+        if self.shape.kind == "no_gain":
+            return Need(None, f"the difference seen on {names} is at or over the margin")
+        return Need(None, f"the effect seen on {names} is not the claimed way")
 
 
 @dataclass(frozen=True)
@@ -147,6 +194,7 @@ class Decision:
     power: str
     exploratory: bool
     needed: int | None  # pairs a task the power rule asks for; None where the verdict does not ask for more pairs
+    needed_basis: str = ""  # what ``needed`` is powered against, or why an undecided claim has no count (Need)
 
 
 # ---------------------------------------------------------------- the score frame
@@ -286,7 +334,7 @@ def power(effect: float | None, sd: float, n: int, alpha: float = ALPHA) -> floa
 
 
 def pairs_needed(effect: float | None, sd: float, alpha: float = ALPHA, target: float = POWER,
-                 most: int = 1000) -> int | None:
+                 most: int = MOST_PAIRS) -> int | None:
     """The fewest pairs at which `power` reaches ``target`` (None: no effect given; ``most`` + 1: beyond reach)."""
     if effect is None or effect <= 0 or not math.isfinite(sd):
         return None
@@ -338,7 +386,7 @@ def mean_test(unit: Unit, better, worse, shape: Shape, resolution: float | None 
     effect = float(d.mean()) if n else float("nan")
     low, high = interval(d)
     if reason:
-        return Test(unit, float("nan"), effect, low, high, n, float("nan"), None, reason=reason)
+        return Test(unit, float("nan"), effect, low, high, n, float("nan"), reason=reason)
     sd = _sd(d, resolution)
     if shape.kind == "no_gain":
         m = shape.margin
@@ -350,11 +398,13 @@ def mean_test(unit: Unit, better, worse, shape: Shape, resolution: float | None 
         target = (1 + POWER) / 2 if shape.equivalence else POWER
         # what refutes it: a significant gain (equivalence: a significant difference either way)
         refute = sign_flip(d, "two-sided" if shape.equivalence else "greater", seed)
-        return Test(unit, p, effect, low, high, n, pw, pairs_needed(m, sd, target=target), other_way=refute, sd=sd,
-                    against=m, target=target)
+        room = m - (abs(effect) if shape.equivalence else effect)  # what a true difference like the one seen leaves
+        return Test(unit, p, effect, low, high, n, pw, other_way=refute, sd=sd,
+                    against=m, target=target, seen=room)
     paper = shape.effect(unit.task)
     return Test(unit, sign_flip(d, "greater", seed), effect, low, high, n, power(paper, sd, n),
-                pairs_needed(paper, sd), other_way=sign_flip(d, "less", seed), sd=sd, against=paper)
+                other_way=sign_flip(d, "less", seed), sd=sd, against=paper,
+                floor=floor(int(np.count_nonzero(d))), seen=effect)
 
 
 def spread_test(unit: Unit, better, worse, seed: int = SEED) -> Test:
@@ -363,24 +413,24 @@ def spread_test(unit: Unit, better, worse, seed: int = SEED) -> Test:
     better, worse = np.asarray(better, float), np.asarray(worse, float)
     n = len(better)
     if n < 3:
-        return Test(unit, float("nan"), float("nan"), float("nan"), float("nan"), n, float("nan"), None,
+        return Test(unit, float("nan"), float("nan"), float("nan"), float("nan"), n, float("nan"),
                     reason="fewer than 3 pairs" if n else "no finished pairs")
     dev = np.abs(worse - np.median(worse)) - np.abs(better - np.median(better))
     sb, sw = better.std(ddof=1), worse.std(ddof=1)
     ratio = float(sw / sb) if sb > 0 else float("inf") if sw > 0 else 1.0
     low, high = interval(dev)
-    return Test(unit, sign_flip(dev, "greater", seed), ratio, low, high, n, float("nan"), None,
-                other_way=sign_flip(dev, "less", seed))
+    return Test(unit, sign_flip(dev, "greater", seed), ratio, low, high, n, float("nan"),
+                other_way=sign_flip(dev, "less", seed), sd=_sd(dev, None), seen=float(dev.mean()))
 
 
 def worst_test(unit: Unit, better, worse, seed: int = SEED) -> Test:
     better, worse = np.asarray(better, float), np.asarray(worse, float)
     n = len(better)
     if n < 2:
-        return Test(unit, float("nan"), float("nan"), float("nan"), float("nan"), n, float("nan"), None,
+        return Test(unit, float("nan"), float("nan"), float("nan"), float("nan"), n, float("nan"),
                     reason="fewer than 2 pairs" if n else "no finished pairs")
     effect = float(better.min() - worse.min())
-    return Test(unit, swap_min(better, worse, seed), effect, float("nan"), float("nan"), n, float("nan"), None,
+    return Test(unit, swap_min(better, worse, seed), effect, float("nan"), float("nan"), n, float("nan"),
                 other_way=swap_min(worse, better, seed))
 
 
@@ -389,16 +439,16 @@ def rate_test(unit: Unit, better, worse, baseline: float, shape: Shape) -> Test:
     better, worse = np.asarray(better, float), np.asarray(worse, float)
     eb, ew = int(np.sum(better <= baseline + 1e-9)), int(np.sum(worse <= baseline + 1e-9))
     if len(better) == 0 or len(worse) == 0:
-        return Test(unit, float("nan"), float("nan"), float("nan"), float("nan"), 0, float("nan"), None,
+        return Test(unit, float("nan"), float("nan"), float("nan"), float("nan"), 0, float("nan"),
                     reason="no finished runs")
     if eb == ew == 0:
         reason = None if shape.paper_rates else "no degenerate run in either arm"
         if reason:
             return Test(unit, float("nan"), 0.0, float("nan"), float("nan"), min(len(better), len(worse)),
-                        float("nan"), None, reason=reason)
+                        float("nan"), reason=reason)
     p = fewer_events(eb, len(better), ew, len(worse))
     return Test(unit, p, float(ew - eb), float("nan"), float("nan"), min(len(better), len(worse)),
-                rates_power(shape.paper_rates, len(better), len(worse)), None,
+                rates_power(shape.paper_rates, len(better), len(worse)),
                 other_way=fewer_events(ew, len(worse), eb, len(better)))
 
 
@@ -463,6 +513,11 @@ def evaluate(claim: str, shape: Shape, scores: pd.DataFrame | dict, units: list[
     return Result(claim, shape, tuple(tests), p, left, premise, gain_p)
 
 
+def about(pairs: int) -> str:
+    """A seeds-needed count as text: "about 40", or "more than 1000" beyond pairs_needed's reach."""
+    return f"more than {MOST_PAIRS}" if pairs > MOST_PAIRS else f"about {pairs}"
+
+
 def _points(x: float) -> str:
     return f"{x:g} point" + ("" if x == 1 else "s")
 
@@ -515,16 +570,22 @@ def decide(results: list[Result], alpha: float = ALPHA) -> list[Decision]:
 def _decide(r: Result, p_adj: float, alpha: float, family: int, level: float) -> Decision:
     live = [t for t in r.tests if t.reason is None]
     effect = "; ".join(_describe(t, r.shape.kind) for t in r.tests) or "–"
+    if r.shape.kind == "lower_spread" and any(math.isfinite(t.effect) for t in r.tests):  # how the ratio reads
+        effect += " (the other arm's sd over the claimed steadier arm's: above 1 as claimed)"
     pairs = ", ".join(f"{t.unit.label or t.unit.task}"
                       f"{f' ({t.unit.stand_in})' if t.unit.stand_in else ''} {t.pairs}" for t in r.tests) or "0"
     power_text = ", ".join(f"{t.unit.label or t.unit.task} {_unit_power_text(t)}" for t in live) or "–"
-    need = r.needed_at(level)  # at ``level``, its Holm share (decide), as the sequential verdicts read it
+    need = r.need(level)  # at ``level``, its Holm share (decide), as the sequential verdicts read it
 
     def out(verdict: str, reason: str, asks: bool = False, tail: str = "") -> Decision:
-        """``asks``: the reason asks for ``need`` pairs a task (Decision.needed; None otherwise), before ``tail``."""
-        reason += (f"; needs about {need} pairs a task" if asks else "") + tail
-        return Decision(r.claim, verdict, reason, r.p, p_adj, effect, pairs, power_text, r.shape.exploratory,
-                        need if asks else None)
+        """``asks``: the claim is undecided for want of pairs, and the reason says how many a task it needs (or why
+        no count), before ``tail``; Decision.needed holds them (None otherwise)."""
+        if asks:
+            reason += (f"; no seed count: {need.basis}" if need.pairs is None else
+                       f"; needs {about(need.pairs)} pairs a task"
+                       + (" at the effect seen" if need.basis == "the effect seen" else ""))
+        return Decision(r.claim, verdict, reason + tail, r.p, p_adj, effect, pairs, power_text, r.shape.exploratory,
+                        need.pairs if asks else None, need.basis if asks else "")
 
     left = f" (left out: {'; '.join(f'{k}: {v}' for k, v in r.left_out.items())})" if r.left_out else ""
     if r.premise:
@@ -546,11 +607,9 @@ def _decide(r: Result, p_adj: float, alpha: float, family: int, level: float) ->
         if r.gain_p < alpha:
             return out(NOT_REPRODUCED, f"a significant {what} (Holm over tasks p {r.gain_p:.3g}); the margin test "
                                        f"{sig}" + left)
-        lacking = [t for t in live if not (math.isfinite(t.power) and t.power >= POWER)]
         shown = (f"a difference within ±{_points(r.shape.margin)}" if r.shape.equivalence
                  else f"a gain below {_points(r.shape.margin)}")
-        return out(COULD_NOT_TELL, f"neither a significant {what} nor {shown} shown: {sig}",
-                   asks=bool(need and lacking), tail=left)
+        return out(COULD_NOT_TELL, f"neither a significant {what} nor {shown} shown: {sig}", asks=True, tail=left)
     if p_adj < alpha:
         return out(REPRODUCED, sig + left)
     other = [t for t in live if math.isfinite(t.other_way) and t.other_way < alpha / len(live)]
@@ -558,7 +617,7 @@ def _decide(r: Result, p_adj: float, alpha: float, family: int, level: float) ->
         return out(NOT_REPRODUCED, f"the other way on {', '.join(t.unit.label or t.unit.task for t in other)} "
                                    f"(p {min(t.other_way for t in other):.3g}); {sig}" + left)
     if r.p < alpha:  # the claim's own test is significant: only Holm's correction across the claims stops it
-        return out(COULD_NOT_TELL, f"significant alone, not after Holm's correction: {sig}" + left)
+        return out(COULD_NOT_TELL, f"significant alone, not after Holm's correction: {sig}", asks=True, tail=left)
     failing = [t for t in live if not (t.p < alpha)]
     powered = [t for t in failing if math.isfinite(t.power) and t.power >= POWER]
     if r.shape.scope in ("all", "each") and powered:
@@ -571,4 +630,4 @@ def _decide(r: Result, p_adj: float, alpha: float, family: int, level: float) ->
         why = "the paper gives no effect size to have power against"
     else:
         why = f"power below {POWER:g} for the paper's effect"
-    return out(COULD_NOT_TELL, f"not significant and {why}: {sig}", asks=bool(need), tail=left)
+    return out(COULD_NOT_TELL, f"not significant and {why}: {sig}", asks=True, tail=left)

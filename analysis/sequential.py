@@ -35,7 +35,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from analysis.claims import COULD_NOT_TELL, NOT_REPRODUCED, NOT_RUN, REPRODUCED
-from analysis.engine import ALPHA, MEAN_KINDS, POWER, Result, Test, floor
+from analysis.engine import ALPHA, MEAN_KINDS, MOST_PAIRS, POWER, Result, Test, floor
 
 CONTINUE = "continue"  # an undecided claim whose cells get the next look's seeds
 INTERIM_SD = 0.8  # futility before the last look reads the sd's one-sided 80% upper confidence bound (`_refuted`)
@@ -341,6 +341,7 @@ class Sequential:
     next_pairs: int | None = None  # CONTINUE, or the budget ended: pairs per cell the next look needs
     cells: tuple = field(default_factory=tuple)  # CONTINUE: the (task, arm) cells that need them
     needed: int | None = None  # undecided: pairs a task the power rule asks for at its Holm share (sequential)
+    needed_basis: str = ""  # what ``needed`` is powered against, or why there is no count (engine.Need)
 
 
 def effect_size(test: Test, shape, resolution: float | None = None, upper: float | None = None) -> float | None:
@@ -394,7 +395,12 @@ def _refuted(r: Result, k: int, design: Design, resolutions: dict) -> str | None
     # tests/test_sequential.py). The last look reads the observed sd, as the engine's power rule does.
     upper = INTERIM_SD if k < len(design.looks) - 1 else None
     sizes = {id(t): effect_size(t, r.shape, resolutions.get(t.unit.task), upper) for t in live}
-    bound = {id(t): design.at_pairs(t.pairs, k).futility_p(sizes[id(t)])[k] for t in live}
+    bound = {}
+    for t in live:
+        # tied pairs raise the smallest p the exact test gives (Test.floor): a bound at or under it would stop the
+        # comparison whatever its data, so it has none (as _futility drops a bound under engine.floor(pairs))
+        line = design.at_pairs(t.pairs, k).futility_p(sizes[id(t)])[k]
+        bound[id(t)] = line if line > t.floor else math.nan
     if r.shape.scope in ("all", "each"):
         futile = [t for t in live if t.p >= bound[id(t)]]
         if futile:
@@ -438,9 +444,9 @@ def decide(design: Design, looks, *, budget_left: bool = True, resolutions: dict
     def pairs(i, k):
         return held(names[i], k) if held else design.looks[k]
 
-    def settle(i, k, verdict, reason, level, needed=None):
+    def settle(i, k, verdict, reason, level, need=(None, "")):
         out[i] = Sequential(names[i], verdict, reason, k + 1, pairs(i, k), tuple(ps[i]), tuple(lines[i]),
-                            level, needed=needed)
+                            level, needed=need[0], needed_basis=need[1])
 
     def share(r: Result) -> float:  # the claim's alpha now: its Holm share, or its own alpha if exploratory
         return design.alpha if r.shape.exploratory else design.alpha / max(1, len(family) - len(rejected))
@@ -480,7 +486,7 @@ def decide(design: Design, looks, *, budget_left: bool = True, resolutions: dict
                 settle(i, k, NOT_REPRODUCED, f"look {k + 1} ({pairs(i, k)} pairs): {why}", level)
             elif k == final:
                 settle(i, k, COULD_NOT_TELL, _short(r, design, level, resolutions), level,
-                       needed=_needed(r, design, level))
+                       _needed(r, design, level))
     last = len(looks) - 1
     verdicts = []
     for i, name in enumerate(names):
@@ -489,8 +495,9 @@ def decide(design: Design, looks, *, budget_left: bool = True, resolutions: dict
             continue
         nxt = design.looks[last + 1]
         r = looks[last][i]
+        needed, basis = _needed(r, design, share(r))
         common = dict(look=last + 1, pairs=pairs(i, last), p=tuple(ps[i]), thresholds=tuple(lines[i]),
-                      level=share(r), next_pairs=nxt, needed=_needed(r, design, share(r)))
+                      level=share(r), next_pairs=nxt, needed=needed, needed_basis=basis)
         if budget_left:
             verdicts.append(Sequential(name, CONTINUE, f"undecided after look {last + 1}: the next look needs {nxt} "
                                                        f"pairs a cell", cells=_cells(r), **common))
@@ -521,11 +528,14 @@ def _short(r: Result, design: Design, level: float, resolutions: dict) -> str:
             f"{design.power:g} for the paper's effect")
 
 
-def _needed(r: Result, design: Design, level: float) -> int | None:
-    """The engine's pairs for POWER (fixed sample) at ``level``, the claim's Holm share at its last look (the alpha
-    it is tested at, not the family's), scaled by the design's inflation at that level."""
-    fixed = r.needed_at(level)
-    return math.ceil(fixed * design.at(level).inflation()) if fixed is not None else None
+def _needed(r: Result, design: Design, level: float) -> tuple[int | None, str]:
+    """The engine's pairs for POWER (fixed sample, engine.Result.need) at ``level``, the claim's Holm share at its
+    last look (the alpha it is tested at, not the family's), scaled by the design's inflation at that level; and
+    what they are powered against (or why no count)."""
+    need = r.need(level)
+    if need.pairs is None or need.pairs > MOST_PAIRS:  # beyond reach stays "more than MOST_PAIRS"
+        return need.pairs, need.basis
+    return math.ceil(need.pairs * design.at(level).inflation()), need.basis
 
 
 def verdict(design: Design, results, *, budget_left: bool = True, resolutions: dict | None = None) -> Sequential:

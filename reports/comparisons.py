@@ -11,7 +11,7 @@ import numpy as np
 
 from analysis import claims as tests
 from analysis import engine
-from reports.kit import degenerate_threshold, hours_needed, with_hours
+from reports.kit import degenerate_threshold, needs
 
 
 class Comparisons:
@@ -89,8 +89,8 @@ def holm(verdicts: list[dict], claims: list[dict], hours_per_trial: float = floa
     """Holm's correction across a report's claims decided by the engine (dicts with a ``result``): each verdict
     and reason from its adjusted p; a claim whose shape says ``exploratory: true`` stays out of the family. Every
     row gains the engine's columns (p, p_adjusted, effect, pairs, power, exploratory) and keeps its ``result``
-    (named and flagged, before Holm: what reports.looks re-tests at each look); the rest keep theirs. An
-    undecided claim with a seeds estimate gains ``hours_needed``: two trials a pair for each comparison it tests,
+    (named and flagged, before Holm: what reports.looks re-tests at each look); the rest keep theirs. Each
+    engine row gains its seeds-needed columns (kit.needs), a pair costing two trials for each comparison it tests,
     at ``hours_per_trial`` (the report's mean finished trial, kit.hours_per_trial)."""
     flags = {c["id"]: bool((c.get("shape") or {}).get("exploratory")) for c in claims}
     engined = [i for i, v in enumerate(verdicts) if "result" in v]
@@ -102,8 +102,6 @@ def holm(verdicts: list[dict], claims: list[dict], hours_per_trial: float = floa
     out = [dict(v) for v in verdicts]
     for i, d, r in zip(engined, engine.decide(results), results):
         out[i].update(result=r, verdict=d.verdict, reason=d.reason, p=d.p, p_adjusted=d.p_adjusted, effect=d.effect,
-                      pairs=d.pairs, power=d.power, exploratory=d.exploratory, pairs_needed=d.needed)
-        hours = hours_needed(d, hours_per_trial * 2 * sum(t.reason is None for t in r.tests))
-        if np.isfinite(hours):
-            out[i].update(hours_needed=hours, reason=with_hours(d.reason, hours))
+                      pairs=d.pairs, power=d.power, exploratory=d.exploratory)
+        out[i].update(needs(d, hours_per_trial * 2 * sum(t.reason is None for t in r.tests)))
     return out

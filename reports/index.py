@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.claims import COULD_NOT_TELL, VERDICTS
+from analysis.engine import about
 from pipelines.availability import reason
 from pipelines.plan import Plan
 from reports.render import markdown_table
@@ -56,7 +57,7 @@ def summary(plan: Plan, title: str, runs: pd.DataFrame, failed: dict[str, str], 
 def _need(v: dict) -> dict:
     """An undecided claim and what the engine says it needs: pairs a cell and trial-hours (None when unknown)."""
     hours = v.get("hours_needed")
-    return {"id": v["id"], "pairs_needed": v.get("pairs_needed"),
+    return {"id": v["id"], "pairs_needed": v.get("pairs_needed"), "needed_basis": v.get("needed_basis") or None,
             "hours_needed": round(hours, 2) if hours is not None and hours == hours else None}
 
 
@@ -70,10 +71,11 @@ def claim_needs(reports_dir: Path, paper: str, profile: str) -> str:
     rows = data.get("undecided") or []
     if not rows:
         return f"claims: every claim decided at the last report ({data.get('report')})" if data.get("claims") else ""
-    lines = [f"claims undecided at the last report ({data.get('report')}), by the power rule at the paper's effect:"]
+    lines = [f"claims undecided at the last report ({data.get('report')}), by the power rule at its Holm share:"]
     for r in rows:
-        need = (f"needs about {r['pairs_needed']} seeds a cell" if r.get("pairs_needed") else
-                "no seed count: the paper gives no effect to have power against, or no signal here")
+        basis = r.get("needed_basis")
+        need = (f"needs {about(r['pairs_needed'])} seeds a cell" + (f" at {basis}" if basis else "")
+                if r.get("pairs_needed") else f"no seed count: {basis or 'no signal here'}")
         hours = f" (~{r['hours_needed']:.1f} trial-hours)" if r.get("hours_needed") is not None else ""
         lines.append(f"  {r['id']}: {need}{hours}")
     return "\n".join(lines)

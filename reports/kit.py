@@ -9,6 +9,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from analysis import engine
 from pipelines.availability import blocked
 from pipelines.selection import choose
 from reports.build import ReportContext
@@ -180,20 +181,19 @@ def hours_per_trial(ctx: ReportContext, experiment: str | None = None) -> float:
     return float(seconds.mean()) / 3600.0
 
 
-def hours_needed(decision, hours_per_pair: float) -> float:
-    """Trial-hours at this profile for the pairs a task an undecided claim's power rule asks for
-    (analysis.engine.Decision.needed), ``hours_per_pair`` being what one more pair of every comparison costs; NaN
-    when the verdict asks for none or no finished trial gives a duration."""
-    if not decision.needed or not np.isfinite(hours_per_pair):
-        return float("nan")
-    return hours_per_pair * decision.needed
-
-
-def with_hours(reason: str, hours: float) -> str:
-    """A reason with the trial-hours its seeds need appended (unchanged when unknown)."""
-    if not np.isfinite(hours):
-        return reason
-    return f"{reason} (about {f'{hours:.1f}' if hours >= 0.1 else f'{hours:.2g}'} trial-hours at this profile)"
+def needs(decision, hours_per_pair: float) -> dict:
+    """A verdict row's seeds-needed columns: ``pairs_needed`` (analysis.engine.Decision.needed: pairs a task an
+    undecided claim asks for), ``needed_basis`` (what they are powered against, or why no count), ``hours_per_pair``
+    (what one more pair of every comparison costs at this profile, kept for the sequential needs,
+    reports.looks) and ``hours_needed`` (their product; NaN when the verdict asks for none or no finished trial gives
+    a duration); ``reason`` with those hours appended."""
+    hours = hours_per_pair * decision.needed if decision.needed and np.isfinite(hours_per_pair) else float("nan")
+    reason = decision.reason
+    if np.isfinite(hours):
+        more = "over" if decision.needed > engine.MOST_PAIRS else "about"  # beyond pairs_needed's reach
+        reason += f" ({more} {f'{hours:.1f}' if hours >= 0.1 else f'{hours:.2g}'} trial-hours at this profile)"
+    return {"pairs_needed": decision.needed, "needed_basis": decision.needed_basis, "hours_per_pair": hours_per_pair,
+            "hours_needed": hours, "reason": reason}
 
 
 def tasks_with_runs(frame: pd.DataFrame, order=None) -> list[str]:

@@ -230,10 +230,9 @@ def sequential_verdicts(ctx, verdicts: list[dict]) -> list[dict]:
                "p": s.p[-1] if s.p else float("nan"), "p_adjusted": float("nan"), "effect": at.effect,
                "pairs": at.pairs, "power": at.power}
         if s.verdict not in (REPRODUCED, NOT_REPRODUCED):  # its needs at its Holm share, sequentially
-            fixed, hours = v.get("pairs_needed"), v.get("hours_needed")
-            per_pair = hours / fixed if fixed and hours is not None and math.isfinite(hours) else float("nan")
-            row["pairs_needed"] = s.needed
-            row["hours_needed"] = per_pair * s.needed if s.needed else float("nan")
+            per_pair = v.get("hours_per_pair", float("nan"))
+            row.update(pairs_needed=s.needed, needed_basis=s.needed_basis,
+                       hours_needed=per_pair * s.needed if s.needed else float("nan"))
         out.append(row)
     return out
 

@@ -145,6 +145,47 @@ def test_an_undecided_claim_needs_its_pairs_at_its_holm_share():
     assert engine.decide([results[1]])[0].needed == test.needed
 
 
+def test_an_undecided_claim_without_a_paper_effect_or_powered_for_it_needs_pairs_at_the_effect_seen():
+    """Where the paper gives no effect, or every comparison already has power for it and the claim is still
+    undecided (its true effect, if any, is smaller), the pairs it needs are read at the effect seen: the noncentral
+    t at the observed mean and sd, at the claim's level. The other way, or a no-gain difference over its margin,
+    gives no count and says where."""
+    diffs = [2.0, -1.0, 1.5, 0.5, 3.0, -0.5, 1.0, 0.0]  # mean 0.8125, sd 1.28
+    base = [70.0 + k for k in range(8)]
+    scores = scores_of({("T", "x"): [b + d for b, d in zip(base, diffs)], ("T", "y"): base,
+                        ("U", "x"): [b - d for b, d in zip(base, diffs)], ("U", "y"): base})
+    sd = float(np.std(diffs, ddof=1))
+    alone = engine.evaluate("a", Shape("gain", "all"), scores, [Unit("T", "x", "y")])
+    d = engine.decide([alone])[0]
+    # 19: the fewest n with nct.sf(t_0.95(n-1); n-1, 0.8125 / 1.3346 x sqrt(n)) >= 0.8, enumerated with scipy
+    assert d.verdict == COULD_NOT_TELL and (d.needed, d.needed_basis) == (engine.pairs_needed(0.8125, sd),
+                                                                          "the effect seen") == (19, "the effect seen")
+    assert d.reason.endswith("needs about 19 pairs a task at the effect seen")
+    powered = engine.evaluate("b", Shape("gain", "all", paper_effect=5.0), scores, [Unit("T", "x", "y")])
+    # powered for the paper's 5 points at 5 pairs: undecided (e.g. by Holm), it needs the effect seen's 19
+    assert powered.tests[0].needed == 5 and powered.need(engine.ALPHA) == engine.Need(19, "the effect seen")
+    both = engine.evaluate("c", Shape("gain", "all"), scores, [Unit("T", "x", "y"), Unit("U", "x", "y")])
+    assert both.need(engine.ALPHA) == engine.Need(None, "the effect seen on U is not the claimed way")
+    assert "; no seed count: the effect seen on U is not the claimed way" in engine.decide([both])[0].reason
+    # no-gain within 2 points: powered at no true difference (5 pairs), so read at the room left, 2 - 0.8125
+    within = engine.evaluate("d", Shape("no_gain", "all", margin=2.0), scores, [Unit("T", "x", "y")])
+    assert within.tests[0].needed == 5 and within.need(engine.ALPHA) == engine.Need(10, "the effect seen")
+    steady = scores_of({("T", "x"): [b + d for b, d in zip(base, [1.1, 1.3, 1.2, 1.0, 1.2, 1.1, 1.3, 1.2])],
+                        ("T", "y"): base})
+    over = engine.evaluate("e", Shape("no_gain", "all", margin=1.0), steady, [Unit("T", "x", "y")])
+    assert over.need(engine.ALPHA) == engine.Need(None, "the difference seen on T is at or over the margin")
+    tiny = scores_of({("T", "x"): [b + d for b, d in zip(base, [1, -1, 1, -1, 1, -1, 1, -0.9])], ("T", "y"): base})
+    # a spread claim reads its Brown-Forsythe deviations: worse's minus better's absolute deviations from the median
+    calm, wild = np.array([70.0, 70.5, 71, 70.2, 70.8, 70.4, 70.6, 70.1]), np.array(base)
+    spread = engine.evaluate("g", Shape("lower_spread", "all"), scores_of({("T", "x"): calm, ("T", "y"): wild}),
+                             [Unit("T", "x", "y")])
+    dev = np.abs(wild - np.median(wild)) - np.abs(calm - np.median(calm))
+    assert spread.need(engine.ALPHA) == engine.Need(engine.pairs_needed(dev.mean(), dev.std(ddof=1)), "the effect seen")
+    faint = engine.decide([engine.evaluate("f", Shape("gain", "all"), tiny, [Unit("T", "x", "y")])])[0]
+    assert faint.needed == engine.MOST_PAIRS + 1 and faint.reason.endswith(
+        "needs more than 1000 pairs a task at the effect seen")
+
+
 def test_degenerate_arms_and_identical_vectors():
     table = {("RTE", "a"): [50, 50, 50, 70], ("RTE", "b"): [60, 61, 62, 63],
              ("MRPC", "a"): [70, 71, 72, 73], ("MRPC", "b"): [60, 61, 62, 63],
@@ -224,17 +265,23 @@ def test_plan_lists_what_the_last_reports_undecided_claims_need(tmp_path):
     folder.mkdir()
     assert claim_needs(tmp_path, "labelreg", "cpu") == ""  # no report yet: nothing to say
     (folder / SUMMARY).write_text(json.dumps({"claims": 9, "report": "labelreg-cpu/report.md", "undecided": [
-        {"id": "ri_gain_tfreg", "pairs_needed": 14, "hours_needed": 2.25},
+        {"id": "ri_gain_tfreg", "pairs_needed": 14, "needed_basis": "the paper's effect", "hours_needed": 2.25},
+        {"id": "ls_no_gain", "pairs_needed": 40, "needed_basis": "the effect seen", "hours_needed": None},
+        {"id": "ri_gain_kd", "pairs_needed": None, "needed_basis": "the effect seen on SST-5 is not the claimed way",
+         "hours_needed": None},
         {"id": "table8", "pairs_needed": None, "hours_needed": None}]}))
     assert claim_needs(tmp_path, "labelreg", "cpu").splitlines() == [
-        "claims undecided at the last report (labelreg-cpu/report.md), by the power rule at the paper's effect:",
-        "  ri_gain_tfreg: needs about 14 seeds a cell (~2.2 trial-hours)",
-        "  table8: no seed count: the paper gives no effect to have power against, or no signal here"]
+        "claims undecided at the last report (labelreg-cpu/report.md), by the power rule at its Holm share:",
+        "  ri_gain_tfreg: needs about 14 seeds a cell at the paper's effect (~2.2 trial-hours)",
+        "  ls_no_gain: needs about 40 seeds a cell at the effect seen",
+        "  ri_gain_kd: no seed count: the effect seen on SST-5 is not the claimed way",
+        "  table8: no seed count: no signal here"]
 
 
 def test_a_claim_significant_alone_but_not_after_holm_says_so():
     """Three claims, each 5 pairs all one way (p = 1/32) with power at the paper's effect: Holm makes each 3/32. The
-    verdict is "could not tell" because of the correction, not for want of power or of a paper effect."""
+    verdict is "could not tell" because of the correction, not for want of power or of a paper effect. At its Holm
+    share (0.05 / 3) it needs 6 pairs: the fewest at which an exact sign-flip test can reach it (2^-6 < 0.0167)."""
     scores = scores_of({("T", "a"): [73.0, 74, 75, 76, 77], ("T", "b"): [70.0, 71, 72, 73, 74]})
     shape = Shape("gain", "all", paper_effect=3.0)
     results = [engine.evaluate(f"c{k}", shape, scores, [Unit("T", "a", "b")]) for k in range(3)]
@@ -242,7 +289,8 @@ def test_a_claim_significant_alone_but_not_after_holm_says_so():
     for d in engine.decide(results):
         assert d.verdict == COULD_NOT_TELL and d.p_adjusted == pytest.approx(3 / 32)
         assert d.reason == "significant alone, not after Holm's correction: p 0.0312 (Holm-adjusted over 3 claims: " \
-                           "0.0938) over every task (intersection-union)"
+                           "0.0938) over every task (intersection-union); needs about 6 pairs a task"
+        assert (d.needed, d.needed_basis) == (6, "the paper's effect")
 
 
 def test_equivalence_is_refuted_by_a_difference_either_way():
@@ -283,5 +331,6 @@ def test_an_undecided_claim_says_the_trial_hours_its_seeds_need():
     assert out[0]["verdict"] == COULD_NOT_TELL and out[0]["pairs_needed"]
     assert out[0]["hours_needed"] == pytest.approx(0.25 * 2 * out[0]["pairs_needed"] * 2)
     assert f"(about {out[0]['hours_needed']:.1f} trial-hours at this profile)" in out[0]["reason"]
-    assert out[1]["verdict"] == REPRODUCED and "hours_needed" not in out[1]
-    assert "hours_needed" not in holm([{"id": "c", "result": result}], [{"id": "c"}])[0]  # no finished trials
+    assert out[1]["verdict"] == REPRODUCED and out[1]["pairs_needed"] is None and math.isnan(out[1]["hours_needed"])
+    assert out[1]["hours_per_pair"] == pytest.approx(0.25 * 2)  # a pair's cost, which the sequential needs read
+    assert math.isnan(holm([{"id": "c", "result": result}], [{"id": "c"}])[0]["hours_needed"])  # no finished trials

@@ -4,6 +4,7 @@ looks of 4, 8 and 16 pairs under no effect (false "reproduced" within alpha) and
 rates the design reports). Every p in the simulations is the engine's exact sign-flip p: the large ones count it
 vectorised (checked equal to engine.sign_flip), one smaller one runs the engine itself. Pure statistics, seeded."""
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -92,7 +93,7 @@ def test_futility_spends_at_most_one_minus_power_and_only_where_the_design_is_po
 def result(claim, p, *, task="t", kind="gain", effect=None, tests=None, exploratory=False, other_way=1.0):
     shape = Shape(kind, "all", paper_effect=effect, exploratory=exploratory, margin=1.0 if kind == "no_gain" else None)
     if tests is None:
-        tests = (engine.Test(Unit(task, "a", "b"), p, 1.0, 0.0, 2.0, 16, math.nan, None, other_way=other_way),)
+        tests = (engine.Test(Unit(task, "a", "b"), p, 1.0, 0.0, 2.0, 16, math.nan, other_way=other_way),)
     return Result(claim, shape, tuple(tests), p)
 
 
@@ -158,6 +159,12 @@ def test_the_seeds_an_undecided_claim_needs_are_read_at_its_holm_share():
     assert alone.needed == math.ceil(test.needed * design.inflation()) < out[0].needed
     # a claim the budget stopped early says the same
     assert sequential.decide(design, [claims], budget_left=False)[0].needed == out[0].needed
+    assert out[0].needed_basis == "the paper's effect"
+    # without a paper effect: the effect seen, at the same share and inflation (engine.Result.need)
+    bare = engine.mean_test(Unit("t", "a", "b"), 70 + d, np.full(8, 70.0), Shape("gain", "all"))
+    seen = sequential.decide(design, [[Result(c, Shape("gain", "all"), (bare,), 0.3) for c in "ABCD"]] * 3)[0]
+    assert (seen.needed, seen.needed_basis) == (
+        math.ceil(engine.pairs_needed(d.mean(), test.sd, engine.ALPHA / 4) * share.inflation()), "the effect seen")
 
 
 def test_a_powered_claim_stops_for_futility_and_an_underpowered_one_cannot():
@@ -166,7 +173,7 @@ def test_a_powered_claim_stops_for_futility_and_an_underpowered_one_cannot():
     half = stats.t.ppf(0.975, 3) / 2
 
     def unit(p, effect):
-        test = engine.Test(Unit("t", "a", "b"), p, -0.5, -0.5 - half, -0.5 + half, 4, math.nan, None, other_way=0.3)
+        test = engine.Test(Unit("t", "a", "b"), p, -0.5, -0.5 - half, -0.5 + half, 4, math.nan, other_way=0.3)
         return result("A", p, effect=effect, tests=(test,))
 
     assert sequential.effect_size(unit(0.9, 1.2).tests[0], unit(0.9, 1.2).shape) == pytest.approx(1.2)
@@ -365,5 +372,23 @@ def test_no_futility_stop_where_the_exact_test_cannot_reach_the_bound():
     design = Design(looks=(5, 10, 20))
     assert math.isnan(design.futility_p(3.0)[0]) and engine.floor(10) < design.futility_p(3.0)[1] < 0.01
     assert design.futility_p(1.5)[0] == pytest.approx(0.194, abs=0.001)
-    test = engine.Test(Unit("para", "a", "b"), 1 / 32, 3.07, 1.16, 4.97, 5, 0.99, None, other_way=1.0)
+    test = engine.Test(Unit("para", "a", "b"), 1 / 32, 3.07, 1.16, 4.97, 5, 0.99, other_way=1.0)
     assert sequential.verdict(design, [result("P", 1 / 32, effect=7.7, tests=(test,))]).verdict == CONTINUE
+
+
+def test_tied_pairs_raise_the_floor_under_which_a_futility_bound_is_dropped():
+    """Look 2 of 5, 10, 20 at the paper's effect of 7 points: its threshold lies between 1/1024 (10 pairs) and 1/64.
+    With 4 of the 10 pairs tied, the exact test gives no p under 2^-6 = 1/64 (engine.mean_test's Test.floor), so
+    the bound would stop the claim whatever its data: it has none there, and the claim continues."""
+    design = Design(looks=(5, 10, 20))
+    first = engine.Test(Unit("para", "a", "b"), 1 / 32, 3.0, 1.9, 4.1, 5, 0.99, other_way=1.0)
+    d = np.array([3.0, 4, 3, 5, 3, 4, 0, 0, 0, 0])
+    tied = engine.mean_test(Unit("para", "a", "b"), 70 + d, np.full(10, 70.0), Shape("gain", "all", paper_effect=7.0))
+    assert tied.p == tied.floor == 1 / 64 and engine.floor(10) < tied.floor
+    size = sequential.effect_size(tied, Shape("gain", "all", paper_effect=7.0), None, sequential.INTERIM_SD)
+    assert engine.floor(10) < design.futility_p(size)[1] <= tied.floor  # a bound no outcome could pass
+    looks = [[result("P", 1 / 32, effect=7.0, tests=(first,))], [result("P", tied.p, effect=7.0, tests=(tied,))]]
+    assert sequential.decide(design, looks)[0].verdict == CONTINUE
+    untied = replace(tied, floor=engine.floor(10))  # as before: 10 pairs' floor, the bound stands and stops it
+    looks[1] = [result("P", tied.p, effect=7.0, tests=(untied,))]
+    assert sequential.decide(design, looks)[0].verdict == NOT_REPRODUCED

@@ -114,7 +114,14 @@ def test_revisiting_claims_run_the_tests_their_shapes_declare(monkeypatch, tmp_p
     assert out["longer_narrows_gap"]["p_adjusted"] > 0.05 > out["longer_narrows_gap"]["p"]
     assert out["longer_narrows_gap"]["verdict"] == COULD_NOT_TELL
     assert out["longer_narrows_gap"]["reason"].startswith("significant alone, not after Holm's correction: p 0.0156")
-    assert out["longer_narrows_gap"]["pairs_needed"] is None  # it had the pairs; the correction stopped it
+    # The correction stopped it, so it asks for the pairs of 80% power at its Holm share 0.05 / 7, at the paper's
+    # pooled narrowing of 0.975 points (Table 1) and a spread of one resolution step (the seeds' 0.63 is under it):
+    # by hand from the noncentral t, 15 pairs where it had 6.
+    level = 0.05 / 7
+    assert next(n for n in range(2, 1000) if stats.nct.sf(stats.t.ppf(1 - level, n - 1), n - 1,
+                                                           0.975 / max(narrowing.std(ddof=1), 1.0) * np.sqrt(n)) >= 0.8) \
+        == out["longer_narrows_gap"]["pairs_needed"] == 15
+    assert out["longer_narrows_gap"]["needed_basis"] == "the paper's effect"
     # The power rule at the paper's pooled effect (0.625 points, Table 1): Longer - 3 epochs on RTE is +0.5 on
     # average with sd 1.87 over 6 pairs, far from 80% power; the pairs needed from the noncentral t, by hand, at the
     # claim's Holm share (none of the 7 is reproduced: 0.05 / 7), on the grid the engine searches (2-64, then 40

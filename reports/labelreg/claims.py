@@ -11,8 +11,8 @@ import numpy as np
 from analysis import claims as tests
 from analysis import engine
 from reports.build import ReportContext
-from reports.kit import (SEED, degenerate_threshold, engine_claims_section, hours_needed, hours_per_trial,
-                         resolution, with_hours)
+from reports.kit import (SEED, degenerate_threshold, engine_claims_section, hours_per_trial, needs,
+                         resolution)
 from reports.labelreg.tables import ROW_NAMES, scores
 
 
@@ -111,12 +111,10 @@ def verdicts(ctx: ReportContext) -> list[dict]:
             out.append({"id": claim["id"], "statement": statement, **table8_verdict(ctx, claim["check"])})
         else:
             c, d = by_id[claim["id"]]
-            hours = hours_needed(d, _hours_per_pair(ctx, c))
-            reason = with_hours(d.reason, hours)
-            out.append({"id": claim["id"], "statement": statement, "verdict": d.verdict, "hours_needed": hours,
-                        "reason": reason, "p": d.p, "p_adjusted": d.p_adjusted,
+            out.append({"id": claim["id"], "statement": statement, "verdict": d.verdict,
+                        "p": d.p, "p_adjusted": d.p_adjusted,
                         "effect": d.effect, "pairs": d.pairs, "power": d.power,
-                        "exploratory": d.exploratory, "pairs_needed": d.needed,
+                        "exploratory": d.exploratory, **needs(d, _hours_per_pair(ctx, c)),
                         "result": ctx.memo["labelreg_results"][claim["id"]]})
     return out
 

@@ -13,8 +13,8 @@ import dataclasses
 from analysis import claims as tests
 from analysis import engine
 from reports.build import ReportContext
-from reports.kit import (SEED, chosen, degenerate_threshold, engine_claims_section, hours_needed, hours_per_trial,
-                         not_run, pct, resolution, with_hours)
+from reports.kit import (SEED, chosen, degenerate_threshold, engine_claims_section, hours_per_trial,
+                         needs, not_run, pct, resolution)
 from reports.revisiting.common import SMALL_TASKS
 from reports.revisiting.tables import Cell, table1_groups, table2_values
 
@@ -152,7 +152,7 @@ def evaluate(scores: Scores, claim: dict) -> engine.Result:
         return result
     nan = float("nan")
     gone = [engine.Test(u, nan, nan, nan, nan, len(engine.paired(scores.index, u.task, u.better, u.worse)[0]), nan,
-                        None, reason=dead[u.label]) for u in units if u.label in dead]
+                        reason=dead[u.label]) for u in units if u.label in dead]
     order = {u.label: i for i, u in enumerate(units)}
     ordered = sorted([*result.tests, *gone], key=lambda t: order.get(t.unit.label.split(" = ")[0], len(order)))
     left = {**result.left_out, **dead}
@@ -192,12 +192,11 @@ def verdicts(ctx: ReportContext) -> list[dict]:
         if d.verdict == tests.NOT_RUN:
             why = "; ".join(dict.fromkeys(f"{e}: {not_run(ctx, e)}" for e in _experiments(claim)))
             reason = f"{reason} ({why})"
-        hours = hours_needed(d, _hours_per_pair(ctx, claim))
-        reason = with_hours(reason, hours)
         out.append({"id": claim["id"], "section": claim["section"],
-                    "statement": f"{claim['statement']} ({claim['section']})", "verdict": d.verdict, "reason": reason,
+                    "statement": f"{claim['statement']} ({claim['section']})", "verdict": d.verdict,
                     "p": d.p, "p_adjusted": d.p_adjusted, "effect": d.effect, "pairs": d.pairs, "power": d.power,
-                    "exploratory": d.exploratory, "pairs_needed": d.needed, "hours_needed": hours,
+                    "exploratory": d.exploratory, **needs(dataclasses.replace(d, reason=reason),
+                                                          _hours_per_pair(ctx, claim)),
                     "result": result})
     return out
 
