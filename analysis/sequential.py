@@ -345,18 +345,20 @@ class Sequential:
 
 
 def effect_size(test: Test, shape, resolution: float | None = None, upper: float | None = None) -> float | None:
-    """The paper's standardized effect for a mean unit: its effect / the sd of the paired differences (at least one
-    resolution step, as the engine's power rule reads it). The sd is read back from the unit's 95% t interval,
-    half-width t_{0.975, n-1} sd / sqrt(n); ``upper``: its one-sided upper confidence bound at that level instead,
-    sd sqrt((n - 1) / chi2_{1-upper, n-1}). None without an effect or a spread."""
+    """The paper's standardized effect for a mean unit: its effect / the sd of the paired differences, as the
+    engine's power rule reads it (Test.sd: at least one resolution step of the unit's metric). A Test built without
+    one has its sd read back from its 95% t interval, half-width t_{0.975, n-1} sd / sqrt(n), at least
+    ``resolution``. ``upper``: the sd's one-sided upper confidence bound at that level instead, sd sqrt((n - 1) /
+    chi2_{1-upper, n-1}). None without an effect or a spread."""
     paper = shape.effect(test.unit.task)
     if paper is None or test.reason is not None or test.pairs < 2 or not math.isfinite(test.high - test.low):
         return None
     n = test.pairs
-    sd = (test.high - test.low) / (2 * stats.t.ppf(0.975, n - 1)) * math.sqrt(n)
+    sd = test.sd if math.isfinite(test.sd) else max(
+        (test.high - test.low) / (2 * stats.t.ppf(0.975, n - 1)) * math.sqrt(n), resolution or 1e-6)
     if upper is not None:
         sd *= math.sqrt((n - 1) / stats.chi2.ppf(1 - upper, n - 1))
-    return paper / max(sd, resolution or 1e-6)
+    return paper / sd
 
 
 def _cells(r: Result) -> tuple:

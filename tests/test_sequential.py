@@ -167,6 +167,18 @@ def test_the_seeds_an_undecided_claim_needs_are_read_at_its_holm_share():
         math.ceil(engine.pairs_needed(d.mean(), test.sd, engine.ALPHA / 4) * share.inflation()), "the effect seen")
 
 
+def test_futility_reads_the_spread_the_engines_power_rule_reads():
+    """Every seed 2 points the claimed way, on a 1-point resolution: the seeds' sd is 0, the engine's is one
+    resolution step (Test.sd). The futility bound reads the same 1.0, not a spread of nothing that would make any
+    paper effect look infinitely powered."""
+    shape = Shape("gain", "all", paper_effect=3.0)
+    test = engine.mean_test(Unit("t", "a", "b"), np.full(6, 72.0), np.full(6, 70.0), shape, resolution=1.0)
+    assert test.sd == 1.0 and test.low == test.high == 2.0
+    assert sequential.effect_size(test, shape) == 3.0  # the paper's 3 points over one step
+    upper = math.sqrt(5 / stats.chi2.ppf(1 - sequential.INTERIM_SD, 5))
+    assert sequential.effect_size(test, shape, upper=sequential.INTERIM_SD) == pytest.approx(3.0 / upper)
+
+
 def test_a_powered_claim_stops_for_futility_and_an_underpowered_one_cannot():
     design = Design(LOOKS)
     # the unit's interval gives sd 1.0 at 4 pairs: half-width t_{0.975,3} / 2
