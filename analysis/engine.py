@@ -554,6 +554,12 @@ def holm(pvalues) -> list[float]:
     return [float(x) for x in out]
 
 
+def holm_share(alpha: float, open_claims: int) -> float:
+    """The alpha a confirmatory claim is tested at: its Holm share among the claims not yet rejected (the next
+    step of Holm's procedure), as the fixed decision and the sequential looks both read it."""
+    return alpha / max(1, open_claims)
+
+
 def decide(results: list[Result], alpha: float = ALPHA) -> list[Decision]:
     """Holm's correction over the confirmatory claims that have a p (exploratory ones keep their raw p), then each
     claim's verdict from its adjusted p, its tests and the power rule."""
@@ -562,7 +568,7 @@ def decide(results: list[Result], alpha: float = ALPHA) -> list[Decision]:
     adjusted = {i: r.p if r.shape.exploratory else float("nan") for i, r in enumerate(results)}
     adjusted.update(zip(family, holm([results[i].p for i in family])))
     # an undecided claim's pairs are read at the alpha it would be tested at: its Holm share among the claims left
-    share = alpha / max(1, len(family) - sum(adjusted[i] < alpha for i in family))
+    share = holm_share(alpha, len(family) - sum(adjusted[i] < alpha for i in family))
     return [_decide(r, adjusted[i], alpha, len(family), share if i in family else alpha)
             for i, r in enumerate(results)]
 

@@ -35,7 +35,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from analysis.claims import COULD_NOT_TELL, NOT_REPRODUCED, NOT_RUN, REPRODUCED
-from analysis.engine import ALPHA, MEAN_KINDS, MOST_PAIRS, POWER, Result, Test, floor
+from analysis.engine import ALPHA, MEAN_KINDS, MOST_PAIRS, POWER, Result, Test, floor, holm_share
 
 CONTINUE = "continue"  # an undecided claim whose cells get the next look's seeds
 INTERIM_SD = 0.8  # futility before the last look reads the sd's one-sided 80% upper confidence bound (`_refuted`)
@@ -344,18 +344,15 @@ class Sequential:
     needed_basis: str = ""  # what ``needed`` is powered against, or why there is no count (engine.Need)
 
 
-def effect_size(test: Test, shape, resolution: float | None = None, upper: float | None = None) -> float | None:
+def effect_size(test: Test, shape, upper: float | None = None) -> float | None:
     """The paper's standardized effect for a mean unit: its effect / the sd of the paired differences, as the
-    engine's power rule reads it (Test.sd: at least one resolution step of the unit's metric). A Test built without
-    one has its sd read back from its 95% t interval, half-width t_{0.975, n-1} sd / sqrt(n), at least
-    ``resolution``. ``upper``: the sd's one-sided upper confidence bound at that level instead, sd sqrt((n - 1) /
-    chi2_{1-upper, n-1}). None without an effect or a spread."""
+    engine's power rule reads it (Test.sd: at least one resolution step of the unit's metric). ``upper``: the sd's
+    one-sided upper confidence bound at that level instead, sd sqrt((n - 1) / chi2_{1-upper, n-1}). None without an
+    effect or a spread."""
     paper = shape.effect(test.unit.task)
-    if paper is None or test.reason is not None or test.pairs < 2 or not math.isfinite(test.high - test.low):
+    if paper is None or test.reason is not None or test.pairs < 2 or not math.isfinite(test.sd):
         return None
-    n = test.pairs
-    sd = test.sd if math.isfinite(test.sd) else max(
-        (test.high - test.low) / (2 * stats.t.ppf(0.975, n - 1)) * math.sqrt(n), resolution or 1e-6)
+    n, sd = test.pairs, test.sd
     if upper is not None:
         sd *= math.sqrt((n - 1) / stats.chi2.ppf(1 - upper, n - 1))
     return paper / sd
@@ -369,7 +366,7 @@ def _name(t: Test) -> str:
     return t.unit.label or t.unit.task
 
 
-def _refuted(r: Result, k: int, design: Design, resolutions: dict) -> str | None:
+def _refuted(r: Result, k: int, design: Design) -> str | None:
     """Why the claim reads "not reproduced" at look k (0-based), or None: a gain against no_gain, a unit the other
     way (Bonferroni over units, as the engine), or a futility bound crossed with the power to see the paper's
     effect. The power rule and the other-way test read the unadjusted alpha, as the engine's do."""
@@ -396,7 +393,7 @@ def _refuted(r: Result, k: int, design: Design, resolutions: dict) -> str | None
     # 4 pairs at the paper's effect stopped 12% of claims at look 1 against the 1% the design spends there;
     # tests/test_sequential.py). The last look reads the observed sd, as the engine's power rule does.
     upper = INTERIM_SD if k < len(design.looks) - 1 else None
-    sizes = {id(t): effect_size(t, r.shape, resolutions.get(t.unit.task), upper) for t in live}
+    sizes = {id(t): effect_size(t, r.shape, upper) for t in live}
     bound = {}
     for t in live:
         # tied pairs raise the smallest p the exact test gives (Test.floor): a bound at or under it would stop the
@@ -420,7 +417,7 @@ def _refuted(r: Result, k: int, design: Design, resolutions: dict) -> str | None
     return None
 
 
-def decide(design: Design, looks, *, budget_left: bool = True, resolutions: dict | None = None,
+def decide(design: Design, looks, *, budget_left: bool = True,
            held: Callable[[str, int], int] | None = None) -> list[Sequential]:
     """Sequential verdicts for a report's claims. ``looks[k]``: the claims' Results at the k-th declared look (the
     first design.looks[k] pairs of every cell), the same claims in the same order at every look; fewer looks than
@@ -435,7 +432,6 @@ def decide(design: Design, looks, *, budget_left: bool = True, resolutions: dict
     names = [r.claim for r in looks[0]]
     if any([r.claim for r in rs] != names for rs in looks):
         raise ValueError("every look must give the same claims in the same order")
-    resolutions = resolutions or {}
     final = len(design.looks) - 1
     out: dict[int, Sequential] = {}
     ps: dict[int, list] = {i: [] for i in range(len(names))}  # the claim's p at each look it was tested
@@ -451,7 +447,7 @@ def decide(design: Design, looks, *, budget_left: bool = True, resolutions: dict
                             level, needed=need[0], needed_basis=need[1])
 
     def share(r: Result) -> float:  # the claim's alpha now: its Holm share, or its own alpha if exploratory
-        return design.alpha if r.shape.exploratory else design.alpha / max(1, len(family) - len(rejected))
+        return design.alpha if r.shape.exploratory else holm_share(design.alpha, len(family) - len(rejected))
 
     for k, results in enumerate(looks):
         open_ = [i for i in range(len(names)) if i not in out]
@@ -483,11 +479,11 @@ def decide(design: Design, looks, *, budget_left: bool = True, resolutions: dict
                            "no finished runs of the claim's arms" if unrun else "no comparison carries a signal",
                            level)
                 continue
-            why = _refuted(r, k, design, resolutions)
+            why = _refuted(r, k, design)
             if why:
                 settle(i, k, NOT_REPRODUCED, f"look {k + 1} ({pairs(i, k)} pairs): {why}", level)
             elif k == final:
-                settle(i, k, COULD_NOT_TELL, _short(r, design, level, resolutions), level,
+                settle(i, k, COULD_NOT_TELL, _short(r, design, level), level,
                        _needed(r, design, level))
     last = len(looks) - 1
     verdicts = []
@@ -516,7 +512,7 @@ def _crossed(r: Result, k: int, design: Design, level: float, family: int, pairs
             f"(alpha {level:.3g}, {holm}, {design.spending} spending)")
 
 
-def _short(r: Result, design: Design, level: float, resolutions: dict) -> str:
+def _short(r: Result, design: Design, level: float) -> str:
     """Why a claim that reached the last look reads "could not tell"."""
     k = len(design.looks) - 1
     if r.shape.kind == "no_gain":
@@ -524,7 +520,7 @@ def _short(r: Result, design: Design, level: float, resolutions: dict) -> str:
     if r.p < design.efficacy_p[k]:
         return f"significant alone (p {r.p:.3g}), not at its Holm share {level:.3g}"
     live = [t for t in r.tests if t.reason is None]
-    if all(effect_size(t, r.shape, resolutions.get(t.unit.task)) is None for t in live):
+    if all(effect_size(t, r.shape) is None for t in live):
         return f"no crossing by the last look (p {r.p:.3g}); the paper gives no effect size to have power against"
     return (f"no crossing by the last look (p {r.p:.3g}) and no futility bound crossed: power below "
             f"{design.power:g} for the paper's effect")
@@ -540,9 +536,9 @@ def _needed(r: Result, design: Design, level: float) -> tuple[int | None, str]:
     return math.ceil(need.pairs * design.at(level).inflation()), need.basis
 
 
-def verdict(design: Design, results, *, budget_left: bool = True, resolutions: dict | None = None) -> Sequential:
+def verdict(design: Design, results, *, budget_left: bool = True) -> Sequential:
     """One claim's sequential verdict from its Results at the looks so far (a family of one: no Holm)."""
-    return decide(design, [[r] for r in results], budget_left=budget_left, resolutions=resolutions)[0]
+    return decide(design, [[r] for r in results], budget_left=budget_left)[0]
 
 
 def at_looks(design: Design, evaluate, pairs: int) -> list:

@@ -90,10 +90,16 @@ def test_futility_spends_at_most_one_minus_power_and_only_where_the_design_is_po
 # ---------------------------------------------------------------- claims
 
 
+def sd_of(low: float, high: float, n: int) -> float:
+    """The paired differences' sd behind a 95% t interval of their mean over n pairs (half-width t sd / sqrt(n))."""
+    return (high - low) / (2 * stats.t.ppf(0.975, n - 1)) * math.sqrt(n)
+
+
 def result(claim, p, *, task="t", kind="gain", effect=None, tests=None, exploratory=False, other_way=1.0):
     shape = Shape(kind, "all", paper_effect=effect, exploratory=exploratory, margin=1.0 if kind == "no_gain" else None)
     if tests is None:
-        tests = (engine.Test(Unit(task, "a", "b"), p, 1.0, 0.0, 2.0, 16, math.nan, other_way=other_way),)
+        tests = (engine.Test(Unit(task, "a", "b"), p, 1.0, 0.0, 2.0, 16, math.nan, other_way=other_way,
+                             sd=sd_of(0.0, 2.0, 16)),)
     return Result(claim, shape, tuple(tests), p)
 
 
@@ -185,7 +191,8 @@ def test_a_powered_claim_stops_for_futility_and_an_underpowered_one_cannot():
     half = stats.t.ppf(0.975, 3) / 2
 
     def unit(p, effect):
-        test = engine.Test(Unit("t", "a", "b"), p, -0.5, -0.5 - half, -0.5 + half, 4, math.nan, other_way=0.3)
+        test = engine.Test(Unit("t", "a", "b"), p, -0.5, -0.5 - half, -0.5 + half, 4, math.nan, other_way=0.3,
+                           sd=sd_of(-0.5 - half, -0.5 + half, 4))
         return result("A", p, effect=effect, tests=(test,))
 
     assert sequential.effect_size(unit(0.9, 1.2).tests[0], unit(0.9, 1.2).shape) == pytest.approx(1.2)
@@ -220,7 +227,7 @@ def test_one_look_gives_the_engines_verdicts_holm_included():
                   Shape("no_gain", "all", margin=1.5)]
         results = [engine.evaluate(f"c{i}", s, scores, units, resolutions=res) for i, s in enumerate(shapes)]
         fixed = [d.verdict for d in engine.decide(results)]
-        ours = [v.verdict for v in sequential.decide(Design((n,)), [results], resolutions=res)]
+        ours = [v.verdict for v in sequential.decide(Design((n,)), [results])]
         assert ours == fixed
         seen |= set(fixed)
     assert {REPRODUCED, NOT_REPRODUCED, COULD_NOT_TELL} <= seen
@@ -354,7 +361,7 @@ def test_the_engine_itself_through_the_looks():
                                                            ("A", "y"): dict(enumerate(np.full(n, 70.0)))}, units,
                                               resolutions=res)])
                 assert looks[-1][0].p == pytest.approx(exact_p(d[None, :n])[0], abs=1e-12)
-                v = sequential.decide(design, looks, budget_left=True, resolutions=res)[0]
+                v = sequential.decide(design, looks, budget_left=True)[0]
                 if v.verdict != CONTINUE:
                     break
             assert v.pairs == n and v.p == tuple(look[0].p for look in looks)
@@ -384,7 +391,8 @@ def test_no_futility_stop_where_the_exact_test_cannot_reach_the_bound():
     design = Design(looks=(5, 10, 20))
     assert math.isnan(design.futility_p(3.0)[0]) and engine.floor(10) < design.futility_p(3.0)[1] < 0.01
     assert design.futility_p(1.5)[0] == pytest.approx(0.194, abs=0.001)
-    test = engine.Test(Unit("para", "a", "b"), 1 / 32, 3.07, 1.16, 4.97, 5, 0.99, other_way=1.0)
+    test = engine.Test(Unit("para", "a", "b"), 1 / 32, 3.07, 1.16, 4.97, 5, 0.99, other_way=1.0,
+                       sd=sd_of(1.16, 4.97, 5))
     assert sequential.verdict(design, [result("P", 1 / 32, effect=7.7, tests=(test,))]).verdict == CONTINUE
 
 
@@ -393,11 +401,12 @@ def test_tied_pairs_raise_the_floor_under_which_a_futility_bound_is_dropped():
     With 4 of the 10 pairs tied, the exact test gives no p under 2^-6 = 1/64 (engine.mean_test's Test.floor), so
     the bound would stop the claim whatever its data: it has none there, and the claim continues."""
     design = Design(looks=(5, 10, 20))
-    first = engine.Test(Unit("para", "a", "b"), 1 / 32, 3.0, 1.9, 4.1, 5, 0.99, other_way=1.0)
+    first = engine.Test(Unit("para", "a", "b"), 1 / 32, 3.0, 1.9, 4.1, 5, 0.99, other_way=1.0,
+                        sd=sd_of(1.9, 4.1, 5))
     d = np.array([3.0, 4, 3, 5, 3, 4, 0, 0, 0, 0])
     tied = engine.mean_test(Unit("para", "a", "b"), 70 + d, np.full(10, 70.0), Shape("gain", "all", paper_effect=7.0))
     assert tied.p == tied.floor == 1 / 64 and engine.floor(10) < tied.floor
-    size = sequential.effect_size(tied, Shape("gain", "all", paper_effect=7.0), None, sequential.INTERIM_SD)
+    size = sequential.effect_size(tied, Shape("gain", "all", paper_effect=7.0), sequential.INTERIM_SD)
     assert engine.floor(10) < design.futility_p(size)[1] <= tied.floor  # a bound no outcome could pass
     looks = [[result("P", 1 / 32, effect=7.0, tests=(first,))], [result("P", tied.p, effect=7.0, tests=(tied,))]]
     assert sequential.decide(design, looks)[0].verdict == CONTINUE
