@@ -107,8 +107,9 @@ class Test:
     floor: float = 0.0  # the smallest p its exact test can give: sign-flip, 2^-(pairs that differ), so tied pairs
     # raise it above engine.floor(pairs); a futility bound at or under it could not be passed (analysis.sequential)
     seen: float = float("nan")  # the effect seen, as far as it goes the claimed way (gain: the mean difference;
-    # no-gain: the room left under the margin; spread: the mean paired deviation gap), for `Need` once the paper's
-    # effect is powered or where the paper gives none
+    # no-gain: the room left under the margin; spread: the mean paired deviation gap; rates: the worse arm's rate
+    # minus the better's), for `Need` once the paper's effect is powered or where the paper gives none
+    rates: tuple | None = None  # rates: the degenerate rates seen (better arm's, worse arm's), for `rates_needed`
 
     @property
     def needed(self) -> int | None:
@@ -124,15 +125,20 @@ class Test:
         the test has no spread to read (worst case, rates)."""
         if self.reason is not None or not (self.seen > 0):
             return None
+        if self.rates is not None:
+            return rates_needed(self.rates, alpha, self.target)
         return pairs_needed(self.seen, self.sd, alpha, self.target)
 
 
 @dataclass(frozen=True)
 class Need:
     """The pairs a task an undecided claim asks for and what they are powered against (``basis``: "the paper's
-    effect", "the margin" or "the effect seen"); ``pairs`` None: ``basis`` says why there is no count."""
+    effect", "the margin", "the effect seen", or "the effect seen, to refute it on <task>"); ``pairs`` None:
+    ``basis`` says why there is no count. ``level``: the alpha the count was read at where it is not the claim's
+    own (a refutation reads the family's alpha over the comparisons, as `_decide`)."""
     pairs: int | None
     basis: str
+    level: float | None = None
 
 
 @dataclass(frozen=True)
@@ -158,11 +164,13 @@ class Result:
         """`need`'s pairs at ``alpha``."""
         return self.need(alpha).pairs
 
-    def need(self, alpha: float) -> Need:
+    def need(self, alpha: float, family_alpha: float = ALPHA) -> Need:
         """The pairs a task that would decide the claim at ``alpha`` (a Holm share), with 80% power: at the paper's
         effect (no-gain: at no true difference, within the margin) while some comparison lacks that power; once
         every comparison has it, or where the paper gives no effect, at the effect seen (a claim undecided with
-        power for the paper's effect has a smaller true effect, if any). The most demanding comparison's count."""
+        power for the paper's effect has a smaller true effect, if any). The most demanding comparison's count.
+        Where the effect seen goes against the claim on some comparison, the pairs that would refute it were that
+        effect the true one (`refuting`)."""
         live = [t for t in self.tests if t.reason is None]
         if not live:
             return Need(None, "no comparison carries a signal")
@@ -174,12 +182,37 @@ class Result:
         if not lost:
             return Need(max(n for _, n in seen), "the effect seen")
         if any(math.isnan(t.seen) for t in lost):
-            test = {"better_worst": "a worst-seed", "fewer_degenerate": "a rate"}.get(self.shape.kind, "this")
-            return Need(None, f"{test} test has no power rule here")
+            return Need(None, "a worst-seed test has no power rule here")
+        refute = self.refuting(family_alpha)
+        if refute is not None:
+            return refute
         names = ", ".join(t.unit.label or t.unit.task for t in lost)
         if self.shape.kind == "no_gain":
             return Need(None, f"the difference seen on {names} is at or over the margin")
         return Need(None, f"the effect seen on {names} is not the claimed way")
+
+
+    def refuting(self, family_alpha: float = ALPHA) -> Need | None:
+        """The fewest pairs a task at which, were the effect seen the true one, a comparison would refute the claim
+        with POWER, as `_decide` refutes: one comparison the other way at ``family_alpha`` over the live ones (not
+        for "any" scope), or for no_gain a significant gain (equivalence: a difference either way, two-sided) by
+        Holm's first step over them. None where no comparison goes against the claim."""
+        live = [t for t in self.tests if t.reason is None]
+        level = family_alpha / max(1, len(live))
+        counts = []
+        for t in live:
+            if self.shape.kind == "no_gain":
+                gap, at = (abs(t.effect), level / 2) if self.shape.equivalence else (t.effect, level)
+            elif self.shape.scope != "any" and self.shape.kind in (*MEAN_KINDS, "lower_spread"):
+                gap, at = -t.seen, level
+            else:
+                continue
+            if gap > 0 and (n := pairs_needed(gap, t.sd, at)) is not None:
+                counts.append((n, t.unit.label or t.unit.task))
+        if not counts:
+            return None
+        n, name = min(counts)
+        return Need(n, f"the effect seen, to refute it on {name}", level)
 
 
 @dataclass(frozen=True)
@@ -358,6 +391,31 @@ def rates_power(rates: tuple | None, n_better: int, n_worse: int, alpha: float =
     return float(total)
 
 
+EXACT_RATES = 40  # rates_needed checks rates_power exactly up to this many runs an arm; beyond, the approximation
+
+
+def rates_needed(rates: tuple, alpha: float = ALPHA, target: float = POWER, most: int = MOST_PAIRS) -> int | None:
+    """The fewest runs an arm at which `rates_power` reaches ``target`` at ``rates`` (better's, worse's); None where
+    the better arm's rate is not lower. Cohen's h (the arcsine-root difference; two arms of n: n = 2 ((z_{1-alpha} +
+    z_{target}) / h)^2, Cohen 1988, ch. 6) bounds the search, which bisects the exact power up to EXACT_RATES runs
+    (Boschloo's power is not quite monotone in n: the first n found, not always the least)."""
+    better, worse = rates
+    h = 2 * math.asin(math.sqrt(worse)) - 2 * math.asin(math.sqrt(better))
+    if h <= 0:
+        return None
+    approx = math.ceil(2 * ((stats.norm.ppf(1 - alpha) + stats.norm.ppf(target)) / h) ** 2)
+    if approx > EXACT_RATES:
+        return min(approx, most + 1)
+    lo, hi = 1, EXACT_RATES + 1  # power < target at lo (no test at 1 run), sought in (lo, hi]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if rates_power(rates, mid, mid, alpha) >= target:
+            hi = mid
+        else:
+            lo = mid
+    return hi if hi <= EXACT_RATES else max(approx, EXACT_RATES + 1)
+
+
 # ---------------------------------------------------------------- units
 
 
@@ -447,9 +505,10 @@ def rate_test(unit: Unit, better, worse, baseline: float, shape: Shape) -> Test:
             return Test(unit, float("nan"), 0.0, float("nan"), float("nan"), min(len(better), len(worse)),
                         float("nan"), reason=reason)
     p = fewer_events(eb, len(better), ew, len(worse))
+    rates = (eb / len(better), ew / len(worse))
     return Test(unit, p, float(ew - eb), float("nan"), float("nan"), min(len(better), len(worse)),
                 rates_power(shape.paper_rates, len(better), len(worse)),
-                other_way=fewer_events(ew, len(worse), eb, len(better)))
+                other_way=fewer_events(ew, len(worse), eb, len(better)), seen=rates[1] - rates[0], rates=rates)
 
 
 def dedupe(units_scores: list[tuple[Unit, np.ndarray, np.ndarray]]) -> list[tuple[Unit, np.ndarray, np.ndarray]]:
@@ -581,7 +640,8 @@ def _decide(r: Result, p_adj: float, alpha: float, family: int, level: float) ->
     pairs = ", ".join(f"{t.unit.label or t.unit.task}"
                       f"{f' ({t.unit.stand_in})' if t.unit.stand_in else ''} {t.pairs}" for t in r.tests) or "0"
     power_text = ", ".join(f"{t.unit.label or t.unit.task} {_unit_power_text(t)}" for t in live) or "–"
-    need = r.need(level)  # at ``level``, its Holm share (decide), as the sequential verdicts read it
+    need = r.need(level, alpha)  # at ``level``, its Holm share (decide), as the sequential verdicts read it; a
+    # refutation at ``alpha`` over the comparisons, as below
 
     def out(verdict: str, reason: str, asks: bool = False, tail: str = "") -> Decision:
         """``asks``: the claim is undecided for want of pairs, and the reason says how many a task it needs (or why
@@ -589,7 +649,7 @@ def _decide(r: Result, p_adj: float, alpha: float, family: int, level: float) ->
         if asks:
             reason += (f"; no seed count: {need.basis}" if need.pairs is None else
                        f"; needs {about(need.pairs)} pairs a task"
-                       + (" at the effect seen" if need.basis == "the effect seen" else ""))
+                       + (f" at {need.basis}" if need.basis.startswith("the effect seen") else ""))
         return Decision(r.claim, verdict, reason + tail, r.p, p_adj, effect, pairs, power_text, r.shape.exploratory,
                         need.pairs if asks else None, need.basis if asks else "")
 

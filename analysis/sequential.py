@@ -530,10 +530,10 @@ def _needed(r: Result, design: Design, level: float) -> tuple[int | None, str]:
     """The engine's pairs for POWER (fixed sample, engine.Result.need) at ``level``, the claim's Holm share at its
     last look (the alpha it is tested at, not the family's), scaled by the design's inflation at that level; and
     what they are powered against (or why no count)."""
-    need = r.need(level)
+    need = r.need(level, design.alpha)
     if need.pairs is None or need.pairs > MOST_PAIRS:  # beyond reach stays "more than MOST_PAIRS"
         return need.pairs, need.basis
-    return math.ceil(need.pairs * design.at(level).inflation()), need.basis
+    return math.ceil(need.pairs * design.at(need.level or level).inflation()), need.basis
 
 
 def verdict(design: Design, results, *, budget_left: bool = True) -> Sequential:

@@ -164,16 +164,30 @@ def test_an_undecided_claim_without_a_paper_effect_or_powered_for_it_needs_pairs
     powered = engine.evaluate("b", Shape("gain", "all", paper_effect=5.0), scores, [Unit("T", "x", "y")])
     # powered for the paper's 5 points at 5 pairs: undecided (e.g. by Holm), it needs the effect seen's 19
     assert powered.tests[0].needed == 5 and powered.need(engine.ALPHA) == engine.Need(19, "the effect seen")
-    both = engine.evaluate("c", Shape("gain", "all"), scores, [Unit("T", "x", "y"), Unit("U", "x", "y")])
-    assert both.need(engine.ALPHA) == engine.Need(None, "the effect seen on U is not the claimed way")
-    assert "; no seed count: the effect seen on U is not the claimed way" in engine.decide([both])[0].reason
+    # U goes the other way: were that the true effect, U would refute the claim (one comparison the other way at
+    # alpha over the 2 comparisons, as decide refutes) with 80% power at 24 pairs, from the same scipy enumeration
+    # at 0.025
+    units = [Unit("T", "x", "y"), Unit("U", "x", "y")]
+    both = engine.evaluate("c", Shape("gain", "all"), scores, units)
+    assert both.need(engine.ALPHA) == engine.Need(24, "the effect seen, to refute it on U", engine.ALPHA / 2)
+    assert engine.decide([both])[0].reason.endswith("needs about 24 pairs a task at the effect seen, to refute it on U")
+    # and the pairs seen, three times over (24 pairs, the same mean and about the same sd), do refute it
+    tiled = scores_of({("T", "x"): np.tile([b + d for b, d in zip(base, diffs)], 3), ("T", "y"): np.tile(base, 3),
+                       ("U", "x"): np.tile([b - d for b, d in zip(base, diffs)], 3), ("U", "y"): np.tile(base, 3)})
+    refuted = engine.decide([engine.evaluate("c", Shape("gain", "all"), tiled, units)])[0]
+    assert refuted.verdict == NOT_REPRODUCED and refuted.reason.startswith("the other way on U")
+    # "any" scope is not refuted by one comparison the other way: no count, and the reason says where
+    anyone = engine.evaluate("c", Shape("gain", "any"), scores, units)
+    assert anyone.need(engine.ALPHA) == engine.Need(None, "the effect seen on U is not the claimed way")
+    assert "; no seed count: the effect seen on U is not the claimed way" in engine.decide([anyone])[0].reason
     # no-gain within 2 points: powered at no true difference (5 pairs), so read at the room left, 2 - 0.8125
     within = engine.evaluate("d", Shape("no_gain", "all", margin=2.0), scores, [Unit("T", "x", "y")])
     assert within.tests[0].needed == 5 and within.need(engine.ALPHA) == engine.Need(10, "the effect seen")
     steady = scores_of({("T", "x"): [b + d for b, d in zip(base, [1.1, 1.3, 1.2, 1.0, 1.2, 1.1, 1.3, 1.2])],
                         ("T", "y"): base})
     over = engine.evaluate("e", Shape("no_gain", "all", margin=1.0), steady, [Unit("T", "x", "y")])
-    assert over.need(engine.ALPHA) == engine.Need(None, "the difference seen on T is at or over the margin")
+    # over its margin: a significant gain refutes it, at 5 pairs were the gain seen (+1.175, sd 0.10) the true one
+    assert over.need(engine.ALPHA) == engine.Need(5, "the effect seen, to refute it on T", engine.ALPHA)
     tiny = scores_of({("T", "x"): [b + d for b, d in zip(base, [1, -1, 1, -1, 1, -1, 1, -0.9])], ("T", "y"): base})
     # a spread claim reads its Brown-Forsythe deviations: worse's minus better's absolute deviations from the median
     calm, wild = np.array([70.0, 70.5, 71, 70.2, 70.8, 70.4, 70.6, 70.1]), np.array(base)
@@ -206,6 +220,23 @@ def test_rates_test_and_its_exact_power():
             if engine.fewer_events(x, 5, y, 5) < 0.05:
                 brute += stats.binom.pmf(x, 5, 0.1) * stats.binom.pmf(y, 5, 0.6)
     assert engine.rates_power((0.1, 0.6), 5, 5) == pytest.approx(brute)
+
+
+def test_rates_needed_is_where_the_exact_power_first_reaches_its_target():
+    """The runs a rate claim needs at the rates seen: the n where rates_power crosses 0.8 (bisected, bounded by
+    Cohen's h); none where the better arm's rate is not lower; Cohen's h alone past EXACT_RATES runs an arm."""
+    n = engine.rates_needed((0.1, 0.6))
+    assert engine.rates_power((0.1, 0.6), n - 1, n - 1) < 0.8 <= engine.rates_power((0.1, 0.6), n, n)
+    assert n == 10
+    assert engine.rates_needed((0.3, 0.3)) is None and engine.rates_needed((0.5, 0.2)) is None
+    # 0.1 against 0.3: h = 2 asin(sqrt(.3)) - 2 asin(sqrt(.1)) = 0.5158; 2 (1.645 + 0.842)^2 / h^2 = 46.5
+    assert engine.rates_needed((0.1, 0.3)) == 47 > engine.EXACT_RATES
+    base = [70.0 + k for k in range(8)]
+    worse = [50.0, 50, 50, 50] + base[4:]  # 4 of 8 at the baseline against none
+    r = engine.evaluate("r", Shape("fewer_degenerate", "any"), scores_of({("T", "x"): base, ("T", "y"): worse}),
+                        [Unit("T", "x", "y")], baselines={"T": 50.0})
+    assert r.tests[0].rates == (0.0, 0.5) and r.need(0.01) == engine.Need(engine.rates_needed((0.0, 0.5), 0.01),
+                                                                          "the effect seen")
 
 
 def test_premise_absent_reads_could_not_tell():

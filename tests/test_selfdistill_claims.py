@@ -27,3 +27,24 @@ def test_figure4_claims_read_not_run_when_the_profile_leaves_out_its_task(tmp_pa
         check = {**found[claim]["check"], "shape": found[claim]["shape"]}
         out = claims.CHECKS[check["kind"]](ctx, check)
         assert out == {"verdict": tests.NOT_RUN, "reason": "`stability` not run at this profile"}
+
+
+def test_lambda_range_seeds_needed_read_the_validation_seen_by_a_nested_bootstrap():
+    """lambda_range decides by a bootstrap share (95% in range reproduces, 5% refutes), outside the engine. The seeds
+    it needs are read at the validation seen: worlds of n seeds drawn from the seeds seen, the fewest n of
+    LAMBDA_SEEDS at which 80% of them cross. A clear winner in range needs the fewest, a closer one more; a winner
+    out of range counts the seeds to refute."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 1, (5, 3))
+    inside = np.array([False, True, False])  # λ 0.1, 1, 5; [1, 1.5] holds the middle one
+    clear = noise + [0, 3, 0]
+    close = noise + [0, 0.8, 0]
+    assert claims.lambda_seeds_needed(clear, inside) == (5, "the validation seen")
+    n_close, basis = claims.lambda_seeds_needed(close, inside)
+    assert basis == "the validation seen" and 5 < n_close <= 1000
+    assert claims.lambda_seeds_needed(close, inside) == (n_close, basis)  # seeded: the same count each time
+    assert claims.lambda_seeds_needed(noise + [3, 0, 0], inside) == (5, "the validation seen, to refute it")
+    assert claims.lambda_seeds_needed(noise + [0, 0.4, 0], inside)[0] > n_close  # closer still: more seeds
+    share = claims.in_range_share(clear, inside, np.random.default_rng(1), 2000)
+    assert share >= 0.95  # and the shipped rule would already reproduce it

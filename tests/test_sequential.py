@@ -171,6 +171,12 @@ def test_the_seeds_an_undecided_claim_needs_are_read_at_its_holm_share():
     seen = sequential.decide(design, [[Result(c, Shape("gain", "all"), (bare,), 0.3) for c in "ABCD"]] * 3)[0]
     assert (seen.needed, seen.needed_basis) == (
         math.ceil(engine.pairs_needed(d.mean(), test.sd, engine.ALPHA / 4) * share.inflation()), "the effect seen")
+    # seen the other way: the pairs that would refute it, read at the design's alpha (the other-way test's level,
+    # one comparison here), not at the Holm share, and inflated there
+    back = engine.mean_test(Unit("t", "a", "b"), 70 - d, np.full(8, 70.0), Shape("gain", "all"))
+    lost = sequential.decide(design, [[Result(c, Shape("gain", "all"), (back,), 0.9) for c in "ABCD"]] * 3)[0]
+    assert (lost.needed, lost.needed_basis) == (
+        math.ceil(engine.pairs_needed(d.mean(), back.sd) * design.inflation()), "the effect seen, to refute it on t")
 
 
 def test_futility_reads_the_spread_the_engines_power_rule_reads():

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from analysis import engine
 from analysis.claims import COULD_NOT_TELL, NOT_REPRODUCED, NOT_RUN, REPRODUCED, VERDICTS, signal
 
 def test_signal_reasons():
@@ -143,11 +144,15 @@ def test_revisiting_claims_run_the_tests_their_shapes_declare(monkeypatch, tmp_p
         "(left out: STS-B: the Longer search chose 3 epochs for Standard: no longer training to compare) "
         f"(about {hours:.1f} trial-hours at this profile)")
     # Degenerate runs: Boschloo's exact test where a run degenerates (RTE: 0 of 6 vs 2 of 6 at or below 50); the
-    # paper gives no rates, so a non-significant count cannot be read against an effect.
+    # paper gives no rates, so a non-significant count cannot be read against an effect. It needs the runs at which
+    # the exact power at the rates seen (0 and 1/3) reaches 0.8 at its Holm share: 23 (0.794 at 22, 0.831 at 23).
     rates = out["bias_degenerate"]
     assert rates["p"] == pytest.approx(stats.boschloo_exact([[0, 6], [2, 4]], alternative="less").pvalue)
     assert rates["verdict"] == COULD_NOT_TELL and "the paper gives no effect size to have power against" in \
-        rates["reason"] and rates["reason"].endswith("(left out: STS-B: no degenerate run in either arm)")
+        rates["reason"] and "needs about 23 pairs a task at the effect seen (left out: STS-B: no degenerate run in " \
+        "either arm)" in rates["reason"]
+    assert engine.rates_power((0, 1 / 3), 22, 22, level) < 0.8 <= engine.rates_power((0, 1 / 3), 23, 23, level)
+    assert (rates["pairs_needed"], rates["needed_basis"]) == (23, "the effect seen")
     # No gain within 1 point: Pre-trained WD's +3 on every RTE seed is a gain significant after Holm over the
     # three comparisons (WD and Pre-trained WD made the same STS-B scores: one comparison).
     wd = out["methods_gain_less"]

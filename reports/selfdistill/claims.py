@@ -185,14 +185,46 @@ def lambda_range(ctx, check: dict, reps: int = 2000) -> dict:
         return {"verdict": tests.COULD_NOT_TELL, "reason": f"too few seeds for a bootstrap of the best λ: {len(table)} "
                                                            f"with every λ (needs {MIN_BOOTSTRAP_SEEDS}); best mean "
                                                            f"validation at λ {best:g}"}
-    rng = np.random.default_rng(SEED)
-    draws = table.to_numpy()[rng.integers(0, len(table), size=(reps, len(table)))].mean(axis=1)
-    picks = table.columns.to_numpy()[draws.argmax(axis=1)]
-    share = float(np.mean((picks >= check["low"]) & (picks <= check["high"])))
+    values, lams = table.to_numpy(), table.columns.to_numpy()
+    inside = (lams >= check["low"]) & (lams <= check["high"])
+    share = in_range_share(values, inside, np.random.default_rng(SEED), reps)
     verdict = (tests.REPRODUCED if share >= 0.95 else tests.NOT_REPRODUCED if share <= 0.05 else tests.COULD_NOT_TELL)
-    return {"verdict": verdict, "reason": f"best mean validation at λ {best:g} over {', '.join(f'{p:g}' for p in points)} "
-                                          f"({len(table)} seeds); {100 * share:.0f}% of {reps} bootstrap draws over "
-                                          f"seeds pick λ in [{check['low']:g}, {check['high']:g}]"}
+    out = {"verdict": verdict, "reason": f"best mean validation at λ {best:g} over {', '.join(f'{p:g}' for p in points)} "
+                                         f"({len(table)} seeds); {100 * share:.0f}% of {reps} bootstrap draws over "
+                                         f"seeds pick λ in [{check['low']:g}, {check['high']:g}]"}
+    if verdict == tests.COULD_NOT_TELL:
+        n, basis = lambda_seeds_needed(values, inside)
+        hours = n * len(lams) * hours_per_trial(ctx, experiment) if n else float("nan")
+        out.update(pairs_needed=n, needed_basis=basis, hours_needed=hours)
+        out["reason"] += (f"; needs {engine.about(n)} seeds at the validation seen, by a nested bootstrap"
+                          + (f" (about {hours:.1f} trial-hours at this profile)" if np.isfinite(hours) else "")
+                          if n else f"; no seed count: {basis}")
+    return out
+
+
+def in_range_share(values: np.ndarray, inside: np.ndarray, rng, reps: int) -> float:
+    """The share of ``reps`` bootstrap draws over the seeds (rows of ``values``, one column a λ) whose best mean is a
+    λ in range (``inside``)."""
+    draws = values[rng.integers(0, len(values), size=(reps, len(values)))].mean(axis=1)
+    return float(np.mean(inside[draws.argmax(axis=1)]))
+
+
+LAMBDA_SEEDS = (5, 8, 10, 15, 20, 30, 40, 60, 80, 100, 150, 200, 300, 500, 1000)
+
+
+def lambda_seeds_needed(values: np.ndarray, inside: np.ndarray, worlds: int = 200, reps: int = 400,
+                        power: float = engine.POWER) -> tuple[int | None, str]:
+    """The fewest seeds (of LAMBDA_SEEDS) at which `lambda_range` would decide with ``power``, were the seeds seen
+    the population (the engine's "at the effect seen"): draw ``worlds`` experiments of n seeds from them, and count
+    those whose bootstrap share crosses 95% (the best λ seen in range; else 5%, the other way). Seed SEED."""
+    rng = np.random.default_rng(SEED)
+    towards = bool(inside[values.mean(axis=0).argmax()])
+    for n in LAMBDA_SEEDS:
+        shares = np.array([in_range_share(values[rng.integers(0, len(values), n)], inside, rng, reps)
+                           for _ in range(worlds)])
+        if np.mean(shares >= 0.95 if towards else shares <= 0.05) >= power:
+            return n, "the validation seen" if towards else "the validation seen, to refute it"
+    return engine.MOST_PAIRS + 1, "the validation seen"
 
 
 CHECKS = {"paired_gain": paired_gain, "ensemble_gain": ensemble_gain, "se_gain": se_gain, "sd_over_se": sd_over_se,
