@@ -121,8 +121,8 @@ class Test:
         return pairs_needed(self.against, self.sd, alpha, self.target) if self.reason is None else None
 
     def seen_needed_at(self, alpha: float) -> int | None:
-        """Pairs for POWER at ``alpha`` were the effect seen the true one; None where it is not the claimed way or
-        the test has no spread to read (worst case, rates)."""
+        """Pairs for POWER at ``alpha`` were the effect seen the true one (rates: runs an arm at the rates seen); None
+        where it is not the claimed way or the test has no spread to read (worst case)."""
         if self.reason is not None or not (self.seen > 0):
             return None
         if self.rates is not None:
@@ -190,7 +190,6 @@ class Result:
         if self.shape.kind == "no_gain":
             return Need(None, f"the difference seen on {names} is at or over the margin")
         return Need(None, f"the effect seen on {names} is not the claimed way")
-
 
     def refuting(self, family_alpha: float = ALPHA) -> Need | None:
         """The fewest pairs a task at which, were the effect seen the true one, a comparison would refute the claim

@@ -194,11 +194,10 @@ def lambda_range(ctx, check: dict, reps: int = 2000) -> dict:
                                          f"seeds pick λ in [{check['low']:g}, {check['high']:g}]"}
     if verdict == tests.COULD_NOT_TELL:
         n, basis = lambda_seeds_needed(values, inside)
-        hours = n * len(lams) * hours_per_trial(ctx, experiment) if n else float("nan")
+        hours = n * len(lams) * hours_per_trial(ctx, experiment)
         out.update(pairs_needed=n, needed_basis=basis, hours_needed=hours)
-        out["reason"] += (f"; needs {engine.about(n)} seeds at the validation seen, by a nested bootstrap"
-                          + (f" (about {hours:.1f} trial-hours at this profile)" if np.isfinite(hours) else "")
-                          if n else f"; no seed count: {basis}")
+        out["reason"] += (f"; needs {engine.about(n)} seeds at {basis}, by a nested bootstrap"
+                          + (f" (about {hours:.1f} trial-hours at this profile)" if np.isfinite(hours) else ""))
     return out
 
 
@@ -213,18 +212,19 @@ LAMBDA_SEEDS = (5, 8, 10, 15, 20, 30, 40, 60, 80, 100, 150, 200, 300, 500, 1000)
 
 
 def lambda_seeds_needed(values: np.ndarray, inside: np.ndarray, worlds: int = 200, reps: int = 400,
-                        power: float = engine.POWER) -> tuple[int | None, str]:
+                        power: float = engine.POWER) -> tuple[int, str]:
     """The fewest seeds (of LAMBDA_SEEDS) at which `lambda_range` would decide with ``power``, were the seeds seen
     the population (the engine's "at the effect seen"): draw ``worlds`` experiments of n seeds from them, and count
     those whose bootstrap share crosses 95% (the best λ seen in range; else 5%, the other way). Seed SEED."""
     rng = np.random.default_rng(SEED)
     towards = bool(inside[values.mean(axis=0).argmax()])
+    basis = "the validation seen" if towards else "the validation seen, to refute it"
     for n in LAMBDA_SEEDS:
         shares = np.array([in_range_share(values[rng.integers(0, len(values), n)], inside, rng, reps)
                            for _ in range(worlds)])
         if np.mean(shares >= 0.95 if towards else shares <= 0.05) >= power:
-            return n, "the validation seen" if towards else "the validation seen, to refute it"
-    return engine.MOST_PAIRS + 1, "the validation seen"
+            return n, basis
+    return engine.MOST_PAIRS + 1, basis  # "more than 1000"
 
 
 CHECKS = {"paired_gain": paired_gain, "ensemble_gain": ensemble_gain, "se_gain": se_gain, "sd_over_se": sd_over_se,
