@@ -150,8 +150,8 @@ class Result:
     p: float  # the claim's p for its hypothesis (scope-combined)
     left_out: dict = field(default_factory=dict)  # unit label -> why it carries no signal
     premise: str | None = None  # why the claim's premise is absent at this profile
-    gain_p: float = float("nan")  # no_gain: the Holm-over-tasks p of a gain (equivalence: of a difference either
-    # way), which refutes the claim when significant
+    gain_p: float = float("nan")  # no_gain: the Holm-over-tasks p of a gain over the margin (equivalence: of a
+    # difference beyond it either way), which refutes the claim when significant
 
     @property
     def needed(self) -> int | None:
@@ -194,14 +194,15 @@ class Result:
     def refuting(self, family_alpha: float = ALPHA) -> Need | None:
         """The fewest pairs a task at which, were the effect seen the true one, a comparison would refute the claim
         with POWER, as `_decide` refutes: one comparison the other way at ``family_alpha`` over the live ones (not
-        for "any" scope), or for no_gain a significant gain (equivalence: a difference either way, two-sided) by
-        Holm's first step over them. None where no comparison goes against the claim."""
+        for "any" scope), or for no_gain a gain significantly over the margin (equivalence: a difference beyond it
+        either way, each side at half the level) by Holm's first step over them. None where no comparison goes against the claim."""
         live = [t for t in self.tests if t.reason is None]
         level = family_alpha / max(1, len(live))
         counts = []
         for t in live:
             if self.shape.kind == "no_gain":
-                gap, at = (abs(t.effect), level / 2) if self.shape.equivalence else (t.effect, level)
+                m = self.shape.margin
+                gap, at = (abs(t.effect) - m, level / 2) if self.shape.equivalence else (t.effect - m, level)
             elif self.shape.scope != "any" and self.shape.kind in (*MEAN_KINDS, "lower_spread"):
                 gap, at = -t.seen, level
             else:
@@ -453,8 +454,13 @@ def mean_test(unit: Unit, better, worse, shape: Shape, resolution: float | None 
         one = power(m, sd, n)  # at no true difference: a margin's worth of room
         pw = max(0.0, 2 * one - 1) if shape.equivalence and math.isfinite(one) else one
         target = (1 + POWER) / 2 if shape.equivalence else POWER
-        # what refutes it: a significant gain (equivalence: a significant difference either way)
-        refute = sign_flip(d, "two-sided" if shape.equivalence else "greater", seed)
+        # what refutes it: a gain significantly over the margin (equivalence: a difference significantly beyond it
+        # either way, the two one-sided p doubled). The margin is the line the claim draws between no gain and a gain
+        # (labelreg: the paper reads its own 0.1-0.6 point gains as none), so a gain inside it refutes nothing,
+        # however many seeds make it significant against zero
+        refute = sign_flip(d - m, "greater", seed)
+        if shape.equivalence:
+            refute = min(1.0, 2 * min(refute, sign_flip(d + m, "less", seed)))
         room = m - (abs(effect) if shape.equivalence else effect)  # what a true difference like the one seen leaves
         return Test(unit, p, effect, low, high, n, pw, other_way=refute, sd=sd,
                     against=m, target=target, seen=room)
@@ -670,11 +676,15 @@ def _decide(r: Result, p_adj: float, alpha: float, family: int, level: float) ->
                        if r.shape.equivalence else f"the gain stays below {_points(r.shape.margin)}: {sig}" + left)
         what = "difference" if r.shape.equivalence else "gain"
         if r.gain_p < alpha:
-            return out(NOT_REPRODUCED, f"a significant {what} (Holm over tasks p {r.gain_p:.3g}); the margin test "
-                                       f"{sig}" + left)
+            return out(NOT_REPRODUCED, f"a {what} significantly over ±{_points(r.shape.margin)} (Holm over tasks p "
+                                       f"{r.gain_p:.3g}); the margin test {sig}" + left
+                       if r.shape.equivalence else
+                       f"a {what} significantly over {_points(r.shape.margin)} (Holm over tasks p {r.gain_p:.3g}); the "
+                       f"margin test {sig}" + left)
         shown = (f"a difference within ±{_points(r.shape.margin)}" if r.shape.equivalence
                  else f"a gain below {_points(r.shape.margin)}")
-        return out(COULD_NOT_TELL, f"neither a significant {what} nor {shown} shown: {sig}", asks=True, tail=left)
+        return out(COULD_NOT_TELL, f"neither a {what} over the margin nor {shown} shown: {sig}", asks=True,
+                   tail=left)
     if p_adj < alpha:
         return out(REPRODUCED, sig + left)
     other = [t for t in live if math.isfinite(t.other_way) and t.other_way < alpha / len(live)]

@@ -373,7 +373,8 @@ def _refuted(r: Result, k: int, design: Design) -> str | None:
     live = [t for t in r.tests if t.reason is None]
     if r.shape.kind == "no_gain":
         if r.gain_p < design.efficacy_p[k]:
-            return f"a significant gain (p {r.gain_p:.3g} < {design.efficacy_p[k]:.3g})"
+            return (f"a {'difference' if r.shape.equivalence else 'gain'} significantly over the margin "
+                    f"(p {r.gain_p:.3g} < {design.efficacy_p[k]:.3g})")
         return None
     if r.shape.scope != "any":
         line = design.at(design.alpha / len(live)).efficacy_p[k]

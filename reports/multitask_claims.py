@@ -89,5 +89,5 @@ METHOD = ("Gains: an exact one-sided sign-flip test of the paired differences by
           "reads \"not reproduced\" only when it goes the other way significantly or the seeds had 80% power for "
           "the paper's gain; otherwise \"could not tell\". A no-change claim (its shape: no_gain within a margin) "
           "is \"reproduced\" only when exact sign-flip tests put the paired mean difference within its margin on "
-          "every task (two one-sided tests; \"no better\": one), \"not reproduced\" when a significant gain (or "
-          "difference) shows. The papers' own numbers are single runs.")
+          "every task (two one-sided tests; \"no better\": one), \"not reproduced\" when a gain (or difference) "
+          "significantly over the margin shows. The papers' own numbers are single runs.")

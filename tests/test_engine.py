@@ -186,7 +186,8 @@ def test_an_undecided_claim_without_a_paper_effect_or_powered_for_it_needs_pairs
     steady = scores_of({("T", "x"): [b + d for b, d in zip(base, [1.1, 1.3, 1.2, 1.0, 1.2, 1.1, 1.3, 1.2])],
                         ("T", "y"): base})
     over = engine.evaluate("e", Shape("no_gain", "all", margin=1.0), steady, [Unit("T", "x", "y")])
-    # over its margin: a significant gain refutes it, at 5 pairs were the gain seen (+1.175, sd 0.10) the true one
+    # over its margin: a gain significantly over it refutes it, at 5 pairs were the gain seen the true one (0.175
+    # over the margin, sd 0.10: the noncentral t asks 4, and 4 pairs cannot give p < 0.05)
     assert over.need(engine.ALPHA) == engine.Need(5, "the effect seen, to refute it on T", engine.ALPHA)
     tiny = scores_of({("T", "x"): [b + d for b, d in zip(base, [1, -1, 1, -1, 1, -1, 1, -0.9])], ("T", "y"): base})
     # a spread claim reads its Brown-Forsythe deviations: worse's minus better's absolute deviations from the median
@@ -331,10 +332,36 @@ def test_equivalence_is_refuted_by_a_difference_either_way():
     worse = scores_of({("para", "mt"): [v - 3 for v in base], ("para", "plain"): base})
     unit = [Unit("para", "mt", "plain")]
     same = engine.decide([engine.evaluate("c", Shape("no_gain", margin=1.0, equivalence=True), worse, unit)])[0]
-    assert same.verdict == NOT_REPRODUCED and same.reason.startswith("a significant difference (Holm over tasks p")
+    assert same.verdict == NOT_REPRODUCED and same.reason.startswith(
+        "a difference significantly over ±1 point (Holm over tasks p")
     assert engine.evaluate("c", Shape("no_gain", margin=1.0, equivalence=True), worse, unit).gain_p == 2 / 64
     no_better = engine.decide([engine.evaluate("c", Shape("no_gain", margin=1.0), worse, unit)])[0]
     assert no_better.verdict == REPRODUCED and no_better.p == 1 / 64
+
+
+def test_a_gain_inside_the_margin_does_not_refute_no_gain():
+    """The margin is the claim's line between no gain and a gain: +0.3 on every one of 8 seeds is significant
+    against zero (p 1/256) but inside a 1-point margin, so it refutes nothing. With the other task still unsure
+    (SST-5-like: +0.5 +- 1.5) the claim reads "could not tell", not "not reproduced"; only a gain significantly over
+    the margin (+2.5 on every seed) refutes it."""
+    base = [70.0 + k for k in range(8)]
+    small = [0.3, 0.4, 0.3, 0.2, 0.3, 0.4, 0.3, 0.2]
+    unsure = [2.0, -1.0, 1.5, -0.5, 2.5, -1.0, 0.5, 0.0]
+    units = [Unit("T", "x", "y"), Unit("U", "x", "y")]
+    shape = Shape("no_gain", "all", margin=1.0)
+
+    def claim(t_diffs):
+        scores = scores_of({("T", "x"): [b + d for b, d in zip(base, t_diffs)], ("T", "y"): base,
+                            ("U", "x"): [b + d for b, d in zip(base, unsure)], ("U", "y"): base})
+        return engine.evaluate("c", shape, scores, units)
+
+    inside = claim(small)
+    assert engine.sign_flip(np.array(small), "greater") == 1 / 256 and inside.tests[0].other_way == 1.0
+    d = engine.decide([inside])[0]
+    assert d.verdict == COULD_NOT_TELL and d.reason.startswith("neither a gain over the margin nor a gain below 1 point")
+    over = engine.decide([claim([2.5] * 8)])[0]
+    assert over.verdict == NOT_REPRODUCED and over.reason.startswith(
+        f"a gain significantly over 1 point (Holm over tasks p {2 / 256:.3g})")
 
 
 def test_identical_comparisons_under_different_labels_count_once_on_the_same_data():

@@ -153,12 +153,12 @@ def test_revisiting_claims_run_the_tests_their_shapes_declare(monkeypatch, tmp_p
         "either arm)" in rates["reason"]
     assert engine.rates_power((0, 1 / 3), 22, 22, level) < 0.8 <= engine.rates_power((0, 1 / 3), 23, 23, level)
     assert (rates["pairs_needed"], rates["needed_basis"]) == (23, "the effect seen")
-    # No gain within 1 point: Pre-trained WD's +3 on every RTE seed is a gain significant after Holm over the
+    # No gain within 1 point: Pre-trained WD's +3 on every RTE seed is a gain significantly over the margin after Holm over the
     # three comparisons (WD and Pre-trained WD made the same STS-B scores: one comparison).
     wd = out["methods_gain_less"]
     assert wd["verdict"] == NOT_REPRODUCED and wd["pairs"] == \
         "RTE WD 6, RTE PWD 6, STS-B WD = STS-B PWD 6"
-    assert wd["reason"].startswith(f"a significant gain (Holm over tasks p {3 / 64:.3g})")
+    assert wd["reason"].startswith(f"a gain significantly over 1 point (Holm over tasks p {3 / 64:.3g})")
     assert wd["p"] == 1.0  # the margin test of the +3 comparison: every sign vector is at least as low
     assert {v["verdict"] for v in out.values()} <= set(VERDICTS)
     # Each cell read once, for every claim, the report's table and the index alike.

@@ -2,7 +2,7 @@
 comparison is paired by seed (the same seed's split, data order and head for both arms) on the test split's counts
 of correct examples, and the claims engine (analysis.engine) picks the test from the shape: gains by exact sign-flip
 tests, every task by intersection-union; "no gain" by non-inferiority within the claim's margin on every task (a
-gain that is significant refutes it); the power rule at the paper's effect; Holm across the report's claims.
+gain significantly over the margin refutes it); the power rule at the paper's effect; Holm across the report's claims.
 Table 8's claim is the paper's own test pattern (exact two-sided Wilcoxon per arm), checked as printed."""
 from __future__ import annotations
 
@@ -152,7 +152,8 @@ def table8_verdict(ctx: ReportContext, check: dict) -> dict:
 
 METHOD = ("Paired by seed on the test split's counts of correct examples. Gains: exact one-sided sign-flip tests "
           "per task, every task by intersection-union (the largest p). No gain: non-inferiority within the claim's "
-          "margin on every task; a significant gain (Holm over tasks) refutes it. A non-significant result reads "
+          "margin on every task; a gain significantly over the margin (Holm over tasks) refutes it. A "
+          "non-significant result reads "
           "\"not reproduced\" only with at least 80% power at the paper's effect (its Tables 7 and 9), else "
           "\"could not tell\" with the pairs it needs. A task where most runs of an arm sit at the majority "
           "baseline is left out. A KD claim needs its premise, a teacher above the student it is compared with on "

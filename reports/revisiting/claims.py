@@ -205,8 +205,8 @@ TESTS = {  # what each kind's test is (analysis.engine), for the method paragrap
     "gain": "exact one-sided sign-flip permutation test of the mean paired difference (all 2^n sign vectors up to "
             f"{engine.EXACT_PAIRS} pairs, {engine.RESAMPLES:,} Monte Carlo vectors beyond)",
     "no_gain": "non-inferiority: a sign-flip test that the mean paired gain is below the margin (with "
-               "equivalence: two one-sided tests within it); a gain significant after Holm over the comparisons "
-               "refutes it",
+               "equivalence: two one-sided tests within it); a gain significantly over the margin after Holm over the "
+               "comparisons refutes it",
     "ordering": "a gain test for each adjacent pair of arms",
     "lower_spread": "sign-flip test of the paired absolute deviations from each arm's median (Brown-Forsythe); "
                     "effect: the other arm's sd over this arm's",
