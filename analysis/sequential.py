@@ -517,7 +517,7 @@ def _short(r: Result, design: Design, level: float) -> str:
     """Why a claim that reached the last look reads "could not tell"."""
     k = len(design.looks) - 1
     if r.shape.kind == "no_gain":
-        return f"neither non-inferiority nor a gain shown by the last look (p {r.p:.3g})"
+        return f"neither non-inferiority nor a gain over the margin shown by the last look (p {r.p:.3g})"
     if r.p < design.efficacy_p[k]:
         return f"significant alone (p {r.p:.3g}), not at its Holm share {level:.3g}"
     live = [t for t in r.tests if t.reason is None]
