@@ -48,9 +48,11 @@ def test_a_teacher_below_its_student_makes_the_kd_claims_could_not_tell(shipped,
     ctx = _ctx(shipped, tmp_path, runs)
     assert claims.teacher_premise(ctx, KD_NO_GAIN) == ("the teacher does not beat its student "
                                                        "(SST-2: teacher 70.0 vs finetune 72.2 on test)")
-    before = {v["id"]: v["verdict"] for v in claims.verdicts(_ctx(shipped, tmp_path / "before"))}
+    before = {v["id"]: v for v in claims.verdicts(_ctx(shipped, tmp_path / "before"))}
     after = {v["id"]: v for v in claims.verdicts(ctx)}
-    assert before["kd_no_gain"] == "not reproduced"
+    # before: undecided on its data (SST-5's gain crosses the margin), with a count; after: for want of the premise
+    assert before["kd_no_gain"]["verdict"] == "could not tell" and before["kd_no_gain"]["pairs_needed"] == 36
+    before = {k: v["verdict"] for k, v in before.items()}
     assert after["kd_no_gain"]["verdict"] == "could not tell"
     assert after["kd_no_gain"]["reason"] == ("premise absent at this profile: the teacher does not beat its student "
                                              "(SST-2: teacher 70.0 vs finetune 72.2 on test)")
