@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.claims import COULD_NOT_TELL, VERDICTS
-from analysis.engine import about
+from analysis.engine import MOST_PAIRS, about
 from pipelines.availability import reason
 from pipelines.plan import Plan
 from reports.render import markdown_table
@@ -76,7 +76,10 @@ def claim_needs(reports_dir: Path, paper: str, profile: str) -> str:
         basis = r.get("needed_basis")
         need = (f"needs {about(r['pairs_needed'])} seeds a cell" + (f" at {basis}" if basis else "")
                 if r.get("pairs_needed") else f"no seed count: {basis or 'no signal here'}")
-        hours = f" (~{r['hours_needed']:.1f} trial-hours)" if r.get("hours_needed") is not None else ""
+        hours = ""
+        if r.get("hours_needed") is not None:  # past MOST_PAIRS the count is a floor, and so are its hours
+            more = "over " if (r.get("pairs_needed") or 0) > MOST_PAIRS else "~"
+            hours = f" ({more}{r['hours_needed']:.1f} trial-hours)"
         lines.append(f"  {r['id']}: {need}{hours}")
     return "\n".join(lines)
 

@@ -299,6 +299,7 @@ def test_plan_lists_what_the_last_reports_undecided_claims_need(tmp_path):
     (folder / SUMMARY).write_text(json.dumps({"claims": 9, "report": "labelreg-cpu/report.md", "undecided": [
         {"id": "ri_gain_tfreg", "pairs_needed": 14, "needed_basis": "the paper's effect", "hours_needed": 2.25},
         {"id": "ls_no_gain", "pairs_needed": 40, "needed_basis": "the effect seen", "hours_needed": None},
+        {"id": "ri_gain_selfkd", "pairs_needed": 1001, "needed_basis": "the paper's effect", "hours_needed": 11.95},
         {"id": "ri_gain_kd", "pairs_needed": None, "needed_basis": "the effect seen on SST-5 is not the claimed way",
          "hours_needed": None},
         {"id": "table8", "pairs_needed": None, "hours_needed": None}]}))
@@ -306,6 +307,7 @@ def test_plan_lists_what_the_last_reports_undecided_claims_need(tmp_path):
         "claims undecided at the last report (labelreg-cpu/report.md), by the power rule at its Holm share:",
         "  ri_gain_tfreg: needs about 14 seeds a cell at the paper's effect (~2.2 trial-hours)",
         "  ls_no_gain: needs about 40 seeds a cell at the effect seen",
+        "  ri_gain_selfkd: needs more than 1000 seeds a cell at the paper's effect (over 11.9 trial-hours)",
         "  ri_gain_kd: no seed count: the effect seen on SST-5 is not the claimed way",
         "  table8: no seed count: no signal here"]
 
