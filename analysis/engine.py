@@ -197,7 +197,7 @@ class Result:
         for "any" scope), or for no_gain a gain significantly over the margin (equivalence: a difference beyond it
         either way, each side at half the level) by Holm's first step over them. None where no comparison goes against the claim."""
         live = [t for t in self.tests if t.reason is None]
-        level = family_alpha / max(1, len(live))
+        level = refute_share(family_alpha, len(live))
         counts = []
         for t in live:
             if self.shape.kind == "no_gain":
@@ -618,6 +618,13 @@ def holm(pvalues) -> list[float]:
     return [float(x) for x in out]
 
 
+def refute_share(alpha: float, comparisons: int) -> float:
+    """The alpha at which one comparison refutes a claim (the other way; no_gain: a gain over the margin): Bonferroni
+    over the claim's live comparisons, Holm's first step. `_decide`, the sequential looks and `Result.refuting`
+    read it."""
+    return alpha / max(1, comparisons)
+
+
 def holm_share(alpha: float, open_claims: int) -> float:
     """The alpha a confirmatory claim is tested at: its Holm share among the claims not yet rejected (the next
     step of Holm's procedure), as the fixed decision and the sequential looks both read it."""
@@ -676,18 +683,16 @@ def _decide(r: Result, p_adj: float, alpha: float, family: int, level: float) ->
                        if r.shape.equivalence else f"the gain stays below {_points(r.shape.margin)}: {sig}" + left)
         what = "difference" if r.shape.equivalence else "gain"
         if r.gain_p < alpha:
-            return out(NOT_REPRODUCED, f"a {what} significantly over ±{_points(r.shape.margin)} (Holm over tasks p "
-                                       f"{r.gain_p:.3g}); the margin test {sig}" + left
-                       if r.shape.equivalence else
-                       f"a {what} significantly over {_points(r.shape.margin)} (Holm over tasks p {r.gain_p:.3g}); the "
-                       f"margin test {sig}" + left)
+            over = ("±" if r.shape.equivalence else "") + _points(r.shape.margin)
+            return out(NOT_REPRODUCED, f"a {what} significantly over {over} (Holm over tasks p {r.gain_p:.3g}); the "
+                                       f"margin test {sig}" + left)
         shown = (f"a difference within ±{_points(r.shape.margin)}" if r.shape.equivalence
                  else f"a gain below {_points(r.shape.margin)}")
         return out(COULD_NOT_TELL, f"neither a {what} over the margin nor {shown} shown: {sig}", asks=True,
                    tail=left)
     if p_adj < alpha:
         return out(REPRODUCED, sig + left)
-    other = [t for t in live if math.isfinite(t.other_way) and t.other_way < alpha / len(live)]
+    other = [t for t in live if math.isfinite(t.other_way) and t.other_way < refute_share(alpha, len(live))]
     if other and r.shape.scope != "any":  # Bonferroni over the units: one task the other way refutes "all"
         return out(NOT_REPRODUCED, f"the other way on {', '.join(t.unit.label or t.unit.task for t in other)} "
                                    f"(p {min(t.other_way for t in other):.3g}); {sig}" + left)

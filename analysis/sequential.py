@@ -35,7 +35,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from analysis.claims import COULD_NOT_TELL, NOT_REPRODUCED, NOT_RUN, REPRODUCED
-from analysis.engine import ALPHA, MEAN_KINDS, MOST_PAIRS, POWER, Result, Test, floor, holm_share
+from analysis.engine import ALPHA, MEAN_KINDS, MOST_PAIRS, POWER, Result, Test, floor, holm_share, refute_share
 
 CONTINUE = "continue"  # an undecided claim whose cells get the next look's seeds
 INTERIM_SD = 0.8  # futility before the last look reads the sd's one-sided 80% upper confidence bound (`_refuted`)
@@ -377,7 +377,7 @@ def _refuted(r: Result, k: int, design: Design) -> str | None:
                     f"(p {r.gain_p:.3g} < {design.efficacy_p[k]:.3g})")
         return None
     if r.shape.scope != "any":
-        line = design.at(design.alpha / len(live)).efficacy_p[k]
+        line = design.at(refute_share(design.alpha, len(live))).efficacy_p[k]
         other = [t for t in live if t.other_way < line]
         if other:
             return (f"the other way on {', '.join(_name(t) for t in other)} "
